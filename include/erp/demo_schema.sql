@@ -1,0 +1,195 @@
+-- The demo ERP: a small, realistic slice of a trading company's database.
+-- Portable SQL (SQLite, PostgreSQL, MariaDB). `erp-outbound demo-erp` runs it
+-- statement by statement and then fills the tables.
+--
+-- Every outgoing document table carries the Procuros bookkeeping fields of
+-- seed 001: status (empty = pending), error_url, attempts, last_error.
+
+CREATE TABLE partners (
+    id                  VARCHAR(32)  PRIMARY KEY,   -- ERP partner number, e.g. KU-1092
+    kind                VARCHAR(16)  NOT NULL,      -- self | customer | supplier
+    name                VARCHAR(200) NOT NULL,
+    gln                 VARCHAR(13),
+    vat_id              VARCHAR(20),
+    duns                VARCHAR(9),
+    street              VARCHAR(200),
+    city                VARCHAR(100),
+    postal_code         VARCHAR(16),
+    country_code        VARCHAR(2),
+    contact_first_name  VARCHAR(100),
+    contact_last_name   VARCHAR(100),
+    contact_email       VARCHAR(200),
+    contact_phone       VARCHAR(50),
+    contact_fax         VARCHAR(50),
+    is_enabled          BOOLEAN      NOT NULL DEFAULT TRUE,
+    via_procuros        BOOLEAN      NOT NULL DEFAULT FALSE
+);
+
+-- Additional parties of a partner: delivery, billing and payment addresses.
+CREATE TABLE partner_addresses (
+    id                  VARCHAR(40)  PRIMARY KEY,   -- e.g. KU-1092-S1
+    partner_id          VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    role                VARCHAR(8)   NOT NULL,      -- shipTo | billTo | payTo
+    name                VARCHAR(200) NOT NULL,
+    gln                 VARCHAR(13),
+    street              VARCHAR(200),
+    city                VARCHAR(100),
+    postal_code         VARCHAR(16),
+    country_code        VARCHAR(2),
+    contact_first_name  VARCHAR(100),
+    contact_last_name   VARCHAR(100),
+    contact_email       VARCHAR(200),
+    contact_phone       VARCHAR(50)
+);
+
+CREATE TABLE products (
+    id                  VARCHAR(32)  PRIMARY KEY,   -- SKU
+    gtin                VARCHAR(14),
+    description         VARCHAR(200) NOT NULL,
+    unit_of_measure     VARCHAR(3)   NOT NULL,
+    tax_rate            NUMERIC(5, 2) NOT NULL
+);
+
+-- ORDER: purchase orders we send to our suppliers.
+CREATE TABLE purchase_orders (
+    id                      INTEGER      PRIMARY KEY,
+    order_number            VARCHAR(32)  NOT NULL,
+    order_date              TIMESTAMP    NOT NULL,
+    supplier_id             VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    ship_to_id              VARCHAR(40),
+    currency                VARCHAR(3),
+    requested_delivery_date DATE,
+    comments                TEXT,
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE purchase_order_lines (
+    order_id        INTEGER       NOT NULL REFERENCES purchase_orders (id),
+    line_number     INTEGER       NOT NULL,
+    product_id      VARCHAR(32)   NOT NULL REFERENCES products (id),
+    quantity        NUMERIC(12, 3) NOT NULL,
+    unit_price      NUMERIC(12, 4),
+    PRIMARY KEY (order_id, line_number)
+);
+
+-- ORDER_RESPONSE: our confirmations of customers' orders.
+CREATE TABLE order_responses (
+    id                      INTEGER      PRIMARY KEY,
+    response_number         VARCHAR(32)  NOT NULL,
+    response_date           TIMESTAMP    NOT NULL,
+    response_type           VARCHAR(8)   NOT NULL,   -- ACCEPT | CHANGE | REJECT
+    customer_id             VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    customer_order_number   VARCHAR(32)  NOT NULL,
+    customer_order_date     TIMESTAMP    NOT NULL,
+    confirmed_delivery_date DATE,
+    currency                VARCHAR(3),
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE order_response_lines (
+    response_id         INTEGER       NOT NULL REFERENCES order_responses (id),
+    line_number         INTEGER       NOT NULL,
+    product_id          VARCHAR(32)   NOT NULL REFERENCES products (id),
+    ordered_quantity    NUMERIC(12, 3) NOT NULL,
+    confirmed_quantity  NUMERIC(12, 3) NOT NULL,
+    unit_price          NUMERIC(12, 4),
+    PRIMARY KEY (response_id, line_number)
+);
+
+-- SHIPPING_NOTICE: despatch advices for deliveries to customers.
+CREATE TABLE shipping_notices (
+    id                      INTEGER      PRIMARY KEY,
+    notice_number           VARCHAR(32)  NOT NULL,
+    notice_date             TIMESTAMP    NOT NULL,
+    customer_id             VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    ship_to_id              VARCHAR(40),
+    customer_order_number   VARCHAR(32)  NOT NULL,
+    customer_order_date     TIMESTAMP,
+    despatch_date           TIMESTAMP,
+    expected_delivery_date  TIMESTAMP,
+    carrier                 VARCHAR(100),
+    tracking_number         VARCHAR(100),
+    package_id              VARCHAR(40),             -- SSCC of the pallet / parcel
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE shipping_notice_lines (
+    notice_id           INTEGER       NOT NULL REFERENCES shipping_notices (id),
+    line_number         INTEGER       NOT NULL,
+    product_id          VARCHAR(32)   NOT NULL REFERENCES products (id),
+    ordered_quantity    NUMERIC(12, 3) NOT NULL,
+    shipped_quantity    NUMERIC(12, 3) NOT NULL,
+    batch_number        VARCHAR(40),
+    PRIMARY KEY (notice_id, line_number)
+);
+
+-- INVOICE and CREDIT_NOTE: billing documents to customers.
+CREATE TABLE invoices (
+    id                      INTEGER      PRIMARY KEY,
+    invoice_number          VARCHAR(32)  NOT NULL,
+    invoice_date            TIMESTAMP    NOT NULL,
+    due_date                DATE,
+    customer_id             VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    customer_order_number   VARCHAR(32)  NOT NULL,
+    customer_order_date     TIMESTAMP    NOT NULL,
+    notice_number           VARCHAR(32)  NOT NULL,
+    notice_date             TIMESTAMP    NOT NULL,
+    currency                VARCHAR(3),
+    payment_days            INTEGER,
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE invoice_lines (
+    invoice_id      INTEGER       NOT NULL REFERENCES invoices (id),
+    line_number     INTEGER       NOT NULL,
+    product_id      VARCHAR(32)   NOT NULL REFERENCES products (id),
+    quantity        NUMERIC(12, 3) NOT NULL,
+    unit_price      NUMERIC(12, 4) NOT NULL,
+    PRIMARY KEY (invoice_id, line_number)
+);
+
+CREATE TABLE credit_notes (
+    id                      INTEGER      PRIMARY KEY,
+    credit_note_number      VARCHAR(32)  NOT NULL,
+    credit_note_date        TIMESTAMP    NOT NULL,
+    customer_id             VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    invoice_number          VARCHAR(32),
+    invoice_date            TIMESTAMP,
+    reason                  VARCHAR(200),
+    currency                VARCHAR(3),
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE credit_note_lines (
+    credit_note_id  INTEGER       NOT NULL REFERENCES credit_notes (id),
+    line_number     INTEGER       NOT NULL,
+    product_id      VARCHAR(32)   NOT NULL REFERENCES products (id),
+    quantity        NUMERIC(12, 3) NOT NULL,
+    unit_price      NUMERIC(12, 4) NOT NULL,
+    PRIMARY KEY (credit_note_id, line_number)
+);

@@ -1,0 +1,5 @@
+-- Procuros took the document (201 TRANSMITTED, 202 NO_ACTION): give it its status.
+UPDATE shipping_notices
+SET status = :status, error_url = NULL, last_error = NULL,
+    procuros_transaction_id = :vendor_reference, last_attempt_at = :at
+WHERE id = :document_id

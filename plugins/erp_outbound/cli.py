@@ -1,0 +1,85 @@
+"""``erp-outbound``: the integrator's tools. Seed a demo ERP, serve the sandbox, show ERP status, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _demo_erp(args) -> int:
+    from erp_outbound.erp.demo import build_demo_erp
+
+    summary = build_demo_erp(args.db, args.documents, args.seed)
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def _sandbox(args) -> int:
+    from erp_outbound.sandbox import SandboxConfig, serve
+
+    config = SandboxConfig.from_file(args.config) if args.config else SandboxConfig()
+    config = config.with_env()
+    if args.latency_ms is not None:
+        config.latency_ms = args.latency_ms
+    if args.spec:
+        config.procuros.spec_path = args.spec
+    if args.faults:
+        config.faults = json.loads(args.faults)
+    if args.seed is not None:
+        config.seed = args.seed
+    print(f"erp-outbound sandbox on http://127.0.0.1:{args.port} (Ctrl-C stops it)", flush=True)
+    serve(config, host="127.0.0.1", port=args.port)
+    return 0
+
+
+def _status(args) -> int:
+    from erp_outbound.erp.hook import make_engine
+    from erp_outbound.erp.status import render_status
+
+    print(render_status(make_engine(args.db), args.vendor))
+    return 0
+
+
+def _demo(args) -> int:
+    from erp_outbound.demo import run_demo
+
+    return run_demo(args.workdir, args.documents, args.seed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="erp-outbound", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo-erp", help="create and fill a demo ERP database")
+    p.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. sqlite:///demo.db")
+    p.add_argument("--documents", type=int, default=200, help="outgoing documents to create")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same ERP)")
+    p.set_defaults(func=_demo_erp)
+
+    p = sub.add_parser("sandbox", help="serve the local vendor emulators on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--config", help="JSON sandbox configuration file")
+    p.add_argument("--latency-ms", type=float, help="added latency of every answer")
+    p.add_argument("--faults", help='JSON, e.g. {"procuros.transactions": {"rate_limit": 0.1}}')
+    p.add_argument("--seed", type=int, help="seed of the fault injection")
+    p.add_argument("--spec", help="Procuros OpenAPI file to validate received bodies against")
+    p.set_defaults(func=_sandbox)
+
+    p = sub.add_parser("status", help="documents per type and Status in an ERP")
+    p.add_argument("--db", required=True, help="SQLAlchemy URL of the ERP")
+    p.add_argument("--vendor", default="procuros")
+    p.set_defaults(func=_status)
+
+    p = sub.add_parser("demo", help="demo ERP + sandbox + every DAG once, then the reports")
+    p.add_argument("--workdir", default=".demo")
+    p.add_argument("--documents", type=int, default=300)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=_demo)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

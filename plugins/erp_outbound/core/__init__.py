@@ -1,0 +1,1 @@
+"""What every vendor pipeline shares: verdicts, the delivery loop, staging and the run report."""

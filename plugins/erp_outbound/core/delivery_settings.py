@@ -1,0 +1,36 @@
+"""How hard erp-outbound may push a vendor: read from the vendor connection's extras."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    max_concurrency: int = 16  # requests in flight at once
+    max_requests_per_second: float = 0  # 0 = no rate limit
+    timeout: float = 30  # seconds per request
+    max_tries: int = 5  # per document, for transient failures
+    max_retry_wait: float = 60  # longest single wait between tries, seconds
+    backoff_initial: float = 0.5  # first wait when the vendor gives no Retry-After
+
+    @classmethod
+    def extra_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_extras(cls, extras: dict[str, Any]) -> DeliverySettings:
+        # The UI form may store fields as extra__<conn type>__<name>.
+        extras = {key.rsplit("__", 1)[-1]: value for key, value in extras.items()}
+        values = {}
+        for f in fields(cls):
+            if extras.get(f.name) not in (None, ""):
+                try:
+                    values[f.name] = type(f.default)(extras[f.name])
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"connection extra {f.name!r} must be a number, got {extras[f.name]!r}") from exc
+        settings = cls(**values)
+        if settings.max_concurrency < 1 or settings.max_tries < 1:
+            raise ValueError("max_concurrency and max_tries must be at least 1")
+        return settings

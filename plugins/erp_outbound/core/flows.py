@@ -1,0 +1,38 @@
+"""A flow: one ERP document type delivered to one vendor endpoint.
+
+Each vendor package lists its flows in ``<vendor>/flows.py``; the generic extract,
+transform and reconcile steps look them up here by vendor and document type.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from erp_outbound.core.batch import Built, Extracted
+
+
+@dataclass(frozen=True)
+class Flow:
+    vendor: str
+    doc_type: str  # the vendor's document type, e.g. ORDER
+    build: Callable[[Extracted, str], Built]  # pandas: extracted frames -> payloads + build errors
+    party_columns: tuple[str, ...] = ()  # header columns naming parties to look up with parties.sql
+    has_lines: bool = True  # whether the type's SQL folder has lines.sql
+
+    @property
+    def sql_folder(self) -> str:
+        return self.doc_type.lower()
+
+
+def flows(vendor: str) -> dict[str, Flow]:
+    module = importlib.import_module(f"erp_outbound.{vendor}.flows")
+    return module.FLOWS
+
+
+def flow(vendor: str, doc_type: str) -> Flow:
+    known = flows(vendor)
+    if doc_type not in known:
+        raise ValueError(f"{vendor} has no document type {doc_type!r}; known: {', '.join(known)}")
+    return known[doc_type]

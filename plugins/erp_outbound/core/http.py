@@ -1,0 +1,168 @@
+"""HTTP plumbing all vendors share: the hook base, answers, and the failure classes.
+
+HttpHook raises a bare exception for every non-2xx answer and sends every unknown
+connection extra as a header. Vendors need the status code and body of each answer,
+and our extras tune delivery, so this base class takes the session from HttpHook but
+reads the answers itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk.exceptions import AirflowFailException
+from requests.auth import AuthBase
+from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
+
+from erp_outbound.core.delivery_settings import DeliverySettings
+
+# Connection extras that tune erp-outbound and must never be sent as HTTP headers.
+TUNING_EXTRAS = frozenset(DeliverySettings.extra_names())
+
+
+class TransientError(Exception):
+    """Not the document's fault (429, 5xx, timeout, broken answer): retry, then defer."""
+
+    def __init__(self, reason: str, retry_after: float | None = None, status: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.status = status
+
+
+class ConnectionConfigError(AirflowFailException):
+    """The connection is wrong (bad token, bad URL): fail now, retries cannot help."""
+
+
+class BearerAuth(AuthBase):
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:  # never show the token
+        return "BearerAuth(***)"
+
+
+@dataclass
+class Answer:
+    """A vendor's answer: status, parsed JSON (None if absent or unreadable) and a short text."""
+
+    status: int
+    body: Any
+    text: str
+    headers: dict[str, str]
+
+    @property
+    def retry_after(self) -> float | None:
+        return parse_retry_after(self.headers.get("Retry-After"))
+
+    def message(self) -> str:
+        if isinstance(self.body, dict) and self.body.get("message"):
+            return str(self.body["message"])
+        return self.text[:200] or f"HTTP {self.status}"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After in seconds or as an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import datetime, timezone
+
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def read_answer(response: requests.Response) -> Answer:
+    text = response.text or ""
+    try:
+        body = json.loads(text) if text.strip() else None
+    except ValueError:
+        body = None
+    return Answer(response.status_code, body, text[:500], dict(response.headers))
+
+
+def raise_for_transient(answer: Answer) -> None:
+    """429 and 5xx are the vendor's trouble, never the document's."""
+    if answer.status == 429:
+        raise TransientError("rate limited (429)", answer.retry_after, 429)
+    if answer.status >= 500:
+        raise TransientError(f"vendor error {answer.status}: {answer.message()}", answer.retry_after, answer.status)
+
+
+def request(session: requests.Session, method: str, url: str, timeout: float, **kwargs) -> Answer:
+    """One HTTP request; network failures become TransientError."""
+    try:
+        response = session.request(method, url, timeout=timeout, **kwargs)
+    except requests.Timeout as exc:
+        raise TransientError(f"timeout after {timeout:g}s") from exc
+    except requests.ConnectionError as exc:
+        raise TransientError(f"connection failed: {type(exc).__name__}") from exc
+    return read_answer(response)
+
+
+class VendorHttpHook(HttpHook):
+    """HttpHook with Bearer auth from the connection password and delivery settings from its extras."""
+
+    token_field = "password"
+
+    def __init__(self, conn_id: str, method: str = "POST", **kwargs: Any) -> None:
+        super().__init__(method=method, http_conn_id=conn_id, **kwargs)
+
+    @property
+    def connection(self):
+        if not hasattr(self, "_connection"):
+            self._connection = self.get_connection(self.http_conn_id)
+        return self._connection
+
+    def _configure_session_from_extra(self, session, connection, extra_options):
+        # Keep our tuning extras out of the headers HttpHook builds from extras.
+        filtered = _ConnectionWithoutTuning(connection)
+        return super()._configure_session_from_extra(session, filtered, extra_options)
+
+    def _configure_session_from_mount_adapters(self, session):
+        # A fresh adapter per session: HttpHook shares one, whose small pool drops
+        # kept-alive connections when many sender threads use it at once.
+        adapter = TCPKeepAliveAdapter(idle=120, count=20, interval=30, pool_maxsize=4)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    def delivery_settings(self) -> DeliverySettings:
+        return DeliverySettings.from_extras(self.connection.extra_dejson)
+
+    def url(self, endpoint: str) -> str:
+        return self.url_from_endpoint(endpoint)
+
+    def describe(self) -> str:
+        return f"connection {self.http_conn_id!r} ({self.base_url or self.connection.host})"
+
+
+class _ConnectionWithoutTuning:
+    """A view of a connection whose extras leave out erp-outbound's tuning keys."""
+
+    def __init__(self, connection):
+        self._connection = connection
+
+    @property
+    def extra_dejson(self) -> dict:
+        return {
+            k: v for k, v in self._connection.extra_dejson.items()
+            if k.rsplit("__", 1)[-1] not in TUNING_EXTRAS and not k.startswith("extra__")
+        }
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)

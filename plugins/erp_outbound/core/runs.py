@@ -1,0 +1,19 @@
+"""Where a DAG run keeps its batches, and its identity in XCom and the journal."""
+
+from __future__ import annotations
+
+from erp_outbound.core import settings
+from erp_outbound.core.storage import Folder, safe_name
+
+
+def run_id(context) -> str:
+    return context["run_id"]
+
+
+def staging_folder(context, step: str) -> Folder:
+    dag_id = context["dag"].dag_id
+    return Folder(settings.staging_url()).child(safe_name(dag_id), safe_name(run_id(context)), step)
+
+
+def run_staging(context) -> Folder:
+    return Folder(settings.staging_url()).child(safe_name(context["dag"].dag_id), safe_name(run_id(context)))

@@ -1,0 +1,94 @@
+"""A folder that is local or on object storage, with the few file operations we need.
+
+Local paths use pathlib. URLs (s3://, gs://, ...) use Airflow's ObjectStoragePath, so
+workers on several machines share staging and reports through a bucket.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pandas as pd
+
+
+def _is_url(location: str) -> bool:
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location)) and not location.startswith("file://")
+
+
+def safe_name(value: str) -> str:
+    """Run ids hold ':' and '+'; keep file names portable."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", value)
+
+
+class Folder:
+    def __init__(self, location: str | Path):
+        location = str(location)
+        if location.startswith("file://"):
+            location = location[len("file://"):]
+        if _is_url(location):
+            from airflow.sdk import ObjectStoragePath
+
+            self.path = ObjectStoragePath(location)
+        else:
+            self.path = Path(location)
+        self.location = str(self.path)
+
+    def child(self, *names: str) -> Folder:
+        return Folder(self.path.joinpath(*names))
+
+    def _file(self, name: str):
+        self.path.mkdir(parents=True, exist_ok=True)
+        return self.path / name
+
+    def write_text(self, name: str, text: str) -> str:
+        target = self._file(name)
+        with target.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+        return str(target)
+
+    def write_lines(self, name: str, lines: Iterable[str]) -> str:
+        target = self._file(name)
+        with target.open("w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line)
+                fh.write("\n")
+        return str(target)
+
+    def write_frame(self, name: str, frame: pd.DataFrame) -> str:
+        target = self._file(name)
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        with target.open("wb") as fh:
+            fh.write(buffer.getvalue())
+        return str(target)
+
+    def remove(self) -> None:
+        if isinstance(self.path, Path):
+            import shutil
+
+            shutil.rmtree(self.path, ignore_errors=True)
+        elif self.path.exists():
+            self.path.rmdir(recursive=True)
+
+
+def _open(ref: str, mode: str):
+    if _is_url(ref):
+        from airflow.sdk import ObjectStoragePath
+
+        return ObjectStoragePath(ref).open(mode)
+    return open(ref, mode, encoding=None if "b" in mode else "utf-8")
+
+
+def read_lines(ref: str) -> Iterator[str]:
+    with _open(ref, "r") as fh:
+        for line in fh:
+            if line.strip():
+                yield line.rstrip("\n")
+
+
+def read_frame(ref: str) -> pd.DataFrame:
+    with _open(ref, "rb") as fh:
+        return pd.read_parquet(io.BytesIO(fh.read()))

@@ -1,0 +1,55 @@
+"""The verdict: what happened to one document in one run, and what the ERP must record."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Outcome(str, enum.Enum):
+    """How a document's delivery ended. Only the first two give the document a status."""
+
+    DELIVERED = "DELIVERED"  # the vendor took it: the document gets its final status
+    NO_ACTION = "NO_ACTION"  # taken but not forwarded (Procuros 202): final status too
+    REJECTED = "REJECTED"  # the vendor refused this document: stays pending, attempts + 1
+    BUILD_ERROR = "BUILD_ERROR"  # no valid payload could be built: stays pending, attempts + 1
+    DEFERRED = "DEFERRED"  # vendor or network failure: the document is left untouched
+
+    @property
+    def is_final(self) -> bool:
+        return self in (Outcome.DELIVERED, Outcome.NO_ACTION)
+
+    @property
+    def counts_attempt(self) -> bool:
+        return self in (Outcome.REJECTED, Outcome.BUILD_ERROR)
+
+
+@dataclass
+class Verdict:
+    """One document's verdict. ``status`` is the value written to the ERP's status field."""
+
+    vendor: str
+    doc_type: str
+    document_id: str
+    identifier: str
+    outcome: Outcome
+    status: str | None = None
+    message: str | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    error_url: str | None = None
+    vendor_reference: str | None = None
+    http_status: int | None = None
+    attempts_before: int = 0
+
+    def as_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["outcome"] = self.outcome.value
+        return row
+
+    @property
+    def reason(self) -> str:
+        """One line for people: the message and the per-field errors."""
+        parts = [self.message or ""]
+        parts += [f"{name}: {'; '.join(msgs)}" for name, msgs in sorted(self.errors.items())]
+        return " | ".join(p for p in parts if p)

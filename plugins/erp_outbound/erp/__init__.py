@@ -1,0 +1,1 @@
+"""The ERP side: the ERP connection, the user's SQL, claims, the verdict journal and write-back."""

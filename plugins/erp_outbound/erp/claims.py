@@ -1,0 +1,89 @@
+"""Claims: a run owns the documents it extracted until it has recorded their verdicts.
+
+Two overlapping runs, or two workers, never send the same document: a claim is a row
+keyed by the document, inserted only where none exists. A claim carries a lease, so a
+claim held by a dead worker expires and the document becomes claimable again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.engine import Engine
+
+from erp_outbound.erp.state import claims
+
+DEFAULT_LEASE_SECONDS = 30 * 60
+
+
+def _insert_ignoring_duplicates(engine: Engine):
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(claims).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return insert(claims).prefix_with("OR IGNORE")
+    if dialect in ("mysql", "mariadb"):
+        return insert(claims).prefix_with("IGNORE")
+    raise NotImplementedError(f"claims are not implemented for the {dialect} dialect")
+
+
+class Claims:
+    """The claims of one run."""
+
+    def __init__(self, engine: Engine, run_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS):
+        self.engine = engine
+        self.run_id = run_id
+        self.lease_seconds = lease_seconds
+        self.token = str(uuid.uuid4())
+
+    def claim(self, vendor: str, doc_type: str, document_ids: Sequence[str]) -> set[str]:
+        """Claim what is free (or whose lease ran out); return the ids this run now holds."""
+        if not document_ids:
+            return set()
+        now = time.time()
+        ids = [str(i) for i in document_ids]
+        key = and_(claims.c.vendor == vendor, claims.c.doc_type == doc_type, claims.c.document_id.in_(ids))
+        with self.engine.begin() as conn:
+            conn.execute(delete(claims).where(key, claims.c.lease_until < now))
+        rows = [
+            dict(vendor=vendor, doc_type=doc_type, document_id=i, run_id=self.run_id,
+                 token=self.token, lease_until=now + self.lease_seconds)
+            for i in ids
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(_insert_ignoring_duplicates(self.engine), rows)
+            held = conn.execute(select(claims.c.document_id).where(key, claims.c.token == self.token))
+            return {r[0] for r in held}
+
+    def held(self, vendor: str, doc_type: str, document_ids: Sequence[str]) -> set[str]:
+        """Of ``document_ids``, those this run still holds; renews their lease."""
+        if not document_ids:
+            return set()
+        now = time.time()
+        ids = [str(i) for i in document_ids]
+        mine = and_(
+            claims.c.vendor == vendor,
+            claims.c.doc_type == doc_type,
+            claims.c.document_id.in_(ids),
+            claims.c.token == self.token,
+            claims.c.lease_until >= now,
+        )
+        with self.engine.begin() as conn:
+            conn.execute(update(claims).where(mine).values(lease_until=now + self.lease_seconds))
+            return {r[0] for r in conn.execute(select(claims.c.document_id).where(mine))}
+
+    @classmethod
+    def resume(cls, engine: Engine, run_id: str, token: str, lease_seconds: float = DEFAULT_LEASE_SECONDS):
+        """The claims of an earlier task of the same run (tasks pass the token through XCom)."""
+        resumed = cls(engine, run_id, lease_seconds)
+        resumed.token = token
+        return resumed
+
+    def release(self) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(claims).where(claims.c.token == self.token)).rowcount

@@ -1,0 +1,82 @@
+"""Extract: read pending documents in chunks with the user's SQL, claiming each chunk."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterator
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from erp_outbound.core.batch import Extracted
+from erp_outbound.core.flows import Flow
+from erp_outbound.erp.claims import Claims
+from erp_outbound.erp.sql import statement
+
+log = logging.getLogger(__name__)
+
+
+def _read(engine: Engine, clause, params: dict) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(clause, conn, params=params)
+
+
+def pending_chunks(
+    engine: Engine,
+    flow: Flow,
+    chunk_size: int = 1000,
+    limit: int | None = None,
+    only_ids: Collection[str] | None = None,
+    claims: Claims | None = None,
+) -> Iterator[Extracted]:
+    """Chunks of pending documents with their lines and parties.
+
+    With ``claims``, only documents this run could claim are returned; without (dry run),
+    nothing is written. ``limit`` caps the documents of this type; ``only_ids`` keeps
+    just those document ids.
+    """
+    pending = statement(flow.vendor, flow.sql_folder, "pending")
+    wanted = {str(i) for i in only_ids} if only_ids else None
+    after_id = None
+    taken = 0
+    while limit is None or taken < limit:
+        headers = _read(engine, pending, {"after_id": after_id, "chunk_size": chunk_size})
+        if headers.empty:
+            return
+        after_id = headers["document_id"].iloc[-1]
+        if isinstance(after_id, (pd.Timestamp,)):
+            after_id = after_id.to_pydatetime()
+        elif hasattr(after_id, "item"):
+            after_id = after_id.item()  # numpy scalar -> Python, for the DB driver
+        keys = headers["document_id"].astype(str)
+        if wanted is not None:
+            headers, keys = headers[keys.isin(wanted)], keys[keys.isin(wanted)]
+        if limit is not None:
+            headers, keys = headers.head(limit - taken), keys.head(limit - taken)
+        if claims is not None and not headers.empty:
+            held = claims.claim(flow.vendor, flow.doc_type, keys.tolist())
+            if len(held) < len(keys):
+                log.info("%s: %d documents are claimed by another run; skipped", flow.doc_type, len(keys) - len(held))
+            headers = headers[keys.isin(held)]
+        if headers.empty:
+            continue
+        taken += len(headers)
+        yield _complete(engine, flow, headers)
+
+
+def _complete(engine: Engine, flow: Flow, headers: pd.DataFrame) -> Extracted:
+    ids = headers["document_id"].tolist()
+    ids = [i.item() if hasattr(i, "item") else i for i in ids]
+    lines = (
+        _read(engine, statement(flow.vendor, flow.sql_folder, "lines"), {"document_ids": ids})
+        if flow.has_lines else pd.DataFrame({"document_id": [], "line_number": []})
+    )
+    party_ids = sorted({
+        str(v) for column in flow.party_columns if column in headers
+        for v in headers[column].dropna().unique()
+    })
+    parties = (
+        _read(engine, statement(flow.vendor, None, "parties"), {"party_ids": party_ids})
+        if party_ids else pd.DataFrame({"party_id": []})
+    )
+    return Extracted(headers, lines, parties)

@@ -1,0 +1,150 @@
+"""The verdict journal: every verdict is stored the moment it is known.
+
+Load writes verdicts here while it sends; reconcile applies them to the ERP documents.
+A worker that dies after the vendor answered loses at most the last group commit
+(a fraction of a second); those documents go again and the vendor recognises them.
+The next run first applies whatever an earlier run recorded but did not apply.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.engine import Engine
+
+from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.erp.state import verdicts
+
+
+def _row(verdict: Verdict, run_id: str, dry_run: bool, now: float) -> dict:
+    row = verdict.as_row()
+    row["errors"] = json.dumps(row["errors"], ensure_ascii=False) if row["errors"] else None
+    row.update(run_id=run_id, dry_run=dry_run, recorded_at=now, applied_at=None)
+    return row
+
+
+def verdict_from_row(row) -> Verdict:
+    m = row._mapping
+    return Verdict(
+        vendor=m["vendor"],
+        doc_type=m["doc_type"],
+        document_id=m["document_id"],
+        identifier=m["identifier"],
+        outcome=Outcome(m["outcome"]),
+        status=m["status"],
+        message=m["message"],
+        errors=json.loads(m["errors"]) if m["errors"] else {},
+        error_url=m["error_url"],
+        vendor_reference=m["vendor_reference"],
+        http_status=m["http_status"],
+        attempts_before=m["attempts_before"] or 0,
+    )
+
+
+class Journal:
+    def __init__(self, engine: Engine, run_id: str, dry_run: bool = False):
+        self.engine = engine
+        self.run_id = run_id
+        self.dry_run = dry_run
+
+    def record(self, batch: Iterable[Verdict]) -> int:
+        now = time.time()
+        rows = [_row(v, self.run_id, self.dry_run, now) for v in batch]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(verdicts), rows)
+        return len(rows)
+
+    def unapplied(self, vendor: str, limit: int = 5000) -> list[tuple[int, Verdict]]:
+        """Verdicts of real runs (this one and crashed earlier ones) not yet on the ERP."""
+        query = (
+            select(verdicts)
+            .where(and_(verdicts.c.vendor == vendor, verdicts.c.applied_at.is_(None),
+                        verdicts.c.dry_run.is_(False)))
+            .order_by(verdicts.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(r.id, verdict_from_row(r)) for r in conn.execute(query)]
+
+    def take(self, ids: list[int], conn) -> set[int]:
+        """Mark entries applied inside ``conn``'s transaction; returns those no one else took."""
+        if not ids:
+            return set()
+        token = str(uuid.uuid4())
+        conn.execute(
+            update(verdicts)
+            .where(verdicts.c.id.in_(ids), verdicts.c.applied_at.is_(None))
+            .values(applied_at=time.time(), applied_by=token)
+        )
+        taken = select(verdicts.c.id).where(verdicts.c.id.in_(ids), verdicts.c.applied_by == token)
+        return {r[0] for r in conn.execute(taken)}
+
+    def keep_error_urls(self, urls: list[tuple[int, str]], conn) -> None:
+        """Error links learnt while applying (e.g. from reporting a build error)."""
+        for entry_id, url in urls:
+            conn.execute(update(verdicts).where(verdicts.c.id == entry_id).values(error_url=url))
+
+    def of_run(self, vendor: str) -> list[Verdict]:
+        query = (
+            select(verdicts)
+            .where(and_(verdicts.c.run_id == self.run_id, verdicts.c.vendor == vendor))
+            .order_by(verdicts.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [verdict_from_row(r) for r in conn.execute(query)]
+
+
+class JournalWriter:
+    """Records verdicts from many sender threads with group commits in one writer thread."""
+
+    def __init__(self, journal: Journal, max_batch: int = 500, max_wait: float = 0.05):
+        self.journal = journal
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="verdict-journal", daemon=True)
+        self._error: BaseException | None = None
+        self.written = 0
+
+    def __enter__(self) -> JournalWriter:
+        self._thread.start()
+        return self
+
+    def put(self, verdict: Verdict) -> None:
+        if self._error:
+            raise RuntimeError("the verdict journal failed; stopping delivery") from self._error
+        self._queue.put(verdict)
+
+    def __exit__(self, *exc) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error:
+            raise RuntimeError("the verdict journal failed") from self._error
+
+    def _run(self) -> None:
+        done = False
+        while not done:
+            batch: list[Verdict] = []
+            item = self._queue.get()
+            deadline = time.monotonic() + self.max_wait
+            while item is not None:
+                batch.append(item)
+                if len(batch) >= self.max_batch:
+                    break
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+            done = item is None
+            try:
+                self.written += self.journal.record(batch)
+            except BaseException as exc:  # noqa: BLE001 - surfaced to the senders
+                self._error = exc
+                return

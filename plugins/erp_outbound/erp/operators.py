@@ -1,0 +1,184 @@
+"""The ERP ends of every pipeline: extract pending documents, and the reconcile base."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from erp_outbound.core import runs, settings
+from erp_outbound.core.report import RunReport
+from erp_outbound.core.storage import Folder
+from erp_outbound.core.verdict import Outcome
+from erp_outbound.core.flows import flow
+from erp_outbound.erp.claims import DEFAULT_LEASE_SECONDS, Claims
+from erp_outbound.erp.extract import pending_chunks
+from erp_outbound.erp.hook import ErpHook
+from erp_outbound.erp.journal import Journal
+from erp_outbound.erp.writeback import apply_verdicts
+
+
+class ExtractDocumentsOperator(BaseOperator):
+    """Read and claim the pending documents of some types; stage them in chunks.
+
+    Before extracting, verdicts an earlier run recorded but never applied (a crash
+    between load and reconcile) are applied, so no answered document goes again.
+    XCom carries the chunk references, the claim token and counts, never documents.
+    """
+
+    template_fields: Sequence[str] = ("doc_types", "limit", "only_ids", "dry_run")
+    ui_color = "#e8f4fd"
+
+    def __init__(
+        self,
+        *,
+        vendor: str,
+        doc_types: Any,
+        erp_conn_id: str = ErpHook.default_conn_name,
+        limit: Any = None,
+        only_ids: Any = None,
+        dry_run: Any = False,
+        chunk_size: int = 1000,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.vendor = vendor
+        self.doc_types = doc_types
+        self.erp_conn_id = erp_conn_id
+        self.limit = limit
+        self.only_ids = only_ids
+        self.dry_run = dry_run
+        self.chunk_size = chunk_size
+        self.lease_seconds = lease_seconds
+
+    def execute(self, context) -> dict:
+        engine = ErpHook(self.erp_conn_id).engine
+        dry_run = _as_bool(self.dry_run)
+        limit = int(self.limit) if self.limit not in (None, "", 0, "0") else None
+        only_ids = _as_list(self.only_ids) or None
+        run_id = runs.run_id(context)
+        recovered = 0
+        if not dry_run:
+            journal = Journal(engine, run_id)
+            leftovers = journal.unapplied(self.vendor)
+            if leftovers:
+                recovered = len(leftovers)
+                self.log.warning("Applying %d verdicts an earlier run recorded but did not apply", recovered)
+                apply_verdicts(engine, journal, leftovers)
+        claims = None if dry_run else Claims(engine, run_id, self.lease_seconds)
+        folder = runs.staging_folder(context, "extract")
+        chunks, counts = [], {}
+        for doc_type in _as_list(self.doc_types):
+            doc_flow = flow(self.vendor, doc_type)
+            counts[doc_type] = 0
+            for n, chunk in enumerate(pending_chunks(engine, doc_flow, self.chunk_size, limit, only_ids, claims)):
+                stem = f"{doc_type.lower()}-{n:05d}"
+                chunks.append({
+                    "doc_type": doc_type,
+                    "count": len(chunk.headers),
+                    "headers": folder.write_frame(f"{stem}-headers.parquet", chunk.headers.reset_index(drop=True)),
+                    "lines": folder.write_frame(f"{stem}-lines.parquet", chunk.lines),
+                    "parties": folder.write_frame(f"{stem}-parties.parquet", chunk.parties.reset_index(drop=True)),
+                })
+                counts[doc_type] += len(chunk.headers)
+                self.log.info("%s: extracted %d pending documents so far", doc_type, counts[doc_type])
+        self.log.info("Extracted %d documents: %s%s", sum(counts.values()), counts,
+                      " (dry run: nothing claimed)" if dry_run else "")
+        return {
+            "chunks": chunks,
+            "counts": counts,
+            "claim_token": claims.token if claims else None,
+            "recovered": recovered,
+        }
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _as_list(value: Any) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+class ReconcileOperator(BaseOperator):
+    """Apply every recorded verdict to the ERP, release the run's claims, report the run.
+
+    Vendors extend ``before_apply`` (e.g. to report build errors). The run report goes
+    to the task log, to JSON and CSV files in the reports folder, and its counts to XCom.
+    """
+
+    template_fields: Sequence[str] = ("extracted", "delivered", "dry_run")
+    ui_color = "#e6f5e6"
+
+    def __init__(self, *, vendor: str, extracted: Any = None, delivered: Any = None,
+                 erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = False,
+                 reports_url: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.vendor = vendor
+        self.extracted = extracted
+        self.delivered = delivered
+        self.erp_conn_id = erp_conn_id
+        self.dry_run = dry_run
+        self.reports_url = reports_url
+
+    def before_apply(self, verdicts: list, report: RunReport) -> None:
+        """Vendor work on verdicts about to be applied (they may still be changed)."""
+
+    def after_apply(self, report: RunReport) -> None:
+        """Vendor checks once everything is applied; raise here to fail the task."""
+
+    def execute(self, context) -> dict:
+        engine = ErpHook(self.erp_conn_id).engine
+        dry_run = _as_bool(self.dry_run)
+        journal = Journal(engine, runs.run_id(context), dry_run)
+        report = RunReport(self.vendor, context["dag"].dag_id, runs.run_id(context), dry_run)
+        applied: dict[str, int] = {}
+        if not dry_run:
+            while entries := journal.unapplied(self.vendor):
+                self.before_apply([v for _, v in entries], report)
+                for outcome, n in apply_verdicts(engine, journal, entries).items():
+                    applied[outcome] = applied.get(outcome, 0) + n
+            token = (self.extracted or {}).get("claim_token")
+            if token:
+                Claims.resume(engine, runs.run_id(context), token).release()
+        report.verdicts = journal.of_run(self.vendor)
+        self._notes(report, applied)
+        self.log.info("\n%s", report.render())
+        files = report.write(Folder(self.reports_url or settings.reports_url()))
+        self.log.info("Report files: %s", ", ".join(files.values()))
+        runs.run_staging(context).remove()
+        self.after_apply(report)
+        if not dry_run and (self.extracted is None or self.delivered is None):
+            # Reconcile runs even when a step failed, to keep what was recorded; the run still fails.
+            raise RuntimeError("An earlier step of this run failed (see its log); the verdicts it recorded "
+                               "were applied and its documents go again next run.")
+        return report.summary() | {"report_files": files}
+
+    def _notes(self, report: RunReport, applied: dict[str, int]) -> None:
+        delivered = self.delivered or {}
+        deferred = [v for v in report.verdicts if v.outcome is Outcome.DEFERRED]
+        if deferred:
+            reasons = sorted({v.message or "" for v in deferred})
+            report.notes.append(
+                f"{len(deferred)} documents were NOT delivered because the vendor or the network failed "
+                f"({'; '.join(reasons)[:300]}). They were left untouched and go again next run."
+            )
+            self.log.warning(report.notes[-1])
+        recovered = (self.extracted or {}).get("recovered")
+        if recovered:
+            report.notes.append(f"{recovered} verdicts of an earlier interrupted run were applied first.")
+        if delivered.get("skipped_claims"):
+            report.notes.append(f"{delivered['skipped_claims']} documents were skipped: another run claimed them.")
+        if report.dry_run and delivered.get("preview"):
+            report.notes.append(f"Dry run: {delivered.get('would_send', 0)} payloads would be sent; "
+                                f"they are in {delivered['preview']}")
+        if applied:
+            self.log.info("Applied to the ERP: %s", applied)

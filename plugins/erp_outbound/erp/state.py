@@ -1,0 +1,76 @@
+"""erp-outbound's own bookkeeping tables, kept in the ERP database beside the documents.
+
+They are created on first use. Keeping them in the same database lets a claim, a verdict
+and the document's status be checked against each other in one place.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Table,
+)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+# Which run may send a document right now. A lease lets a dead worker's claim expire.
+claims = Table(
+    "erp_outbound_claims",
+    metadata,
+    Column("vendor", String(32), primary_key=True),
+    Column("doc_type", String(40), primary_key=True),
+    Column("document_id", String(64), primary_key=True),
+    Column("run_id", String(250), nullable=False),
+    Column("token", String(36), nullable=False, index=True),
+    Column("lease_until", Float, nullable=False),
+)
+
+# Every verdict, written the moment it is known, applied to the ERP by reconcile.
+verdicts = Table(
+    "erp_outbound_verdicts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(250), nullable=False),
+    Column("vendor", String(32), nullable=False),
+    Column("doc_type", String(40), nullable=False),
+    Column("document_id", String(64), nullable=False),
+    Column("identifier", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("status", String(32)),
+    Column("message", Text),
+    Column("errors", Text),  # JSON {field: [messages]}
+    Column("error_url", String(500)),
+    Column("vendor_reference", String(100)),
+    Column("http_status", Integer),
+    Column("attempts_before", Integer, nullable=False, default=0),
+    Column("recorded_at", Float, nullable=False),
+    Column("dry_run", Boolean, nullable=False, default=False),
+    Column("applied_at", Float),
+    Column("applied_by", String(36)),  # the reconcile that applied it: one applier per verdict
+    Index("ix_erp_outbound_verdicts_run", "run_id"),
+    Index("ix_erp_outbound_verdicts_pending", "vendor", "applied_at"),
+)
+
+# The last error reported to the vendor per document, so an unchanged error is not re-sent.
+error_reports = Table(
+    "erp_outbound_error_reports",
+    metadata,
+    Column("vendor", String(32), primary_key=True),
+    Column("doc_type", String(40), primary_key=True),
+    Column("document_id", String(64), primary_key=True),
+    Column("signature", String(64), nullable=False),
+    Column("error_url", String(500)),
+    Column("reported_at", Float, nullable=False),
+)
+
+
+def ensure_tables(engine: Engine) -> None:
+    metadata.create_all(engine, checkfirst=True)

@@ -1,0 +1,1 @@
+"""Procuros: outgoing transactions, error reports and tasks (API v2)."""

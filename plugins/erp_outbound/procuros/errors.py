@@ -1,0 +1,103 @@
+"""Reporting documents the ERP could not build to Procuros (POST /v2/errors).
+
+Seed 001 lets an integration wait before reporting: a document is reported once it
+has failed ``report_after`` runs, and again only when its error changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+
+from sqlalchemy import and_, delete, insert, select
+from sqlalchemy.engine import Engine
+
+from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
+from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.erp.state import error_reports
+from erp_outbound.procuros.hook import ProcurosHook
+
+log = logging.getLogger(__name__)
+DEFAULT_REPORT_AFTER = 3
+
+
+def signature(verdict: Verdict) -> str:
+    return hashlib.sha256(verdict.reason.encode("utf-8")).hexdigest()
+
+
+def error_report(verdict: Verdict) -> dict:
+    """The body of POST /v2/errors: a DATA error a user can fix; context values are strings."""
+    context = {"documentId": verdict.document_id, "attempts": str(verdict.attempts_before + 1)}
+    context |= {f"field:{name}": "; ".join(messages) for name, messages in verdict.errors.items()}
+    return {
+        "errorReason": f"{verdict.doc_type} {verdict.identifier} cannot be built: {verdict.reason}"[:2000],
+        "errorType": "DATA",
+        "errorContext": context,
+        "transactionIdentifier": verdict.identifier,
+        "transactionType": verdict.doc_type,
+    }
+
+
+class ErrorReporter:
+    def __init__(self, hook: ProcurosHook, engine: Engine, report_after: int = DEFAULT_REPORT_AFTER):
+        self.hook = hook
+        self.engine = engine
+        self.report_after = max(1, int(report_after))
+        self.session = None
+        self.outcomes: dict[tuple[str, str], str] = {}  # (doc_type, document_id) -> what happened
+        self.failure: Exception | None = None
+
+    def _previous(self, verdicts: Sequence[Verdict]) -> dict[tuple[str, str], tuple[str, str | None]]:
+        ids = [v.document_id for v in verdicts]
+        query = select(error_reports).where(and_(error_reports.c.vendor == "procuros",
+                                                 error_reports.c.document_id.in_(ids)))
+        with self.engine.connect() as conn:
+            return {(r.doc_type, r.document_id): (r.signature, r.error_url) for r in conn.execute(query)}
+
+    def report(self, verdicts: Sequence[Verdict]) -> None:
+        """Report due build errors; sets each reported verdict's ``error_url``."""
+        due = [v for v in verdicts if v.outcome is Outcome.BUILD_ERROR]
+        if not due:
+            return
+        previous = self._previous(due)
+        for v in due:
+            key = (v.doc_type, v.document_id)
+            attempt = v.attempts_before + 1
+            sig = signature(v)
+            if key in previous and previous[key][0] == sig:
+                v.error_url = previous[key][1]
+                self.outcomes[key] = "reported earlier"
+            elif attempt < self.report_after:
+                self.outcomes[key] = f"waits (failed {attempt} of {self.report_after} runs)"
+            elif self.failure is None:
+                self._send(v, key, sig)
+            else:
+                self.outcomes[key] = "not reported: Procuros unavailable"
+
+    def _send(self, verdict: Verdict, key: tuple[str, str], sig: str) -> None:
+        self.session = self.session or self.hook.session()
+        try:
+            answer = self.hook.report_error(self.session, error_report(verdict), timeout=30)
+            self.hook.check_access(answer)
+            raise_for_transient(answer)
+        except (TransientError, ConnectionConfigError) as exc:
+            # Not reported now, so nothing is remembered: the next run tries again.
+            self.failure = exc
+            self.outcomes[key] = "not reported: Procuros unavailable"
+            log.warning("Could not report %s %s to Procuros: %s", *key, exc)
+            return
+        body = answer.body if isinstance(answer.body, dict) else {}
+        if answer.status != 201:
+            self.outcomes[key] = f"report refused: HTTP {answer.status} {answer.message()}"
+            return
+        verdict.error_url = body.get("errorUrl") or verdict.error_url
+        self.outcomes[key] = "reported now"
+        with self.engine.begin() as conn:
+            where = and_(error_reports.c.vendor == "procuros", error_reports.c.doc_type == key[0],
+                         error_reports.c.document_id == key[1])
+            conn.execute(delete(error_reports).where(where))
+            conn.execute(insert(error_reports).values(
+                vendor="procuros", doc_type=key[0], document_id=key[1], signature=sig,
+                error_url=verdict.error_url, reported_at=time.time()))

@@ -1,0 +1,15 @@
+"""The Procuros document types erp-outbound sends (POST /v2/transactions)."""
+
+from __future__ import annotations
+
+from erp_outbound.core.flows import Flow
+from erp_outbound.procuros.transforms import BUILDERS
+
+PARTIES = ("buyer_id", "supplier_id", "ship_to_id")
+
+FLOWS: dict[str, Flow] = {
+    doc_type: Flow("procuros", doc_type, build, party_columns=PARTIES) for doc_type, build in BUILDERS.items()
+}
+
+# Where the receiving trade partner sits in each type (the sender is the ERP's own company).
+RECEIVER = {"ORDER": "supplier"} | {t: "buyer" for t in BUILDERS if t != "ORDER"}

@@ -1,0 +1,215 @@
+"""What every Procuros document type shares: parties, items, dates and build checks.
+
+The inputs are the frames the user's SQL returned (see include/sql/procuros). Checks
+are vectorised masks; each failing document gets a build error naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from erp_outbound.core import jsontext as J
+from erp_outbound.core.batch import Built, Extracted
+
+UNITS_OF_MEASURE = frozenset(
+    "EA GRM HUR KGM LTR MLT MTK MTR PCK SET CS CA DAY WEE MON CT CQ CU BJ BO MTQ PF BG RO TNE BE CMT KMT PR TU".split()
+)
+
+
+@dataclass
+class Problems:
+    """Build errors, collected column-wise: (document_id, field, message)."""
+
+    parts: list[pd.DataFrame] = field(default_factory=list)
+
+    def add(self, mask: pd.Series, field_name: str | pd.Series, message: str | pd.Series) -> None:
+        """Flag the documents (index = document id) where ``mask`` is true."""
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            hit = mask[mask].index
+            self.parts.append(pd.DataFrame({
+                "document_id": hit,
+                "field": _pick(field_name, mask),
+                "message": _pick(message, mask),
+            }))
+
+    def add_lines(self, lines: pd.DataFrame, mask: pd.Series, attribute: str, message: str | pd.Series) -> None:
+        """Flag lines: the field names the line, e.g. ``items[2].identifiers``."""
+        mask = mask.fillna(False).astype(bool)
+        if mask.any():
+            hit = lines[mask]
+            self.parts.append(pd.DataFrame({
+                "document_id": hit["document_id"].to_numpy(),
+                "field": ("items[line " + hit["line_number"].astype("Int64").astype(str) + "]." + attribute).to_numpy(),
+                "message": _pick(message, mask),
+            }))
+
+    def by_document(self) -> pd.Series:
+        """JSON ``{field: [messages]}`` per failing document id."""
+        if not self.parts:
+            return pd.Series(dtype=object)
+        frame = pd.concat(self.parts, ignore_index=True).astype(str).drop_duplicates()
+        grouped = frame.groupby(["document_id", "field"], sort=False)["message"].agg(list)
+        return grouped.groupby(level=0, sort=False).apply(
+            lambda per_field: json.dumps(dict(zip(per_field.index.get_level_values(1), per_field)), ensure_ascii=False)
+        )
+
+
+def _pick(value, mask: pd.Series):
+    if isinstance(value, pd.Series):
+        return value[mask].astype(str).to_numpy()
+    return value
+
+
+def datetimes(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 with the UTC offset Procuros requires, and a mask of unreadable values."""
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    if parsed.dt.tz is None:
+        parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    text = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S%z").astype(J.TEXT)
+    text = text.str.replace(r"(\d{2})(\d{2})$", r"\1:\2", regex=True)
+    given = values.notna() & (values.astype(str).str.strip() != "")
+    return J._text(text.map(json.dumps, na_action="ignore")), given & parsed.isna()
+
+
+def party_texts(parties: pd.DataFrame) -> pd.DataFrame:
+    """Per party id: its JSON (``json``), whether it has an identifier, and a bad country code."""
+    idx = parties.index
+
+    def identifier(column: str, domain: str, keep: pd.Series | None = None) -> pd.Series:
+        values = parties[column] if column in parties else pd.Series(pd.NA, index=idx)
+        values = values.astype(J.TEXT).str.strip().mask(lambda s: s == "")
+        if keep is not None:
+            values = values.where(keep)
+        return J.optional_obj({"identifier": J.string(values), "domain": J.constant(domain, idx)}, idx).where(values.notna())
+
+    vat = parties.get("vat_id", pd.Series(pd.NA, index=idx)).astype(J.TEXT)
+    identifiers = [
+        identifier("gln", "GS1"),
+        identifier("vat_id", "VAT_DE", keep=vat.str.upper().str.startswith("DE")),
+        identifier("duns", "DUNS"),
+    ]
+    has_identifier = pd.concat([i.notna() for i in identifiers], axis=1).any(axis=1)
+    country = parties["country_code"].astype(J.TEXT).str.strip()
+    bad_country = country.notna() & (country != "") & ~country.str.fullmatch(r"[A-Z]{2}").fillna(False)
+
+    address = J.optional_obj({
+        "name": J.string(parties["name"]),
+        "street": J.string(parties["street"]),
+        "city": J.string(parties["city"]),
+        "postalCode": J.string(parties["postal_code"]),
+        "countryCode": J.string(country),
+    }, idx)
+    contact = J.optional_obj({
+        "firstName": J.string(parties.get("contact_first_name", pd.Series(pd.NA, index=idx))),
+        "lastName": J.string(parties.get("contact_last_name", pd.Series(pd.NA, index=idx))),
+        "email": J.string(parties.get("contact_email", pd.Series(pd.NA, index=idx))),
+        "phone": J.string(parties.get("contact_phone", pd.Series(pd.NA, index=idx))),
+        "fax": J.string(parties.get("contact_fax", pd.Series(pd.NA, index=idx))),
+    }, idx)
+    party = J.obj({
+        "name": J.string(parties["name"]),
+        "identifiers": J.array(*identifiers, index=idx),
+        "postalAddress": address,
+        "contacts": ("[" + contact + "]"),
+    }, idx)
+    return pd.DataFrame({"json": party, "has_identifier": has_identifier, "bad_country": bad_country}, index=idx)
+
+
+def party_role(headers: pd.DataFrame, parties: pd.DataFrame, column: str, role: str,
+               problems: Problems, required: bool = True) -> pd.Series:
+    """The JSON of the party each document names in ``column``; checks it can be resolved."""
+    ids = headers[column].astype(J.TEXT) if column in headers else pd.Series(pd.NA, index=headers.index, dtype=J.TEXT)
+    known = ids.isin(parties.index)
+    if required:
+        problems.add(ids.isna(), role, f"no {role} party ({column} is empty)")
+    problems.add(ids.notna() & ~known, role, f"{role} party " + ids.astype(str) + " is not in the ERP's partners")
+    found = ids.where(known)
+    has_identifier = found.map(parties["has_identifier"]).astype("boolean")
+    problems.add(
+        found.notna() & ~has_identifier.fillna(False) & (required or role != "shipTo"),
+        f"{role}.identifiers",
+        f"{role} party " + ids.astype(str) + " has no GLN, German VAT id or DUNS",
+    )
+    problems.add(found.map(parties["bad_country"]).astype("boolean").fillna(False),
+                 f"{role}.postalAddress.countryCode",
+                 f"{role} party " + ids.astype(str) + " has a country code that is not ISO 3166 alpha-2")
+    return J._text(found.map(parties["json"]))
+
+
+def required_text(headers: pd.DataFrame, column: str, name: str, problems: Problems) -> pd.Series:
+    text = J.string(headers[column])
+    problems.add(text.isna(), name, f"{name} is empty ({column})")
+    return text
+
+
+def required_datetime(headers: pd.DataFrame, column: str, name: str, tz: str, problems: Problems) -> pd.Series:
+    text, bad = datetimes(headers[column], tz)
+    problems.add(bad, name, f"{name} is not a date: " + headers[column].astype(str))
+    problems.add(headers[column].isna(), name, f"{name} is empty ({column})")
+    return text
+
+
+def optional_datetime(headers: pd.DataFrame, column: str, name: str, tz: str, problems: Problems) -> pd.Series:
+    if column not in headers:
+        return pd.Series(pd.NA, index=headers.index, dtype=J.TEXT)
+    text, bad = datetimes(headers[column], tz)
+    problems.add(bad, name, f"{name} is not a date: " + headers[column].astype(str))
+    return text
+
+
+def currency(headers: pd.DataFrame, problems: Problems, column: str = "currency") -> pd.Series:
+    values = headers[column].astype(J.TEXT).str.strip() if column in headers else pd.Series(pd.NA, index=headers.index, dtype=J.TEXT)
+    bad = values.notna() & ~values.str.fullmatch(r"[A-Z]{3}").fillna(False)
+    problems.add(bad, "currency", "currency " + values.astype(str) + " is not an ISO 4217 code")
+    return J.string(values)
+
+
+def item_identifiers(lines: pd.DataFrame, problems: Problems) -> pd.Series:
+    """The GS1 identifier (GTIN) of each line; a missing or malformed GTIN is a build error."""
+    gtin = lines["gtin"].astype(J.TEXT).str.strip().mask(lambda s: s == "")
+    product = lines.get("product_id", pd.Series("?", index=lines.index)).astype(str)
+    problems.add_lines(lines, gtin.isna(), "identifiers", "product " + product + " has no GTIN")
+    malformed = gtin.notna() & ~gtin.str.fullmatch(r"\d{8}|\d{12,14}").fillna(False)
+    problems.add_lines(lines, malformed, "identifiers", "GTIN " + gtin.astype(str) + " of product " + product + " is not 8, 12, 13 or 14 digits")
+    element = J.obj({"identifier": J.string(gtin), "domain": J.constant("GS1", lines.index)}, lines.index)
+    return "[" + element + "]"
+
+
+def unit_of_measure(lines: pd.DataFrame, problems: Problems) -> pd.Series:
+    units = lines["unit_of_measure"].astype(J.TEXT).str.strip().str.upper()
+    bad = units.notna() & ~units.isin(UNITS_OF_MEASURE)
+    problems.add_lines(lines, bad, "unitOfMeasure", "unit of measure " + units.astype(str) + " is not a Procuros unit")
+    return J.string(units)
+
+
+def required_quantity(lines: pd.DataFrame, column: str, name: str, problems: Problems) -> pd.Series:
+    values = pd.to_numeric(lines[column], errors="coerce")
+    problems.add_lines(lines, values.isna() | (values < 0), name, f"{name} is missing or negative ({column})")
+    return J.number(values, 3)
+
+
+def require_items(headers: pd.DataFrame, items: pd.Series, problems: Problems) -> None:
+    problems.add(items.isna(), "items", "the document has no lines")
+
+
+def finish(doc_type: str, headers: pd.DataFrame, identifier_column: str, content: pd.Series,
+           problems: Problems) -> Built:
+    """The transaction body per document, or its build errors."""
+    idx = headers.index
+    body = J.obj({"type": J.constant(doc_type, idx), "content": content}, idx)
+    errors = problems.by_document()
+    failed = idx.isin(errors.index)
+    meta = pd.DataFrame({
+        "document_id": idx.astype(str),
+        "identifier": headers[identifier_column].astype(str).to_numpy(),
+        "attempts": pd.to_numeric(headers.get("attempts", 0), errors="coerce").fillna(0).astype(int).to_numpy()
+        if "attempts" in headers else np.zeros(len(idx), dtype=int),
+    }, index=idx)
+    payloads = meta[~failed].assign(body=body[~failed].to_numpy())
+    failures = meta[failed].assign(errors=errors.reindex(idx[failed]).to_numpy())
+    return Built(payloads.reset_index(drop=True), failures.reset_index(drop=True))

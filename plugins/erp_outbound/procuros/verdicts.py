@@ -1,0 +1,40 @@
+"""Procuros' answers to POST /v2/transactions, turned into verdicts (seed 001's rules)."""
+
+from __future__ import annotations
+
+from erp_outbound.core.http import Answer, TransientError, raise_for_transient
+from erp_outbound.core.verdict import Outcome, Verdict
+
+TRANSMITTED = "TRANSMITTED"
+NO_ACTION = "NO_ACTION"
+ALREADY_RECEIVED = "Payload already received"
+
+
+def transaction_verdict(doc: dict, answer: Answer, check_access) -> Verdict:
+    """The verdict for one document. Raises TransientError or ConnectionConfigError."""
+    raise_for_transient(answer)
+    check_access(answer)
+    body = answer.body if isinstance(answer.body, dict) else None
+
+    def verdict(outcome: Outcome, **fields) -> Verdict:
+        return Verdict("procuros", doc["doc_type"], doc["document_id"], doc["identifier"], outcome,
+                       http_status=answer.status, attempts_before=doc.get("attempts", 0), **fields)
+
+    if answer.status == 201 and body and body.get("procurosTransactionId"):
+        return verdict(Outcome.DELIVERED, status=TRANSMITTED, vendor_reference=str(body["procurosTransactionId"]))
+    if answer.status == 202 and body and body.get("message"):
+        return verdict(Outcome.NO_ACTION, status=NO_ACTION, message=str(body["message"]),
+                       vendor_reference=_text(body.get("procurosTransactionId")))
+    if answer.status == 400 and body and str(body.get("message", "")).strip().rstrip(".") == ALREADY_RECEIVED:
+        # An earlier send was accepted and its answer lost: the document is there.
+        return verdict(Outcome.DELIVERED, status=TRANSMITTED, message=ALREADY_RECEIVED)
+    if 400 <= answer.status < 500 and body and body.get("message"):
+        errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+        return verdict(Outcome.REJECTED, message=str(body["message"]), error_url=_text(body.get("errorUrl")),
+                       errors={str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in errors.items()})
+    # Anything else (no body, HTML, an unexpected status) decides nothing: try again later.
+    raise TransientError(f"unreadable answer: HTTP {answer.status} {answer.text[:80]!r}", status=answer.status)
+
+
+def _text(value) -> str | None:
+    return None if value in (None, "") else str(value)

@@ -1,0 +1,60 @@
+"""What Airflow learns from the ``apache_airflow_provider`` entry point: our connection types."""
+
+from __future__ import annotations
+
+from erp_outbound import __version__
+
+_TUNING_FIELDS = {
+    "max_concurrency": {
+        "label": "Max concurrent requests",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 16},
+        "description": "Requests in flight at once while delivering.",
+    },
+    "max_requests_per_second": {
+        "label": "Max requests per second",
+        "schema": {"type": ["number", "null"], "minimum": 0, "default": 0},
+        "description": "0 = no limit. Lower it if the vendor answers 429.",
+    },
+    "timeout": {
+        "label": "Request timeout (s)",
+        "schema": {"type": ["number", "null"], "minimum": 1, "default": 30},
+    },
+    "max_tries": {
+        "label": "Tries per document",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 5},
+        "description": "For 429, 5xx, timeouts and connection errors, with backoff honouring Retry-After.",
+    },
+}
+
+
+def get_provider_info() -> dict:
+    return {
+        "package-name": "erp-outbound",
+        "name": "erp-outbound",
+        "description": "Deliver ERP documents to Procuros, RamBase and GEP SMART.",
+        "versions": [__version__],
+        "connection-types": [
+            {
+                "hook-class-name": "erp_outbound.procuros.hook.ProcurosHook",
+                "hook-name": "Procuros",
+                "connection-type": "procuros",
+                "conn-fields": _TUNING_FIELDS,
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "login", "extra"],
+                    "relabeling": {"host": "Base URL", "password": "API token"},
+                    "placeholders": {"host": "https://api.procuros.io", "password": "API token of your ERP connection"},
+                },
+            },
+            {
+                "hook-class-name": "erp_outbound.erp.hook.ErpHook",
+                "hook-name": "ERP database (SQLAlchemy)",
+                "connection-type": "erp",
+                "conn-fields": {},
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "login", "extra"],
+                    "relabeling": {"host": "SQLAlchemy URL", "password": "Database password"},
+                    "placeholders": {"host": "postgresql+psycopg2://erp@db.example.com:5432/erp"},
+                },
+            },
+        ],
+    }
