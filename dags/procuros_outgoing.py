@@ -53,9 +53,7 @@ with DAG(
         only_ids="{{ params.only_ids }}",
         dry_run="{{ params.dry_run }}",
     )
-    transform = BuildPayloadsOperator(
-        task_id="transform", vendor="procuros", chunks=extract.output, dry_run="{{ params.dry_run }}"
-    )
+    transform = BuildPayloadsOperator(task_id="transform", vendor="procuros", chunks=extract.output)
     load = ProcurosSendTransactionsOperator(
         task_id="load",
         batches=transform.output,

@@ -10,11 +10,8 @@ from airflow.sdk import BaseOperator
 from erp_outbound.core import runs, settings
 from erp_outbound.core.batch import Built, Extracted
 from erp_outbound.core.flows import flow
-from erp_outbound.core.storage import read_frame
+from erp_outbound.core.storage import read_frame, read_lines
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.erp.hook import ErpHook
-from erp_outbound.erp.journal import Journal
-from erp_outbound.erp.operators import _as_bool
 
 
 def payload_lines(doc_type: str, built: Built):
@@ -28,40 +25,48 @@ def payload_lines(doc_type: str, built: Built):
         yield meta[:-1] + ',"body":' + body + "}"
 
 
-def build_error_verdicts(vendor: str, doc_type: str, built: Built) -> list[Verdict]:
+def build_error_lines(doc_type: str, built: Built):
+    """One JSON line per document that could not be built."""
     frame = built.errors
-    return [
-        Verdict(vendor, doc_type, document_id, identifier, Outcome.BUILD_ERROR,
-                message="cannot build the payload", errors=json.loads(errors), attempts_before=int(attempts))
-        for document_id, identifier, attempts, errors in zip(
-            frame["document_id"], frame["identifier"], frame["attempts"], frame["errors"])
-    ]
+    for document_id, identifier, attempts, errors in zip(
+        frame["document_id"], frame["identifier"], frame["attempts"], frame["errors"]
+    ):
+        yield json.dumps({"doc_type": doc_type, "document_id": document_id, "identifier": identifier,
+                          "attempts": int(attempts), "errors": json.loads(errors)}, ensure_ascii=False)
+
+
+def build_error_verdicts(vendor: str, refs: list[str]) -> list[Verdict]:
+    """The BUILD_ERROR verdicts staged by transform; load records them once the vendor is reachable."""
+    verdicts = []
+    for ref in refs:
+        for line in read_lines(ref):
+            row = json.loads(line)
+            verdicts.append(Verdict(vendor, row["doc_type"], row["document_id"], row["identifier"],
+                                    Outcome.BUILD_ERROR, message="cannot build the payload",
+                                    errors=row["errors"], attempts_before=row["attempts"]))
+    return verdicts
 
 
 class BuildPayloadsOperator(BaseOperator):
     """Build each staged chunk into payloads with the vendor's pandas transforms.
 
-    Documents that cannot be built get a BUILD_ERROR verdict naming the field; they never
-    fail their batch.
+    Documents that cannot be built are staged as build errors naming the field; they never
+    fail their batch. Load records them as verdicts, after it has reached the vendor.
     """
 
-    template_fields = ("chunks", "dry_run")
+    template_fields = ("chunks",)
     ui_color = "#fdf6e3"
 
-    def __init__(self, *, vendor: str, chunks: Any, erp_conn_id: str = ErpHook.default_conn_name,
-                 dry_run: Any = False, **kwargs) -> None:
+    def __init__(self, *, vendor: str, chunks: Any, **kwargs) -> None:
         super().__init__(**kwargs)
         self.vendor = vendor
         self.chunks = chunks
-        self.erp_conn_id = erp_conn_id
-        self.dry_run = dry_run
 
     def execute(self, context) -> dict:
         chunks = self.chunks["chunks"] if isinstance(self.chunks, dict) else self.chunks
-        journal = Journal(ErpHook(self.erp_conn_id).engine, runs.run_id(context), _as_bool(self.dry_run))
         folder = runs.staging_folder(context, "transform")
         tz = settings.erp_timezone()
-        batches, payloads, errors = [], 0, 0
+        batches, error_refs, payloads, errors = [], [], 0, 0
         for n, chunk in enumerate(chunks):
             doc_type = chunk["doc_type"]
             data = Extracted(read_frame(chunk["headers"]), read_frame(chunk["lines"]), read_frame(chunk["parties"]))
@@ -69,9 +74,11 @@ class BuildPayloadsOperator(BaseOperator):
             if len(built.payloads):
                 ref = folder.write_lines(f"{doc_type.lower()}-{n:05d}.jsonl", payload_lines(doc_type, built))
                 batches.append({"doc_type": doc_type, "ref": ref, "count": len(built.payloads)})
-            journal.record(build_error_verdicts(self.vendor, doc_type, built))
+            if len(built.errors):
+                error_refs.append(folder.write_lines(f"{doc_type.lower()}-{n:05d}-errors.jsonl",
+                                                     build_error_lines(doc_type, built)))
             payloads += len(built.payloads)
             errors += len(built.errors)
             self.log.info("%s chunk %d: %d payloads, %d build errors", doc_type, n, len(built.payloads), len(built.errors))
         self.log.info("Built %d payloads; %d documents could not be built", payloads, errors)
-        return {"batches": batches, "payloads": payloads, "build_errors": errors}
+        return {"batches": batches, "build_errors": error_refs, "payloads": payloads, "build_error_count": errors}

@@ -869,7 +869,8 @@ def _documents(rng, b: _Builder, counts: dict[str, int], customers: _Partners, s
     n_ship = customers.ship_count[recv]
     which = 1 + (rng.random(n) * np.maximum(n_ship, 1)).astype(np.int64)
     ship = [f"{cid}-S{k}" for cid, k in zip(customers.ids[recv].tolist(), which.tolist())]
-    ship = _none_where(ship, (n_ship == 0) | (rng.random(n) < 0.1))
+    # no delivery party on documents to identifier-less partners: one fault per document
+    ship = _none_where(ship, (n_ship == 0) | (rng.random(n) < 0.1) | (plan == PARTNER_WITHOUT_IDENTIFIER))
     despatch = ts + minutes(0, 240, n)
     carrier = rng.choice(np.array(_CARRIERS, dtype=object), size=n, p=[0.3, 0.2, 0.15, 0.15, 0.1, 0.1]).tolist()
     digits = rng.integers(10**11, 10**12, size=n).tolist()

@@ -16,6 +16,7 @@ from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import ConnectionConfigError, TransientError
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder, read_lines, safe_name
+from erp_outbound.core.transform import build_error_verdicts
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.hook import ErpHook
@@ -47,6 +48,7 @@ class ProcurosSendTransactionsOperator(BaseOperator):
     """POST /v2/transactions for every staged payload, concurrently; record each verdict at once."""
 
     template_fields = ("batches", "extracted", "dry_run")
+    # ``batches`` is transform's XCom: payload batches and staged build errors.
     ui_color = "#fde8e8"
 
     def __init__(self, *, batches: Any, extracted: Any = None, procuros_conn_id: str = ProcurosHook.default_conn_name,
@@ -59,23 +61,30 @@ class ProcurosSendTransactionsOperator(BaseOperator):
         self.dry_run = dry_run
 
     def execute(self, context) -> dict:
-        batches = self.batches["batches"] if isinstance(self.batches, dict) else (self.batches or [])
+        built = self.batches or {}
+        batches = built.get("batches", [])
         total = sum(b["count"] for b in batches)
-        if _as_bool(self.dry_run):
-            return self._preview(context, batches, total)
+        dry_run = _as_bool(self.dry_run)
         engine = ErpHook(self.erp_conn_id).engine
-        journal = Journal(engine, runs.run_id(context))
+        journal = Journal(engine, runs.run_id(context), dry_run)
+        build_errors = build_error_verdicts("procuros", built.get("build_errors", []))
+        if dry_run:
+            journal.record(build_errors)
+            return self._preview(context, batches, total)
         hook = ProcurosHook(self.procuros_conn_id)
         settings_ = hook.delivery_settings()
         token = (self.extracted or {}).get("claim_token")
         claims = Claims.resume(engine, runs.run_id(context), token) if token else None
         self.skipped = 0
-        if total == 0:
+        if total == 0 and not build_errors:
             self.log.info("Nothing to send.")
-            return {"sent": 0, "answered": 0, "deferred": 0}
+            return {"answered": 0, "deferred": 0}
+        unreachable = self._preflight(hook, settings_.max_tries)
+        if not unreachable:
+            # Build errors count as attempts only once Procuros can hear about them.
+            journal.record(build_errors)
         self.log.info("Sending %d documents to %s with up to %d requests at once",
                       total, hook.describe(), settings_.max_concurrency)
-        unreachable = self._preflight(hook, settings_.max_tries)
 
         def send_one(session, doc, timeout) -> Verdict:
             answer = hook.send_transaction(session, doc["body"], timeout)

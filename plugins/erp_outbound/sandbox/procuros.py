@@ -56,7 +56,8 @@ class ProcurosState:
         self.accepted: dict[str, int] = {}
         self.accepted_by_type: dict[str, dict[str, int]] = {}
         self.accepted_hashes: set[str] = set()
-        self.errors: list[dict[str, Any]] = []
+        self.errors: list[Any] = []  # reported bodies, exactly as received
+        self.error_urls: list[str] = []  # errorUrl answered for errors[i]
         self.task_marks: list[dict[str, Any]] = []
         self.portal_errors: dict[str, dict[str, Any]] = {}
         self.tasks: dict[str, dict[str, Any]] = {}  # insertion order = stable listing order
@@ -96,6 +97,7 @@ class ProcurosState:
             "accepted": dict(self.accepted),
             "accepted_by_type": {t: dict(c) for t, c in self.accepted_by_type.items()},
             "errors": list(self.errors),
+            "error_urls": list(self.error_urls),
             "tasks_marked": list(self.task_marks),
             "tasks_pending": [t for t in self.tasks if t not in self.processed],
         }
@@ -199,7 +201,8 @@ class ProcurosApi:
         if errors:
             return self._invalid(request, errors, with_url=False)
         url = self.state.new_error_url(self._base(request), {"message": body["errorReason"], "report": body})
-        self.state.errors.append({"at": _now_utc(), "errorUrl": url, "body": body})
+        self.state.errors.append(body)
+        self.state.error_urls.append(url)
         return web.json_response({"message": "OK.", "errorUrl": url}, status=201)
 
     async def list_tasks(self, request: web.Request) -> web.Response:

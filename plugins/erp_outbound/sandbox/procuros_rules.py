@@ -310,31 +310,30 @@ def _walk(node: Any, path: str, errors: Errors) -> None:
 
     Hot path (every request): paths are only built for containers and errors.
     """
-    if isinstance(node, list):
+    if type(node) is list:
         for i, value in enumerate(node):
-            if isinstance(value, (dict, list)):
+            if type(value) is dict or type(value) is list:
                 _walk(value, f"{path}.{i}", errors)
         return
-    if not isinstance(node, dict):
+    if type(node) is not dict:
         return
     for key, value in node.items():
-        if value is None:
-            continue
-        if isinstance(value, str):
+        kind = type(value)  # exact types: json.loads only makes these
+        if kind is str:
             check = _key_check(key)
             if check is not None and (message := check(value)) is not None:
                 p = f"{path}.{key}"
                 _add(errors, p, message.format(p))
-        elif isinstance(value, dict):
+        elif kind is dict:
             _walk(value, f"{path}.{key}", errors)
-        elif isinstance(value, list):
+        elif kind is list:
             p = f"{path}.{key}"
             if key == "items" or key == "subItems":
                 for i, item in enumerate(value):
-                    if isinstance(item, dict) and item.get("identifiers") is not None:
+                    if type(item) is dict and item.get("identifiers") is not None:
                         _check_item_identifiers(item["identifiers"], f"{p}.{i}.identifiers", errors)
             _walk(value, p, errors)
-        elif _key_check(key) is not None:
+        elif value is not None and _key_check(key) is not None:
             p = f"{path}.{key}"
             _add(errors, p, f"The {p} field must be a string.")
 

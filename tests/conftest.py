@@ -1,0 +1,101 @@
+"""Shared fixtures: an Airflow home of our own, the sandbox, demo ERPs, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("AIRFLOW_HOME", str(REPO / ".airflow"))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+POSTGRES_URL = os.environ.get("ERP_OUTBOUND_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+MARIADB_URL = os.environ.get("ERP_OUTBOUND_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+SANDBOX_TOKEN = "test-token-7f3a9c"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def need_server(name: str, port: int) -> None:
+    """A test that needs a real database fails in CI when it is missing, and skips elsewhere."""
+    if not _reachable("127.0.0.1", port):
+        message = f"{name} is not reachable on 127.0.0.1:{port}"
+        if IN_CI:
+            pytest.fail(message + " (CI must run this test)")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def airflow_db():
+    """dag.test() needs a migrated metadata database (``make test`` migrates it first)."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    if not (home / ".migrated").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        airflow = Path(sys.executable).with_name("airflow")
+        subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+        (home / ".migrated").touch()
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    """Staging and reports in the test's own folder."""
+    monkeypatch.setenv("ERP_OUTBOUND_STAGING", str(tmp_path / "staging"))
+    monkeypatch.setenv("ERP_OUTBOUND_REPORTS", str(tmp_path / "reports"))
+    return tmp_path
+
+
+@pytest.fixture
+def sandbox():
+    from erp_outbound.sandbox import SandboxConfig, SandboxServer
+
+    config = SandboxConfig()
+    config.procuros.tokens = [SANDBOX_TOKEN]
+    with SandboxServer(config) as server:
+        yield server
+
+
+def connect(monkeypatch, erp_url: str, procuros_url: str, token: str = SANDBOX_TOKEN, **extra) -> None:
+    """Point the default connections at an ERP and a Procuros, as AIRFLOW_CONN_* variables."""
+    extras = {"max_tries": 3, "backoff_initial": 0.01, "max_retry_wait": 2} | extra
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DEFAULT", json.dumps({"conn_type": "erp", "host": erp_url}))
+    monkeypatch.setenv("AIRFLOW_CONN_PROCUROS_DEFAULT", json.dumps(
+        {"conn_type": "procuros", "host": procuros_url, "password": token, "extra": extras}))
+
+
+@pytest.fixture
+def postgres_url():
+    need_server("PostgreSQL", 5432)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def mariadb_url():
+    need_server("MariaDB", 3306)
+    return MARIADB_URL
+
+
+@pytest.fixture(scope="session")
+def procuros_spec():
+    """Procuros' OpenAPI description from ../shared; CI never skips the tests that need it."""
+    from erp_outbound.procuros.spec import load_spec
+
+    spec = load_spec()
+    if spec is None:
+        if IN_CI:
+            pytest.fail("../shared/specs/procuros-openapi-v2.yaml is missing: CI must validate against it")
+        pytest.skip("Procuros' OpenAPI file (../shared/specs/procuros-openapi-v2.yaml) is not beside the repository")
+    return spec
