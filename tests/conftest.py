@@ -68,6 +68,23 @@ def sandbox():
         yield server
 
 
+@pytest.fixture
+def sandbox_with():
+    """A sandbox with configuration overrides, e.g. ``sandbox_with(faults={...})``."""
+    from erp_outbound.sandbox import SandboxConfig, SandboxServer
+
+    servers = []
+
+    def start(**overrides):
+        config = SandboxConfig.from_dict({"procuros": {"tokens": [SANDBOX_TOKEN]}} | overrides)
+        servers.append(SandboxServer(config).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
 def connect(monkeypatch, erp_url: str, procuros_url: str, token: str = SANDBOX_TOKEN, **extra) -> None:
     """Point the default connections at an ERP and a Procuros, as AIRFLOW_CONN_* variables."""
     extras = {"max_tries": 3, "backoff_initial": 0.01, "max_retry_wait": 2} | extra

@@ -1,7 +1,7 @@
 """The demo ERP builder: determinism, the planted faults, GS1 codes, FK integrity, all three databases.
 
-PostgreSQL and MariaDB tests use the servers at ERP_OUTBOUND_TEST_PG_URL / ERP_OUTBOUND_TEST_MYSQL_URL
-(defaults: the local test servers). They skip when a server is unreachable, unless the environment
+PostgreSQL and MariaDB tests use the servers at ERP_OUTBOUND_TEST_POSTGRES / ERP_OUTBOUND_TEST_MARIADB
+(as in conftest.py; defaults: the local test servers). They skip when a server is unreachable, unless the environment
 variable CI is set: then they fail. Each run works in its own schema / database, dropped afterwards.
 """
 
@@ -32,8 +32,11 @@ from erp_outbound.erp.demo import (
     gs1_valid,
 )
 
-PG_URL = os.environ.get("ERP_OUTBOUND_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-MYSQL_URL = os.environ.get("ERP_OUTBOUND_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+# the variables tests/conftest.py reads, then this module's older names, then the local test servers
+PG_URL = (os.environ.get("ERP_OUTBOUND_TEST_POSTGRES") or os.environ.get("ERP_OUTBOUND_TEST_PG_URL")
+          or "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+MYSQL_URL = (os.environ.get("ERP_OUTBOUND_TEST_MARIADB") or os.environ.get("ERP_OUTBOUND_TEST_MYSQL_URL")
+             or "mysql+pymysql://root@127.0.0.1:3306/test")
 
 DOCS = 3000
 CURRENCY = re.compile(r"^[A-Z]{3}$")

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+
+from erp_outbound.erp import state
 from sqlalchemy.engine import make_url
 
 # plugins/erp_outbound/erp/demo.py -> <repo>/include/erp/demo_schema.sql
@@ -170,12 +172,15 @@ def _create_schema(engine: sa.Engine, reset: bool) -> list[str]:
         if reset:
             for table in reversed(tables):  # children first: FK-safe
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+            # erp-outbound's own bookkeeping refers to the old documents' ids: start afresh.
+            for table in reversed(state.metadata.sorted_tables):
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
             existing: set[str] = set()
         else:
             existing = set(sa.inspect(conn).get_table_names())
         for table, stmt in statements:
-            if table is not None and table in existing:
-                continue
+            if existing and (table is None or table in existing):
+                continue  # reset=False on an existing schema: create only the missing tables
             conn.exec_driver_sql(stmt)
         if not reset:
             for table in tables:

@@ -61,6 +61,15 @@ class ProcurosSpec:
         found += [f"{path}: unknown property" for path in self.unknown_properties(schema_name, instance)]
         return found
 
+    def request_errors(self, path: str, method: str, instance: Any) -> list[str]:
+        """Problems with a request body of ``method path`` (e.g. POST /v2/errors)."""
+        pointer = f"/paths/{path.replace('~', '~0').replace('/', '~1')}/{method.lower()}" \
+                  "/requestBody/content/application~1json/schema"
+        validator = OAS30Validator({"$ref": f"{SPEC_URI}#{pointer}"}, registry=self.registry,
+                                   format_checker=self._format_checker)
+        return [f"{'.'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
+                for e in validator.iter_errors(instance)]
+
     def transaction_errors(self, body: dict) -> list[str]:
         schema = TRANSACTION_SCHEMAS.get(body.get("type"))
         if schema is None:

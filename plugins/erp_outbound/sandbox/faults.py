@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from .config import SandboxConfig
+from .config import SandboxConfig, validate_faults
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,6 +47,12 @@ class FaultInjector:
         self.slow_s = config.slow_s
         self.retry_after_s = config.retry_after_s
         self.reset()
+
+    def set_faults(self, faults: dict[str, dict[str, float]]) -> None:
+        """Switch faults at run time (PUT /_sandbox/faults); counters are kept."""
+        validate_faults(faults)
+        self._tables = {k: tuple(v.items()) for k, v in faults.items()}
+        self._cache = {}
 
     def reset(self) -> None:
         # Reseeding makes a run after /_sandbox/reset draw the same faults again.

@@ -74,12 +74,20 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
             return web.json_response({"message": str(exc)}, status=400)
         return web.json_response({"added": added}, status=201)
 
+    async def set_faults(request: web.Request) -> web.Response:
+        try:
+            injector.set_faults(await request.json())
+        except ValueError as exc:
+            return web.json_response({"message": str(exc)}, status=400)
+        return web.json_response({"message": "OK."})
+
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
     app.router.add_get("/_sandbox/record", get_record, name="_sandbox.record")
     app.router.add_post("/_sandbox/reset", reset, name="_sandbox.reset")
     app.router.add_post("/_sandbox/tasks", add_tasks, name="_sandbox.tasks")
+    app.router.add_put("/_sandbox/faults", set_faults, name="_sandbox.faults")
     app.router.add_get("/_sandbox/health", health, name="_sandbox.health")
     return app
 
@@ -195,6 +203,9 @@ class SandboxServer:
 
     def reset(self) -> None:
         self.call(self.record.reset)
+
+    def set_faults(self, faults: dict[str, dict[str, float]]) -> None:
+        self.call(self.record.injector.set_faults, faults)
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():

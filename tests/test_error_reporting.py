@@ -1,0 +1,87 @@
+"""Build errors are reported to Procuros after N failed runs, and not again while unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import connect
+from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.erp.hook import make_engine
+from erp_outbound.erp.state import ensure_tables
+from erp_outbound.procuros.errors import ErrorReporter, error_report
+from erp_outbound.procuros.hook import ProcurosHook
+
+
+def build_error(attempts_before: int, reason: str = "product SKU-1 has no GTIN") -> Verdict:
+    return Verdict("procuros", "INVOICE", "42", "RE-2026-000042", Outcome.BUILD_ERROR,
+                   message="cannot build the payload", errors={"items[line 1].identifiers": [reason]},
+                   attempts_before=attempts_before)
+
+
+@pytest.fixture
+def reporter(tmp_path, sandbox, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    connect(monkeypatch, url, sandbox.base_url)
+    engine = make_engine(url)
+    ensure_tables(engine)
+    return lambda: ErrorReporter(ProcurosHook(), engine, report_after=3)
+
+
+def test_waits_for_the_threshold_then_reports_once(reporter, sandbox):
+    for attempts_before in (0, 1):
+        verdict = build_error(attempts_before)
+        r = reporter()
+        r.report([verdict])
+        assert r.outcomes[("INVOICE", "42")].startswith("waits")
+        assert verdict.error_url is None
+    assert sandbox.snapshot()["procuros"]["errors"] == []
+
+    third = build_error(2)
+    r = reporter()
+    r.report([third])
+    assert r.outcomes[("INVOICE", "42")] == "reported now"
+    sent = sandbox.snapshot()["procuros"]
+    assert len(sent["errors"]) == 1
+    assert third.error_url == sent["error_urls"][0]
+    assert sent["errors"][0] | {} == error_report(third)
+
+    fourth = build_error(3)
+    r = reporter()
+    r.report([fourth])
+    assert r.outcomes[("INVOICE", "42")] == "reported earlier"
+    assert fourth.error_url == third.error_url
+    assert len(sandbox.snapshot()["procuros"]["errors"]) == 1
+
+
+def test_a_changed_error_is_reported_again(reporter, sandbox):
+    reporter().report([build_error(5)])
+    changed = build_error(6, reason="GTIN 123 of product SKU-1 is not 8, 12, 13 or 14 digits")
+    r = reporter()
+    r.report([changed])
+    assert r.outcomes[("INVOICE", "42")] == "reported now"
+    assert len(sandbox.snapshot()["procuros"]["errors"]) == 2
+
+
+def test_the_report_body_follows_the_spec(procuros_spec):
+    body = error_report(build_error(2))
+    assert procuros_spec.request_errors("/v2/errors", "POST", body) == []
+    assert procuros_spec.request_errors("/v2/errors", "POST", body | {"errorContext": {"n": 1}}) != []
+    assert body["errorType"] == "DATA" and body["transactionType"] == "INVOICE"
+    assert all(isinstance(v, str) for v in body["errorContext"].values())
+
+
+def test_an_unavailable_procuros_reports_nothing_and_remembers_nothing(tmp_path, sandbox_with, monkeypatch):
+    sandbox = sandbox_with(faults={"procuros.errors": {"error_503": 1.0}})
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    connect(monkeypatch, url, sandbox.base_url)
+    engine = make_engine(url)
+    ensure_tables(engine)
+    r = ErrorReporter(ProcurosHook(), engine, report_after=1)
+    verdict = build_error(0)
+    r.report([verdict])
+    assert r.outcomes[("INVOICE", "42")].startswith("not reported")
+    assert verdict.error_url is None
+    sandbox.set_faults({})
+    r = ErrorReporter(ProcurosHook(), engine, report_after=1)
+    r.report([build_error(1)])
+    assert r.outcomes[("INVOICE", "42")] == "reported now"

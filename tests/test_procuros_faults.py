@@ -1,0 +1,92 @@
+"""Vendor and network failures never give a document a status or count an attempt.
+
+Whole DAG runs against a sandbox with injected faults, then the ERP rows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import connect
+from erp_outbound.demo import load_dag
+from erp_outbound.erp.demo import build_demo_erp
+from erp_rows import documents
+
+pytestmark = pytest.mark.airflow
+
+
+def run(conf=None):
+    return load_dag("procuros_outgoing").test(run_conf=conf or {})
+
+
+def report(files: Path) -> dict:
+    latest = max((files / "reports").glob("procuros_outgoing__*.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(latest.read_text())
+
+
+@pytest.fixture
+def erp(tmp_path):
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    return url, build_demo_erp(url, 40, seed=21)
+
+
+def test_vendor_errors_leave_documents_untouched_and_the_run_says_so(erp, files, sandbox_with, monkeypatch):
+    url, summary = erp
+    sandbox = sandbox_with(faults={"procuros.transactions": {"error_503": 1.0}})
+    connect(monkeypatch, url, sandbox.base_url, max_tries=2)
+
+    assert str(run().state).endswith("success")
+
+    rows = documents(url)
+    buildable = rows[~rows.last_error.fillna("").str.startswith("cannot build")]
+    assert buildable.status.isna().all()
+    assert (buildable.attempts == 0).all()
+    assert buildable.error_url.isna().all()
+    assert sandbox.snapshot()["requests"]["procuros.transactions"] == 2 * len(buildable)  # each tried twice
+    result = report(files)
+    assert result["totals"]["DEFERRED"] == len(buildable)
+    assert any("NOT delivered" in note for note in result["notes"])
+
+
+def test_rate_limits_are_retried_honouring_retry_after(erp, files, sandbox_with, monkeypatch):
+    url, summary = erp
+    sandbox = sandbox_with(retry_after_s=0, seed=3,
+                           faults={"procuros.transactions": {"rate_limit": 0.3, "rate_limit_no_header": 0.1}})
+    connect(monkeypatch, url, sandbox.base_url, max_tries=12)
+
+    assert str(run().state).endswith("success")
+
+    record = sandbox.snapshot()
+    assert record["fault_totals"].get("rate_limit", 0) > 0
+    rows = documents(url)
+    expected = summary["expected_outcomes"]
+    assert (rows.status == "TRANSMITTED").sum() == expected["TRANSMITTED"]
+    assert (rows.status == "NO_ACTION").sum() == expected["NO_ACTION"]
+    assert report(files)["totals"]["DEFERRED"] == 0
+
+
+def test_a_lost_answer_is_recognised_as_payload_already_received(erp, files, sandbox_with, monkeypatch):
+    url, summary = erp
+    # Procuros takes every document, but the connection drops before the answer arrives.
+    sandbox = sandbox_with(faults={"procuros.transactions": {"accept_then_drop": 1.0}})
+    connect(monkeypatch, url, sandbox.base_url, max_tries=1)
+    assert str(run().state).endswith("success")
+    rows = documents(url)
+    assert rows.status.isna().all(), "no answer, no status"
+    accepted = sandbox.snapshot()["procuros"]["accepted"]
+    assert accepted
+
+    # The same Procuros, now answering: every resend is "Payload already received".
+    sandbox.set_faults({})
+    connect(monkeypatch, url, sandbox.base_url, max_tries=1)
+    assert str(run().state).endswith("success")
+    rows = documents(url).set_index("number")
+    answers = sandbox.snapshot()["procuros"]["transactions"]
+    duplicates = [t for t in answers if t["status_code"] == 400]
+    assert duplicates
+    for answer in duplicates:
+        assert rows.loc[answer["identifier"], "status"] == "TRANSMITTED"
+        assert rows.loc[answer["identifier"], "attempts"] == 0
