@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from erp_outbound.erp import state
-from sqlalchemy.engine import make_url
 
 # plugins/erp_outbound/erp/demo.py -> <repo>/include/erp/demo_schema.sql
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "include" / "erp" / "demo_schema.sql"
