@@ -7,6 +7,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 
+def id_text(values: pd.Series) -> pd.Series:
+    """Ids as text, the same whatever the database returned: 2, 2.0 (a NULL in the column) or '2'."""
+    if pd.api.types.is_float_dtype(values):
+        values = values.astype("Int64")
+    return values.astype("string")
+
+
 @dataclass
 class Extracted:
     """One chunk of one document type: headers indexed by document id, their lines and parties."""
@@ -16,10 +23,10 @@ class Extracted:
     parties: pd.DataFrame
 
     def __post_init__(self):
-        self.headers = self.headers.set_index(self.headers["document_id"].astype(str).rename(None))
-        self.lines = self.lines.assign(document_id=self.lines["document_id"].astype(str))
+        self.headers = self.headers.set_index(id_text(self.headers["document_id"]).rename(None))
+        self.lines = self.lines.assign(document_id=id_text(self.lines["document_id"]))
         self.lines = self.lines.sort_values(["document_id", "line_number"], kind="stable").reset_index(drop=True)
-        self.parties = self.parties.set_index(self.parties["party_id"].astype(str).rename(None))
+        self.parties = self.parties.set_index(id_text(self.parties["party_id"]).rename(None))
 
 
 @dataclass

@@ -9,10 +9,10 @@ from typing import Any
 @dataclass(frozen=True)
 class DeliverySettings:
     max_concurrency: int = 16  # requests in flight at once
-    max_requests_per_second: float = 0  # 0 = no rate limit
-    timeout: float = 30  # seconds per request
+    max_requests_per_second: float = 0.0  # 0 = no rate limit
+    timeout: float = 30.0  # seconds per request
     max_tries: int = 5  # per document, for transient failures
-    max_retry_wait: float = 60  # longest single wait between tries, seconds
+    max_retry_wait: float = 60.0  # longest single wait between tries, seconds
     backoff_initial: float = 0.5  # first wait when the vendor gives no Retry-After
 
     @classmethod

@@ -96,7 +96,9 @@ def read_answer(response: requests.Response) -> Answer:
 
 
 def raise_for_transient(answer: Answer) -> None:
-    """429 and 5xx are the vendor's trouble, never the document's."""
+    """429, 408 and 5xx are the vendor's trouble, never the document's."""
+    if answer.status == 408:
+        raise TransientError("request timeout (408)", answer.retry_after, 408)
     if answer.status == 429:
         raise TransientError("rate limited (429)", answer.retry_after, 429)
     if answer.status >= 500:

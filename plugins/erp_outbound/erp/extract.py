@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterator
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from erp_outbound.core.batch import Extracted
+from erp_outbound.core.batch import Extracted, id_text
 from erp_outbound.core.flows import Flow
 from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.sql import statement
@@ -48,7 +48,7 @@ def pending_chunks(
             after_id = after_id.to_pydatetime()
         elif hasattr(after_id, "item"):
             after_id = after_id.item()  # numpy scalar -> Python, for the DB driver
-        keys = headers["document_id"].astype(str)
+        keys = id_text(headers["document_id"])
         if wanted is not None:
             headers, keys = headers[keys.isin(wanted)], keys[keys.isin(wanted)]
         if limit is not None:
@@ -72,8 +72,8 @@ def _complete(engine: Engine, flow: Flow, headers: pd.DataFrame) -> Extracted:
         if flow.has_lines else pd.DataFrame({"document_id": [], "line_number": []})
     )
     party_ids = sorted({
-        str(v) for column in flow.party_columns if column in headers
-        for v in headers[column].dropna().unique()
+        v for column in flow.party_columns if column in headers
+        for v in id_text(headers[column]).dropna().unique()
     })
     parties = (
         _read(engine, statement(flow.vendor, None, "parties"), {"party_ids": party_ids})

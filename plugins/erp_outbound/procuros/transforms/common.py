@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from erp_outbound.core import jsontext as J
-from erp_outbound.core.batch import Built, Extracted
+from erp_outbound.core.batch import Built, Extracted, id_text
 
 UNITS_OF_MEASURE = frozenset(
     "EA GRM HUR KGM LTR MLT MTK MTR PCK SET CS CA DAY WEE MON CT CQ CU BJ BO MTQ PF BG RO TNE BE CMT KMT PR TU".split()
@@ -59,6 +59,11 @@ class Problems:
         )
 
 
+def shown(values: pd.Series) -> pd.Series:
+    """Values as text for a message; a missing value shows as (empty)."""
+    return values.astype("string").fillna("(empty)")
+
+
 def _pick(value, mask: pd.Series):
     if isinstance(value, pd.Series):
         return value[mask].astype(str).to_numpy()
@@ -69,7 +74,8 @@ def datetimes(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 with the UTC offset Procuros requires, and a mask of unreadable values."""
     parsed = pd.to_datetime(values, errors="coerce", format="mixed")
     if parsed.dt.tz is None:
-        parsed = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+        # In the repeated hour of autumn, read the time as summer time (its first occurrence).
+        parsed = parsed.dt.tz_localize(tz, ambiguous=np.ones(len(parsed), dtype=bool), nonexistent="shift_forward")
     text = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S%z").astype(J.TEXT)
     text = text.str.replace(r"(\d{2})(\d{2})$", r"\1:\2", regex=True)
     given = values.notna() & (values.astype(str).str.strip() != "")
@@ -96,6 +102,8 @@ def party_texts(parties: pd.DataFrame) -> pd.DataFrame:
     has_identifier = pd.concat([i.notna() for i in identifiers], axis=1).any(axis=1)
     country = parties["country_code"].astype(J.TEXT).str.strip()
     bad_country = country.notna() & (country != "") & ~country.str.fullmatch(r"[A-Z]{2}").fillna(False)
+    email = parties.get("contact_email", pd.Series(pd.NA, index=idx)).astype(J.TEXT).str.strip()
+    bad_email = email.notna() & (email != "") & ~email.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+").fillna(False)
 
     address = J.optional_obj({
         "name": J.string(parties["name"]),
@@ -117,27 +125,35 @@ def party_texts(parties: pd.DataFrame) -> pd.DataFrame:
         "postalAddress": address,
         "contacts": ("[" + contact + "]"),
     }, idx)
-    return pd.DataFrame({"json": party, "has_identifier": has_identifier, "bad_country": bad_country}, index=idx)
+    return pd.DataFrame({
+        "json": party, "has_identifier": has_identifier,
+        "bad_country": country.where(bad_country), "bad_email": email.where(bad_email),
+    }, index=idx)
 
 
 def party_role(headers: pd.DataFrame, parties: pd.DataFrame, column: str, role: str,
                problems: Problems, required: bool = True) -> pd.Series:
     """The JSON of the party each document names in ``column``; checks it can be resolved."""
-    ids = headers[column].astype(J.TEXT) if column in headers else pd.Series(pd.NA, index=headers.index, dtype=J.TEXT)
+    ids = id_text(headers[column]) if column in headers else pd.Series(pd.NA, index=headers.index, dtype=J.TEXT)
     known = ids.isin(parties.index)
     if required:
         problems.add(ids.isna(), role, f"no {role} party ({column} is empty)")
-    problems.add(ids.notna() & ~known, role, f"{role} party " + ids.astype(str) + " is not in the ERP's partners")
+    problems.add(ids.notna() & ~known, role, f"{role} party " + shown(ids) + " is not in the ERP's partners")
     found = ids.where(known)
     has_identifier = found.map(parties["has_identifier"]).astype("boolean")
     problems.add(
         found.notna() & ~has_identifier.fillna(False) & (required or role != "shipTo"),
         f"{role}.identifiers",
-        f"{role} party " + ids.astype(str) + " has no GLN, German VAT id or DUNS",
+        f"{role} party " + shown(ids) + " has no GLN, German VAT id or DUNS",
     )
-    problems.add(found.map(parties["bad_country"]).astype("boolean").fillna(False),
-                 f"{role}.postalAddress.countryCode",
-                 f"{role} party " + ids.astype(str) + " has a country code that is not ISO 3166 alpha-2")
+    bad_country = found.map(parties["bad_country"])
+    problems.add(bad_country.notna(), f"{role}.postalAddress.countryCode",
+                 f"{role} party " + shown(ids) + " has country code " + shown(bad_country)
+                 + ", not an ISO 3166 alpha-2 code")
+    bad_email = found.map(parties["bad_email"])
+    problems.add(bad_email.notna(), f"{role}.contacts.email",
+                 f"{role} party " + shown(ids) + " has contact email " + shown(bad_email)
+                 + ", not an email address")
     return J._text(found.map(parties["json"]))
 
 
@@ -149,7 +165,7 @@ def required_text(headers: pd.DataFrame, column: str, name: str, problems: Probl
 
 def required_datetime(headers: pd.DataFrame, column: str, name: str, tz: str, problems: Problems) -> pd.Series:
     text, bad = datetimes(headers[column], tz)
-    problems.add(bad, name, f"{name} is not a date: " + headers[column].astype(str))
+    problems.add(bad, name, f"{name} is not a date: " + shown(headers[column]))
     problems.add(headers[column].isna(), name, f"{name} is empty ({column})")
     return text
 
@@ -158,32 +174,60 @@ def optional_datetime(headers: pd.DataFrame, column: str, name: str, tz: str, pr
     if column not in headers:
         return pd.Series(pd.NA, index=headers.index, dtype=J.TEXT)
     text, bad = datetimes(headers[column], tz)
-    problems.add(bad, name, f"{name} is not a date: " + headers[column].astype(str))
+    problems.add(bad, name, f"{name} is not a date: " + shown(headers[column]))
     return text
 
 
 def currency(headers: pd.DataFrame, problems: Problems, column: str = "currency") -> pd.Series:
     values = headers[column].astype(J.TEXT).str.strip() if column in headers else pd.Series(pd.NA, index=headers.index, dtype=J.TEXT)
     bad = values.notna() & ~values.str.fullmatch(r"[A-Z]{3}").fillna(False)
-    problems.add(bad, "currency", "currency " + values.astype(str) + " is not an ISO 4217 code")
+    problems.add(bad, "currency", "currency " + shown(values) + " is not an ISO 4217 code")
     return J.string(values)
 
 
 def item_identifiers(lines: pd.DataFrame, problems: Problems) -> pd.Series:
     """The GS1 identifier (GTIN) of each line; a missing or malformed GTIN is a build error."""
     gtin = lines["gtin"].astype(J.TEXT).str.strip().mask(lambda s: s == "")
-    product = lines.get("product_id", pd.Series("?", index=lines.index)).astype(str)
+    product = shown(lines.get("product_id", pd.Series(pd.NA, index=lines.index)))
     problems.add_lines(lines, gtin.isna(), "identifiers", "product " + product + " has no GTIN")
     malformed = gtin.notna() & ~gtin.str.fullmatch(r"\d{8}|\d{12,14}").fillna(False)
-    problems.add_lines(lines, malformed, "identifiers", "GTIN " + gtin.astype(str) + " of product " + product + " is not 8, 12, 13 or 14 digits")
+    problems.add_lines(lines, malformed, "identifiers", "GTIN " + shown(gtin) + " of product " + product + " is not 8, 12, 13 or 14 digits")
+    wrong_check = gtin.notna() & ~malformed & ~gs1_check_digit_ok(gtin.fillna("0" * 14).where(~malformed, "0" * 14))
+    problems.add_lines(lines, wrong_check, "identifiers", "GTIN " + shown(gtin) + " of product " + product + " has a wrong check digit")
+    duplicate = lines.duplicated(["document_id", "line_number"], keep="last")
+    problems.add_lines(lines, duplicate, "lineNumber", "line number " + shown(lines["line_number"]) + " appears twice")
     element = J.obj({"identifier": J.string(gtin), "domain": J.constant("GS1", lines.index)}, lines.index)
     return "[" + element + "]"
+
+
+_GS1_WEIGHTS = np.array([3 if (12 - i) % 2 == 0 else 1 for i in range(13)])
+
+
+def gs1_check_digit_ok(codes: pd.Series) -> pd.Series:
+    """GS1 mod-10 check of digit strings (GTIN-8/12/13/14, GLN), vectorised over a padded digit matrix."""
+    padded = codes.astype(str).str.zfill(14).to_numpy(dtype="U14")
+    digits = np.frombuffer("".join(padded).encode("ascii"), dtype=np.uint8).reshape(-1, 14) - 48
+    expected = (10 - (digits[:, :13] @ _GS1_WEIGHTS) % 10) % 10
+    return pd.Series(expected == digits[:, 13], index=codes.index)
+
+
+def money(values: pd.Series) -> pd.Series:
+    """Round to cents, half up as commercial rounding does (floats would round 0.105 down)."""
+    return np.sign(values) * np.floor(np.abs(values) * 100 + 0.5 + 1e-9) / 100
+
+
+def optional_number(lines: pd.DataFrame, column: str, name: str, problems: Problems, decimals: int = 4) -> pd.Series:
+    """A number that may be missing, but not unreadable (e.g. '12,50')."""
+    values = pd.to_numeric(lines[column], errors="coerce")
+    unreadable = lines[column].notna() & values.isna()
+    problems.add_lines(lines, unreadable, name, f"{name} is not a number: " + shown(lines[column]))
+    return J.number(values, decimals)
 
 
 def unit_of_measure(lines: pd.DataFrame, problems: Problems) -> pd.Series:
     units = lines["unit_of_measure"].astype(J.TEXT).str.strip().str.upper()
     bad = units.notna() & ~units.isin(UNITS_OF_MEASURE)
-    problems.add_lines(lines, bad, "unitOfMeasure", "unit of measure " + units.astype(str) + " is not a Procuros unit")
+    problems.add_lines(lines, bad, "unitOfMeasure", "unit of measure " + shown(units) + " is not a Procuros unit")
     return J.string(units)
 
 
@@ -206,7 +250,7 @@ def finish(doc_type: str, headers: pd.DataFrame, identifier_column: str, content
     failed = idx.isin(errors.index)
     meta = pd.DataFrame({
         "document_id": idx.astype(str),
-        "identifier": headers[identifier_column].astype(str).to_numpy(),
+        "identifier": headers[identifier_column].astype(J.TEXT).fillna("(no number, id " + idx.to_series().astype(str) + ")").to_numpy(),
         "attempts": pd.to_numeric(headers.get("attempts", 0), errors="coerce").fillna(0).astype(int).to_numpy()
         if "attempts" in headers else np.zeros(len(idx), dtype=int),
     }, index=idx)

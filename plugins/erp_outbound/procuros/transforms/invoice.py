@@ -15,10 +15,10 @@ def _billed_items(data: C.Extracted, problems: C.Problems) -> tuple[pd.Series, p
     quantity = pd.to_numeric(lines["quantity"], errors="coerce")
     price = pd.to_numeric(lines["unit_price"], errors="coerce")
     rate = pd.to_numeric(lines["tax_rate"], errors="coerce")
-    problems.add_lines(lines, price.isna(), "unitPrice", "unit price is missing (unit_price)")
-    problems.add_lines(lines, rate.isna(), "tax.percentage", "tax rate is missing (tax_rate)")
-    net = (quantity * price).round(2)
-    tax = (net * rate / 100).round(2)
+    problems.add_lines(lines, price.isna(), "unitPrice", "unit price (unit_price) is missing or not a number: " + C.shown(lines["unit_price"]))
+    problems.add_lines(lines, rate.isna(), "tax.percentage", "tax rate (tax_rate) is missing or not a number: " + C.shown(lines["tax_rate"]))
+    net = C.money(quantity * price)
+    tax = C.money(net * rate / 100)
     items = J.nest(J.obj({
         "lineNumber": J.integer(lines["line_number"]),
         "identifiers": C.item_identifiers(lines, problems),
@@ -33,7 +33,7 @@ def _billed_items(data: C.Extracted, problems: C.Problems) -> tuple[pd.Series, p
     C.require_items(data.headers, items, problems)
     money = pd.DataFrame({"document_id": lines["document_id"], "rate": rate, "net": net, "tax": tax})
     amounts = money.groupby("document_id")[["net", "tax"]].sum().reindex(data.headers.index)
-    amounts["gross"] = (amounts["net"] + amounts["tax"]).round(2)
+    amounts["gross"] = C.money(amounts["net"] + amounts["tax"])
     per_rate = money.groupby(["document_id", "rate"], as_index=False)[["net", "tax"]].sum()
     breakdown = J.nest(J.obj({
         "percentage": J.number(per_rate["rate"], 2),

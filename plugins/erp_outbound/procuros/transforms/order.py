@@ -17,7 +17,7 @@ def build(data: C.Extracted, tz: str) -> C.Built:
         "quantity": C.required_quantity(lines, "quantity", "quantity", problems),
         "unitOfMeasure": C.unit_of_measure(lines, problems),
         "description": J.string(lines["description"]),
-        "unitPrice": J.number(lines["unit_price"], 4),
+        "unitPrice": C.optional_number(lines, "unit_price", "unitPrice", problems),
     }, li), lines["document_id"], h.index)
     C.require_items(h, items, problems)
     header = J.obj({

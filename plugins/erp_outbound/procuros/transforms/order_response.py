@@ -20,11 +20,11 @@ def build(data: C.Extracted, tz: str) -> C.Built:
         "confirmedQuantity": C.required_quantity(lines, "confirmed_quantity", "confirmedQuantity", problems),
         "unitOfMeasure": C.unit_of_measure(lines, problems),
         "description": J.string(lines["description"]),
-        "unitPrice": J.number(lines["unit_price"], 4),
+        "unitPrice": C.optional_number(lines, "unit_price", "unitPrice", problems),
     }, li), lines["document_id"], h.index)
     response_type = h["response_type"].astype(J.TEXT).str.strip().str.upper()
     problems.add(response_type.notna() & ~response_type.isin(RESPONSE_TYPES), "type",
-                 "response type " + response_type.astype(str) + " is not ACCEPT, REJECT or CHANGE")
+                 "response type " + C.shown(response_type) + " is not ACCEPT, REJECT or CHANGE")
     header = J.obj({
         "type": J.string(response_type),
         "version": J.integer(h["version"]),
