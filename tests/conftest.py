@@ -76,7 +76,8 @@ def sandbox_with():
     servers = []
 
     def start(**overrides):
-        config = SandboxConfig.from_dict({"procuros": {"tokens": [SANDBOX_TOKEN]}} | overrides)
+        procuros = {"tokens": [SANDBOX_TOKEN]} | overrides.pop("procuros", {})
+        config = SandboxConfig.from_dict({"procuros": procuros} | overrides)
         servers.append(SandboxServer(config).start())
         return servers[-1]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SANDBOX_TOKEN, connect
+from conftest import connect
 from erp_outbound.demo import load_dag
 from erp_outbound.erp.demo import build_demo_erp
 from erp_rows import documents

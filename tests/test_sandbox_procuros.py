@@ -6,10 +6,8 @@ import copy
 import json
 import random
 import re
-import socket
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests

@@ -28,6 +28,12 @@ def _sandbox(args) -> int:
         config.faults = json.loads(args.faults)
     if args.seed is not None:
         config.seed = args.seed
+    if args.tasks:
+        config.procuros.tasks = json.loads(open(args.tasks, encoding="utf-8").read())
+    elif args.demo_tasks:
+        from erp_outbound.sandbox.procuros_tasks import demo_tasks
+
+        config.procuros.tasks = demo_tasks()
     print(f"erp-outbound sandbox on http://127.0.0.1:{args.port} (Ctrl-C stops it)", flush=True)
     serve(config, host="127.0.0.1", port=args.port)
     return 0
@@ -64,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--faults", help='JSON, e.g. {"procuros.transactions": {"rate_limit": 0.1}}')
     p.add_argument("--seed", type=int, help="seed of the fault injection")
     p.add_argument("--spec", help="Procuros OpenAPI file to validate received bodies against")
+    p.add_argument("--tasks", help="JSON file: Procuros tasks to queue, [{type, payload?}, ...]")
+    p.add_argument("--demo-tasks", action="store_true", help="queue a task of every type for the demo ERP")
     p.set_defaults(func=_sandbox)
 
     p = sub.add_parser("status", help="documents per type and Status in an ERP")

@@ -33,6 +33,7 @@ def run_demo(workdir: str, documents: int, seed: int) -> int:
     from erp_outbound.erp.hook import make_engine
     from erp_outbound.erp.status import render_status
     from erp_outbound.sandbox import SandboxConfig, SandboxServer
+    from erp_outbound.sandbox.procuros_tasks import demo_tasks
 
     folder = Path(workdir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -42,26 +43,32 @@ def run_demo(workdir: str, documents: int, seed: int) -> int:
     os.environ.setdefault("ERP_OUTBOUND_REPORTS", str(folder / "reports"))
     config = SandboxConfig()
     config.procuros.tokens = [DEMO_TOKEN]
+    config.procuros.tasks = demo_tasks()
     with SandboxServer(config) as sandbox:
         print(f"Sandbox on {sandbox.base_url}")
         os.environ.update(connections_env(erp_url, sandbox.base_url))
         # The demo reports build errors on their first failure (the default waits for 3 runs).
         result = load_dag("procuros_outgoing").test(run_conf={"report_after": 1})
+        tasks_run = load_dag("procuros_tasks").test(run_conf={"per_page": 2})
         record = sandbox.snapshot()
     reports = sorted(Path(os.environ["ERP_OUTBOUND_REPORTS"]).glob("procuros_outgoing__*.json"),
                      key=lambda p: p.stat().st_mtime)
     print("\n" + "=" * 100)
     print(f"Run {getattr(result, 'run_id', '')}: {getattr(result, 'state', '')}")
     if reports:
-        from erp_outbound.core.report import RunReport  # noqa: F401 - rendered below from the JSON
-
         print(_render_saved(reports[-1]))
+    task_reports = sorted(Path(os.environ["ERP_OUTBOUND_REPORTS"]).glob("procuros_tasks__*.json"),
+                          key=lambda p: p.stat().st_mtime)
+    if task_reports:
+        print(f"\nprocuros_tasks run {tasks_run.run_id}: {tasks_run.state}")
+        print(_render_items(task_reports[-1]))
     print("\nThe ERP afterwards (erp-outbound status):")
     print(render_status(make_engine(erp_url)))
     procuros = record.get("procuros", {})
     print(f"\nThe sandbox received {len(procuros.get('transactions', []))} transactions and "
           f"{len(procuros.get('errors', []))} error reports.")
-    return 0 if str(getattr(result, "state", "success")).endswith("success") else 1
+    ok = all(str(run.state).endswith("success") for run in (result, tasks_run))
+    return 0 if ok else 1
 
 
 def _render_saved(path: Path) -> str:
@@ -81,4 +88,16 @@ def _render_saved(path: Path) -> str:
         tabulate(failures, headers=["type", "document", "outcome", "reason", "error URL", "reported"],
                  tablefmt="simple"),
         f"({len(data['failures'])} documents need attention; all of them in {path.with_suffix('.csv')})",
+    ])
+
+
+def _render_items(path: Path) -> str:
+    from tabulate import tabulate
+
+    data = json.loads(path.read_text())
+    items = data.get("items", [])
+    return "\n".join([
+        f"Task report ({path}):",
+        tabulate([list(i.values()) for i in items], headers=list(items[0].keys()) if items else [],
+                 tablefmt="simple"),
     ])

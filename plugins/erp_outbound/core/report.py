@@ -30,6 +30,8 @@ class RunReport:
     verdicts: list[Verdict] = field(default_factory=list)
     reported: dict[tuple[str, str], str] = field(default_factory=dict)  # (doc_type, id) -> how reported
     notes: list[str] = field(default_factory=list)
+    items: list[dict] = field(default_factory=list)  # one row per item, when every item matters
+    items_title: str = "Items"
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -74,6 +76,10 @@ class RunReport:
             + ("  [DRY RUN: nothing sent, nothing changed]" if self.dry_run else ""),
             tabulate(table, headers=["type"] + outcomes + ["total"], tablefmt="simple"),
         ]
+        if self.items:
+            lines.append(f"\n{self.items_title} ({len(self.items)}):")
+            lines.append(tabulate([[_cut(str(v), 100) for v in row.values()] for row in self.items],
+                                  headers=list(self.items[0].keys()), tablefmt="simple"))
         failures = self.failures()
         if failures:
             shown = failures[:max_failures]
@@ -95,10 +101,13 @@ class RunReport:
         stem = safe_name(f"{self.dag_id}__{self.run_id}")
         document = {**self.summary(), "dag_id": self.dag_id, "run_id": self.run_id,
                     "created_at": self.created_at, "notes": self.notes, "failures": self.failures()}
+        if self.items:
+            document["items"] = self.items
+        rows = self.items or self.failures()
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=FAILURE_COLUMNS)
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0].keys()) if rows else FAILURE_COLUMNS)
         writer.writeheader()
-        writer.writerows(self.failures())
+        writer.writerows(rows)
         return {
             "json": folder.write_text(f"{stem}.json", json.dumps(document, indent=2, ensure_ascii=False)),
             "csv": folder.write_text(f"{stem}.csv", buffer.getvalue()),

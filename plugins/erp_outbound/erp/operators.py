@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from erp_outbound.core import runs, settings
+from erp_outbound.core.params import as_bool, as_list
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder
 from erp_outbound.core.verdict import Outcome
@@ -55,9 +56,9 @@ class ExtractDocumentsOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         engine = ErpHook(self.erp_conn_id).engine
-        dry_run = _as_bool(self.dry_run)
+        dry_run = as_bool(self.dry_run)
         limit = int(self.limit) if self.limit not in (None, "", 0, "0") else None
-        only_ids = _as_list(self.only_ids) or None
+        only_ids = as_list(self.only_ids) or None
         run_id = runs.run_id(context)
         recovered = 0
         if not dry_run:
@@ -70,7 +71,7 @@ class ExtractDocumentsOperator(BaseOperator):
         claims = None if dry_run else Claims(engine, run_id, self.lease_seconds)
         folder = runs.staging_folder(context, "extract")
         chunks, counts = [], {}
-        for doc_type in _as_list(self.doc_types):
+        for doc_type in as_list(self.doc_types):
             doc_flow = flow(self.vendor, doc_type)
             counts[doc_type] = 0
             for n, chunk in enumerate(pending_chunks(engine, doc_flow, self.chunk_size, limit, only_ids, claims)):
@@ -92,20 +93,6 @@ class ExtractDocumentsOperator(BaseOperator):
             "claim_token": claims.token if claims else None,
             "recovered": recovered,
         }
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _as_list(value: Any) -> list[str]:
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]
-    return [str(v) for v in value]
 
 
 class ReconcileOperator(BaseOperator):
@@ -137,7 +124,7 @@ class ReconcileOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         engine = ErpHook(self.erp_conn_id).engine
-        dry_run = _as_bool(self.dry_run)
+        dry_run = as_bool(self.dry_run)
         journal = Journal(engine, runs.run_id(context), dry_run)
         report = RunReport(self.vendor, context["dag"].dag_id, runs.run_id(context), dry_run)
         applied: dict[str, int] = {}

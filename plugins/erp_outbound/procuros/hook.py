@@ -53,7 +53,7 @@ class ProcurosHook(VendorHttpHook):
         name = f"Procuros connection {self.procuros_conn_id!r} ({self.base_url})"
         if answer.status in (401, 403):
             raise ConnectionConfigError(
-                f"{name} was refused with HTTP {answer.status}: {answer.message()}. "
+                f"{name} was refused with HTTP {answer.status}: {answer.message().rstrip('.')}. "
                 "Check that its Password holds a valid API token for this environment "
                 "(production and staging tokens differ)."
             )
@@ -90,3 +90,10 @@ class ProcurosHook(VendorHttpHook):
 
     def report_error(self, session: requests.Session, report: dict, timeout: float) -> Answer:
         return request(session, "POST", self.url("/v2/errors"), timeout, json=report)
+
+    def list_tasks(self, session: requests.Session, per_page: int, cursor: str | None, timeout: float) -> Answer:
+        params = {"per_page": per_page} | ({"cursor": cursor} if cursor else {})
+        return request(session, "GET", self.url("/v2/tasks"), timeout, params=params)
+
+    def mark_task(self, session: requests.Session, task_id: str, body: str, timeout: float) -> Answer:
+        return request(session, "PUT", self.url(f"/v2/tasks/{task_id}"), timeout, data=body.encode("utf-8"))

@@ -21,7 +21,8 @@ from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, JournalWriter
-from erp_outbound.erp.operators import ReconcileOperator, _as_bool
+from erp_outbound.core.params import as_bool
+from erp_outbound.erp.operators import ReconcileOperator
 from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER, ErrorReporter
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.verdicts import transaction_verdict
@@ -64,7 +65,7 @@ class ProcurosSendTransactionsOperator(BaseOperator):
         built = self.batches or {}
         batches = built.get("batches", [])
         total = sum(b["count"] for b in batches)
-        dry_run = _as_bool(self.dry_run)
+        dry_run = as_bool(self.dry_run)
         engine = ErpHook(self.erp_conn_id).engine
         journal = Journal(engine, runs.run_id(context), dry_run)
         build_errors = build_error_verdicts("procuros", built.get("build_errors", []))

@@ -38,3 +38,22 @@ def transaction_verdict(doc: dict, answer: Answer, check_access) -> Verdict:
 
 def _text(value) -> str | None:
     return None if value in (None, "") else str(value)
+
+
+def mark_verdict(task: dict, answer: Answer, check_access) -> Verdict:
+    """The verdict of PUT /v2/tasks/{id}: marked, refused (e.g. unknown task), or transient."""
+    raise_for_transient(answer)
+    body = answer.body if isinstance(answer.body, dict) else None
+
+    def verdict(outcome: Outcome, **fields) -> Verdict:
+        return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], outcome,
+                       http_status=answer.status, **fields)
+
+    if 200 <= answer.status < 300:
+        return verdict(Outcome.DELIVERED, status="PROCESSED", message=body.get("message") if body else None)
+    if answer.status == 404 and body and body.get("message"):
+        return verdict(Outcome.REJECTED, message=f"Procuros does not know this task: {body['message']}")
+    check_access(answer)
+    if 400 <= answer.status < 500 and body and body.get("message"):
+        return verdict(Outcome.REJECTED, message=str(body["message"]))
+    raise TransientError(f"unreadable answer: HTTP {answer.status} {answer.text[:80]!r}", status=answer.status)

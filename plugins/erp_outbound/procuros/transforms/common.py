@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from erp_outbound.core import jsontext as J
-from erp_outbound.core.batch import Built, Extracted, id_text
+from erp_outbound.core.batch import Built, id_text
 
 UNITS_OF_MEASURE = frozenset(
     "EA GRM HUR KGM LTR MLT MTK MTR PCK SET CS CA DAY WEE MON CT CQ CU BJ BO MTQ PF BG RO TNE BE CMT KMT PR TU".split()
@@ -82,8 +82,12 @@ def datetimes(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     return J._text(text.map(json.dumps, na_action="ignore")), given & parsed.isna()
 
 
-def party_texts(parties: pd.DataFrame) -> pd.DataFrame:
-    """Per party id: its JSON (``json``), whether it has an identifier, and a bad country code."""
+def party_texts(parties: pd.DataFrame, internal_fallback: bool = False) -> pd.DataFrame:
+    """Per party id: its JSON (``json``), whether it has an identifier, a bad country code or email.
+
+    With ``internal_fallback`` a party without GLN, German VAT id or DUNS is identified by
+    its ERP id (domain SENDER_INTERNAL), as master-data exports need one identifier each.
+    """
     idx = parties.index
 
     def identifier(column: str, domain: str, keep: pd.Series | None = None) -> pd.Series:
@@ -100,6 +104,9 @@ def party_texts(parties: pd.DataFrame) -> pd.DataFrame:
         identifier("duns", "DUNS"),
     ]
     has_identifier = pd.concat([i.notna() for i in identifiers], axis=1).any(axis=1)
+    if internal_fallback:
+        internal = J.obj({"identifier": J.string(idx.to_series()), "domain": J.constant("SENDER_INTERNAL", idx)}, idx)
+        identifiers.append(internal.where(~has_identifier))
     country = parties["country_code"].astype(J.TEXT).str.strip()
     bad_country = country.notna() & (country != "") & ~country.str.fullmatch(r"[A-Z]{2}").fillna(False)
     email = parties.get("contact_email", pd.Series(pd.NA, index=idx)).astype(J.TEXT).str.strip()

@@ -1,0 +1,182 @@
+"""Operators of the procuros_tasks DAG: list tasks, handle them, mark them processed, report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from erp_outbound.core import runs, settings
+from erp_outbound.core.delivery import Delivery
+from erp_outbound.core.http import TransientError, raise_for_transient
+from erp_outbound.core.params import as_bool
+from erp_outbound.core.report import RunReport
+from erp_outbound.core.storage import Folder, read_lines
+from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.erp.hook import ErpHook
+from erp_outbound.procuros.hook import ProcurosHook
+from erp_outbound.procuros.tasks import handle
+from erp_outbound.procuros.verdicts import mark_verdict
+
+MAX_PAGES = 10_000
+
+
+class ProcurosListTasksOperator(BaseOperator):
+    """GET /v2/tasks through every page (cursor pagination); stage the tasks."""
+
+    template_fields = ("per_page",)
+    ui_color = "#e8f4fd"
+
+    def __init__(self, *, per_page: Any = 100, procuros_conn_id: str = ProcurosHook.default_conn_name, **kwargs):
+        super().__init__(**kwargs)
+        self.per_page = per_page
+        self.procuros_conn_id = procuros_conn_id
+
+    def execute(self, context) -> dict:
+        hook = ProcurosHook(self.procuros_conn_id)
+        settings_ = hook.delivery_settings()
+        per_page = min(100, max(1, int(self.per_page)))
+        session = hook.session()
+        tasks, cursor, pages = [], None, 0
+        while pages < MAX_PAGES:
+            page = self._page(hook, session, per_page, cursor, settings_)
+            pages += 1
+            items = page.get("items") or []
+            tasks += items
+            self.log.info("Page %d: %d tasks (%d so far)", pages, len(items), len(tasks))
+            cursor = page.get("nextCursor")
+            if not page.get("hasMore") or not cursor:
+                break
+        path = runs.staging_folder(context, "tasks").write_lines("tasks.jsonl", (json.dumps(t) for t in tasks))
+        kinds: dict[str, int] = {}
+        for task in tasks:
+            kinds[str(task.get("type"))] = kinds.get(str(task.get("type")), 0) + 1
+        self.log.info("%d tasks waiting in Procuros: %s", len(tasks), kinds)
+        return {"tasks": path, "count": len(tasks), "pages": pages, "by_type": kinds}
+
+    def _page(self, hook, session, per_page, cursor, settings_) -> dict:
+        for attempt in Retrying(retry=retry_if_exception_type(TransientError), reraise=True,
+                                stop=stop_after_attempt(settings_.max_tries),
+                                wait=wait_exponential_jitter(initial=settings_.backoff_initial,
+                                                             max=settings_.max_retry_wait)):
+            with attempt:
+                answer = hook.list_tasks(session, per_page, cursor, settings_.timeout)
+                raise_for_transient(answer)
+                hook.check_access(answer)
+                if answer.status != 200 or not isinstance(answer.body, dict) or "items" not in answer.body:
+                    raise TransientError(f"unreadable task list: HTTP {answer.status} {answer.text[:80]!r}",
+                                         status=answer.status)
+        return answer.body
+
+
+class ProcurosHandleTasksOperator(BaseOperator):
+    """Handle each task by type (exports, partner sync); stage the bodies that mark them processed."""
+
+    template_fields = ("listed", "dry_run")
+    ui_color = "#fdf6e3"
+
+    def __init__(self, *, listed: Any, erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = False, **kwargs):
+        super().__init__(**kwargs)
+        self.listed = listed
+        self.erp_conn_id = erp_conn_id
+        self.dry_run = dry_run
+
+    def execute(self, context) -> dict:
+        engine = ErpHook(self.erp_conn_id).engine
+        dry_run = as_bool(self.dry_run)
+        outcomes = [handle(json.loads(line), engine, dry_run) for line in read_lines(self.listed["tasks"])]
+        for outcome in outcomes:
+            self.log.info("Task %s %s: %s, %d partners%s", outcome.task_id, outcome.task_type,
+                          "ready" if outcome.success else f"fails ({outcome.reason})", outcome.partners,
+                          f", unknown: {', '.join(outcome.unknown)}" if outcome.unknown else "")
+        path = runs.staging_folder(context, "handled").write_lines("outcomes.jsonl", (o.as_line() for o in outcomes))
+        return {"outcomes": path, "count": len(outcomes), "failed": sum(not o.success for o in outcomes)}
+
+
+class ProcurosMarkTasksOperator(BaseOperator):
+    """PUT /v2/tasks/{id} with each task's {success, result}. A task Procuros did not hear about comes back."""
+
+    template_fields = ("handled", "dry_run")
+    ui_color = "#fde8e8"
+
+    def __init__(self, *, handled: Any, procuros_conn_id: str = ProcurosHook.default_conn_name,
+                 dry_run: Any = False, **kwargs):
+        super().__init__(**kwargs)
+        self.handled = handled
+        self.procuros_conn_id = procuros_conn_id
+        self.dry_run = dry_run
+
+    def execute(self, context) -> dict:
+        outcomes = [json.loads(line) for line in read_lines(self.handled["outcomes"])]
+        if as_bool(self.dry_run):
+            self.log.info("Dry run: %d tasks would be marked processed", len(outcomes))
+            return {"marks": None, "would_mark": len(outcomes)}
+        hook = ProcurosHook(self.procuros_conn_id)
+        marks: list[Verdict] = []
+
+        def send_one(session, task, timeout) -> Verdict:
+            return mark_verdict(task, hook.mark_task(session, task["task_id"], task["body"], timeout), hook.check_access)
+
+        def defer(task, error: TransientError) -> Verdict:
+            return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], Outcome.DEFERRED,
+                           message=error.reason, http_status=error.status)
+
+        if outcomes:
+            delivery = Delivery(hook.delivery_settings(), hook.session, send_one, defer, marks.append,
+                                label="Procuros tasks marked")
+            delivery.run(iter(outcomes), len(outcomes))
+        path = runs.staging_folder(context, "marked").write_lines(
+            "marks.jsonl", (json.dumps(v.as_row(), ensure_ascii=False) for v in marks))
+        counts = {o.value: sum(v.outcome is o for v in marks) for o in Outcome}
+        return {"marks": path, "counts": counts}
+
+
+class ProcurosTasksReportOperator(BaseOperator):
+    """The run report: every task with its type, outcome, partner count and unknown ids."""
+
+    template_fields = ("handled", "marked")
+    ui_color = "#e6f5e6"
+
+    def __init__(self, *, handled: Any = None, marked: Any = None, reports_url: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.handled = handled
+        self.marked = marked
+        self.reports_url = reports_url
+
+    def execute(self, context) -> dict:
+        outcomes = [json.loads(line) for line in read_lines(self.handled["outcomes"])] if self.handled else []
+        marks = {}
+        if self.marked and self.marked.get("marks"):
+            marks = {row["document_id"]: row for row in map(json.loads, read_lines(self.marked["marks"]))}
+        dry_run = bool(self.marked) and self.marked.get("marks") is None
+        report = RunReport("procuros", context["dag"].dag_id, runs.run_id(context), dry_run, items_title="Tasks")
+        for task in outcomes:
+            mark = marks.get(task["task_id"])
+            outcome = Outcome(mark["outcome"]) if mark else Outcome.DEFERRED
+            if task["success"] and outcome is Outcome.DELIVERED:
+                result = "processed"
+            elif outcome is Outcome.DELIVERED:
+                result = "marked failed"
+            elif dry_run:
+                result = "dry run: not marked"
+            else:
+                result = "NOT marked: comes back next run"
+            report.items.append({
+                "task": task["task_id"], "type": task["task_type"], "outcome": result,
+                "partners": task["partners"], "unknown": ", ".join(task["unknown"]) or "-",
+                "reason": task["reason"] or (mark or {}).get("message") or "-",
+            })
+            report.verdicts.append(Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], outcome,
+                                           message=task["reason"] or (mark or {}).get("message")))
+        unknown = sum(len(t["unknown"]) for t in outcomes)
+        if unknown:
+            report.notes.append(f"{unknown} partner ids in sync tasks are not in the ERP (see 'unknown').")
+        self.log.info("\n%s", report.render())
+        files = report.write(Folder(self.reports_url or settings.reports_url()))
+        self.log.info("Report files: %s", ", ".join(files.values()))
+        runs.run_staging(context).remove()
+        if not self.handled or not self.marked:
+            raise RuntimeError("An earlier step of this run failed (see its log); unmarked tasks come back next run.")
+        return report.summary() | {"report_files": files}
