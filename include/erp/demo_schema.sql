@@ -193,3 +193,60 @@ CREATE TABLE credit_note_lines (
     unit_price      NUMERIC(12, 4) NOT NULL,
     PRIMARY KEY (credit_note_id, line_number)
 );
+
+-- RamBase: purchase-order updates the ERP pushes into RamBase (seed 002).
+-- rambase_status empty = update pending; SYNCED once RamBase answered 200.
+CREATE TABLE rambase_po_updates (
+    id                          INTEGER      PRIMARY KEY,
+    purchase_order_id           INTEGER      NOT NULL,   -- RamBase purchaseOrderId (>= 100000)
+    suppliers_reference         VARCHAR(100),
+    suppliers_reference_number  VARCHAR(100),
+    currency                    VARCHAR(3),
+    note                        VARCHAR(4000),
+    ship_to_attention           VARCHAR(200),
+    location_id                 INTEGER,                 -- >= 10000
+    assignee_user_id            INTEGER,                 -- >= 100
+    supplier_id                 INTEGER,                 -- >= 100
+    ship_from_address_id        INTEGER,                 -- >= 1
+    delivery_terms              VARCHAR(3),              -- Incoterms 2020
+    delivery_term_place         VARCHAR(100),
+    shipping_service_id         INTEGER,                 -- >= 100000
+    payment_terms               VARCHAR(20),
+    rambase_status              VARCHAR(16),
+    rambase_error               TEXT,
+    rambase_error_id            VARCHAR(20),
+    attempts                    INTEGER      NOT NULL DEFAULT 0,
+    last_attempt_at             TIMESTAMP
+);
+
+-- RamBase: purchase order responses matched to a supplier invoice, to be forwarded with
+-- API operation 100860 (seed 003). forward_status empty = pending; FORWARDED when done.
+CREATE TABLE rambase_invoice_matches (
+    id                          INTEGER      PRIMARY KEY,
+    purchase_order_response_id  INTEGER      NOT NULL,   -- >= 100000
+    supplier_invoice_id         INTEGER,                 -- >= 100000 once matched
+    forward_status              VARCHAR(16),
+    operation_instance_id       VARCHAR(40),             -- stored before polling: never POST twice
+    operation_requested_at      TIMESTAMP,               -- set just before the POST
+    rambase_error               TEXT,
+    rambase_error_id            VARCHAR(20),
+    attempts                    INTEGER      NOT NULL DEFAULT 0,
+    last_attempt_at             TIMESTAMP
+);
+
+-- GEP SMART: the ERP's processing status of purchase order responses, to acknowledge
+-- back to GEP (seed 004). ack_status empty = acknowledgement pending; ACKNOWLEDGED when done.
+CREATE TABLE gep_por_statuses (
+    id                          INTEGER      PRIMARY KEY,
+    order_number                VARCHAR(40),             -- the GEP key
+    processing_status           VARCHAR(40)  NOT NULL,   -- e.g. Processed | Failed
+    comment                     VARCHAR(2000),           -- why processing failed, for GEP's user
+    source_system_name          VARCHAR(100),
+    source_system_value         VARCHAR(100),
+    lob                         VARCHAR(100),
+    error_code                  VARCHAR(40),
+    ack_status                  VARCHAR(16),
+    ack_errors                  TEXT,
+    attempts                    INTEGER      NOT NULL DEFAULT 0,
+    last_attempt_at             TIMESTAMP
+);

@@ -18,7 +18,8 @@ from tabulate import tabulate
 from erp_outbound.core.storage import Folder, safe_name
 from erp_outbound.core.verdict import Outcome, Verdict
 
-FAILURE_COLUMNS = ["doc_type", "document_id", "identifier", "outcome", "attempts", "reason", "error_url", "reported"]
+FAILURE_COLUMNS = ["doc_type", "document_id", "identifier", "outcome", "attempts", "reason", "error_url",
+                   "error_code", "reported"]
 
 
 @dataclass
@@ -57,6 +58,7 @@ class RunReport:
                 "attempts": v.attempts_before + (1 if v.outcome.counts_attempt and not self.dry_run else 0),
                 "reason": v.reason,
                 "error_url": v.error_url or "",
+                "error_code": v.error_code or "",
                 "reported": self.reported.get((v.doc_type, v.document_id), ""),
             })
         return rows
@@ -86,8 +88,8 @@ class RunReport:
             lines.append(f"\nDocuments that need attention ({len(failures)}):")
             lines.append(tabulate(
                 [[f["doc_type"], f["identifier"], f["outcome"], f["attempts"], _cut(f["reason"], 100),
-                  f["error_url"] or "-", f["reported"] or "-"] for f in shown],
-                headers=["type", "document", "outcome", "attempts", "reason", "error URL", "reported"],
+                  f["error_url"] or f["error_code"] or "-", f["reported"] or "-"] for f in shown],
+                headers=["type", "document", "outcome", "attempts", "reason", "error URL / id", "reported"],
                 tablefmt="simple",
             ))
             if len(failures) > len(shown):

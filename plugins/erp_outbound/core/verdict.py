@@ -38,6 +38,7 @@ class Verdict:
     message: str | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
     error_url: str | None = None
+    error_code: str | None = None  # the vendor's error id (RamBase errorMessageId, GEP errorCode)
     vendor_reference: str | None = None
     http_status: int | None = None
     attempts_before: int = 0

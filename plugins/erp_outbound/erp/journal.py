@@ -41,6 +41,7 @@ def verdict_from_row(row) -> Verdict:
         message=m["message"],
         errors=json.loads(m["errors"]) if m["errors"] else {},
         error_url=m["error_url"],
+        error_code=m["error_code"],
         vendor_reference=m["vendor_reference"],
         http_status=m["http_status"],
         attempts_before=m["attempts_before"] or 0,

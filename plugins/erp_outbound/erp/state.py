@@ -48,6 +48,7 @@ verdicts = Table(
     Column("message", Text),
     Column("errors", Text),  # JSON {field: [messages]}
     Column("error_url", String(500)),
+    Column("error_code", String(100)),
     Column("vendor_reference", String(100)),
     Column("http_status", Integer),
     Column("attempts_before", Integer, nullable=False, default=0),

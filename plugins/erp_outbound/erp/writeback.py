@@ -45,7 +45,7 @@ def _apply(conn, entries: Sequence[Verdict], now: datetime) -> dict[str, int]:
             delivered[key].append(dict(document_id=v.document_id, status=v.status,
                                        vendor_reference=v.vendor_reference, at=now))
         elif v.outcome.counts_attempt:
-            failed[key].append(dict(document_id=v.document_id, error_url=v.error_url,
+            failed[key].append(dict(document_id=v.document_id, error_url=v.error_url, error_code=v.error_code,
                                     last_error=v.reason[:4000], at=now))
         counts[v.outcome.value] += 1
     for (vendor, doc_type), rows in delivered.items():

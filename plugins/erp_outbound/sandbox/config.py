@@ -12,6 +12,9 @@ latency and faults on without editing files:
 - ``ERP_OUTBOUND_SANDBOX_SLOW_S`` / ``ERP_OUTBOUND_SANDBOX_RETRY_AFTER_S``.
 - ``ERP_OUTBOUND_SANDBOX_PROCUROS_TOKENS``: comma-separated tokens.
 - ``ERP_OUTBOUND_SANDBOX_PROCUROS_SPEC``: path of the Procuros OpenAPI spec.
+- ``ERP_OUTBOUND_SANDBOX_RAMBASE_<KEY>``: one ``rambase`` setting, for KEY in DB,
+  CLIENT_ID, CLIENT_SECRET, USERNAME, PASSWORD, TOKEN_TTL_S, REVOKE_AFTER_REQUESTS,
+  WRAP_ERRORS (true/false), POLLS_TO_FINISH, PROGRESS_KEY.
 """
 
 from __future__ import annotations
@@ -51,6 +54,72 @@ class ProcurosConfig:
     tasks: list[dict[str, Any]] = field(default_factory=list)
 
 
+PROGRESS_KEYS = ("percentComplete", "PercentageComplete")  # the seed's and RamBase's SDK spelling
+
+
+@dataclass
+class RambaseConfig:
+    db: str = "SANDBOX"  # every API call must carry $db=<db>
+    client_id: str = "sandbox-client"
+    client_secret: str = "sandbox-secret"
+    username: str = "sandbox-user"
+    password: str = "sandbox-password"
+    token_ttl_s: float = 3600
+    # A token stops working after this many API calls (tests a client's refresh on 401).
+    revoke_after_requests: int | None = None
+    wrap_errors: bool = False  # error bodies as {"error": {...}}
+    polls_to_finish: int = 3  # GETs before a slow operation instance ends
+    progress_key: str = "percentComplete"
+    # Deterministic outcomes by document id: inclusive [low, high] ranges.
+    order_not_found_ids: list[int] = field(default_factory=lambda: [190000, 199999])
+    order_currency_ids: list[int] = field(default_factory=lambda: [180000, 189999])
+    order_currency: str = "USD"  # the only currency the orders of order_currency_ids accept
+    order_forbidden_ids: list[int] = field(default_factory=lambda: [170000, 170999])
+    operation_slow_ids: list[int] = field(default_factory=lambda: [150000, 159999])
+    operation_failing_ids: list[int] = field(default_factory=lambda: [160000, 169999])
+    # Checked before operation_failing_ids, which it may lie inside.
+    operation_failed_ids: list[int] = field(default_factory=lambda: [168000, 168999])
+
+    def __post_init__(self) -> None:
+        if self.progress_key not in PROGRESS_KEYS:
+            raise ValueError(f"rambase.progress_key must be one of {PROGRESS_KEYS}")
+        if isinstance(self.token_ttl_s, bool) or not isinstance(self.token_ttl_s, (int, float)) or self.token_ttl_s <= 0:
+            raise ValueError("rambase.token_ttl_s must be a positive number of seconds")
+        if self.revoke_after_requests is not None and not _is_int(self.revoke_after_requests, 1):
+            raise ValueError("rambase.revoke_after_requests must be null or an integer >= 1")
+        if not _is_int(self.polls_to_finish, 0):
+            raise ValueError("rambase.polls_to_finish must be an integer >= 0")
+        for f in fields(self):
+            if f.name.endswith("_ids"):
+                bounds = getattr(self, f.name)
+                if not (isinstance(bounds, list) and len(bounds) == 2 and all(_is_int(b, 0) for b in bounds)
+                        and bounds[0] <= bounds[1]):
+                    raise ValueError(f"rambase.{f.name} must be [low, high] integers")
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+# ERP_OUTBOUND_SANDBOX_RAMBASE_<NAME> -> rambase setting, parser
+_RAMBASE_ENV = {
+    "DB": ("db", str),
+    "CLIENT_ID": ("client_id", str),
+    "CLIENT_SECRET": ("client_secret", str),
+    "USERNAME": ("username", str),
+    "PASSWORD": ("password", str),
+    "TOKEN_TTL_S": ("token_ttl_s", float),
+    "REVOKE_AFTER_REQUESTS": ("revoke_after_requests", int),
+    "WRAP_ERRORS": ("wrap_errors", _bool),
+    "POLLS_TO_FINISH": ("polls_to_finish", int),
+    "PROGRESS_KEY": ("progress_key", str),
+}
+
+
 @dataclass
 class SandboxConfig:
     seed: int = 0
@@ -63,6 +132,7 @@ class SandboxConfig:
     public_url: str | None = None
     access_log: bool = False
     procuros: ProcurosConfig = field(default_factory=ProcurosConfig)
+    rambase: RambaseConfig = field(default_factory=RambaseConfig)
 
     def __post_init__(self) -> None:
         validate_faults(self.faults)
@@ -71,7 +141,8 @@ class SandboxConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> "SandboxConfig":
         data = dict(data)
         procuros = _build(ProcurosConfig, data.pop("procuros", None) or {}, "procuros")
-        return _build(cls, {**data, "procuros": procuros}, "")
+        rambase = _build(RambaseConfig, data.pop("rambase", None) or {}, "rambase")
+        return _build(cls, {**data, "procuros": procuros, "rambase": rambase}, "")
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> "SandboxConfig":
@@ -109,6 +180,9 @@ class SandboxConfig:
             data["procuros"]["tokens"] = [t.strip() for t in v.split(",") if t.strip()]
         if (v := get("PROCUROS_SPEC")) is not None:
             data["procuros"]["spec_path"] = v
+        for name, (key, parse) in _RAMBASE_ENV.items():
+            if (v := get("RAMBASE_" + name)) is not None:
+                data["rambase"][key] = parse(v)
         return type(self).from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,0 +1,164 @@
+"""The load step every vendor shares: staged payloads in, one verdict per document out.
+
+A vendor's load operator says how to reach the vendor (``make_hook``, ``preflight``) and
+how to send one document (``send_one``); this base reads the staged batches, keeps to
+the run's claims, sends with the delivery loop, and records every verdict at once.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterator
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from erp_outbound.core import runs, settings
+from erp_outbound.core.delivery import Delivery
+from erp_outbound.core.http import TransientError
+from erp_outbound.core.params import as_bool
+from erp_outbound.core.storage import Folder, read_lines, safe_name
+from erp_outbound.core.transform import build_error_verdicts
+from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.erp.claims import Claims
+from erp_outbound.erp.hook import ErpHook
+from erp_outbound.erp.journal import Journal, JournalWriter
+
+BODY_MARK = ',"body":'
+
+
+def split_payload_line(line: str) -> tuple[dict, str]:
+    """A staged payload line -> (document keys, body JSON text), without parsing the body."""
+    cut = line.index(BODY_MARK)
+    return json.loads(line[:cut] + "}"), line[cut + len(BODY_MARK):-1]
+
+
+def percentile_ms(values: list[float], q: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0] * 1000, 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000, 1)
+
+
+class LoadOperator(BaseOperator):
+    """Base of the vendors' load operators. ``batches`` is the transform step's XCom."""
+
+    vendor: str = ""
+    template_fields = ("batches", "extracted", "dry_run")
+    ui_color = "#fde8e8"
+
+    def __init__(self, *, batches: Any, extracted: Any = None, erp_conn_id: str = ErpHook.default_conn_name,
+                 dry_run: Any = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.batches = batches
+        self.extracted = extracted
+        self.erp_conn_id = erp_conn_id
+        self.dry_run = dry_run
+
+    # -- what a vendor provides -------------------------------------------------
+    def make_hook(self):
+        raise TypeError(f"{type(self).__name__} must say which hook reaches its vendor (make_hook)")
+
+    def preflight(self, hook) -> None:
+        """Reach the vendor once (e.g. ping, get a token). Raise ConnectionConfigError or TransientError."""
+
+    def send_one(self, hook, session, doc: dict, timeout: float) -> Verdict:
+        raise TypeError(f"{type(self).__name__} must say how one document is sent (send_one)")
+
+    # -- the shared step ----------------------------------------------------------
+    def deferred_verdict(self, doc: dict, error: TransientError) -> Verdict:
+        return Verdict(self.vendor, doc["doc_type"], doc["document_id"], doc["identifier"], Outcome.DEFERRED,
+                       message=error.reason, http_status=error.status, attempts_before=doc["attempts"])
+
+    def execute(self, context) -> dict:
+        built = self.batches or {}
+        batches = built.get("batches", [])
+        total = sum(b["count"] for b in batches)
+        dry_run = as_bool(self.dry_run)
+        engine = ErpHook(self.erp_conn_id).engine
+        journal = Journal(engine, runs.run_id(context), dry_run)
+        build_errors = build_error_verdicts(self.vendor, built.get("build_errors", []))
+        if dry_run:
+            journal.record(build_errors)
+            return self.preview(context, batches, total)
+        if total == 0 and not build_errors:
+            self.log.info("Nothing to send.")
+            return {"answered": 0, "deferred": 0}
+        hook = self.make_hook()
+        delivery_settings = hook.delivery_settings()
+        token = (self.extracted or {}).get("claim_token")
+        claims = Claims.resume(engine, runs.run_id(context), token) if token else None
+        self.skipped = 0
+        unreachable = self._preflight(hook, delivery_settings.max_tries)
+        if not unreachable:
+            # Build errors count as attempts only once the vendor could hear about them.
+            journal.record(build_errors)
+        self.log.info("Sending %d documents to %s with up to %d requests at once",
+                      total, hook.describe(), delivery_settings.max_concurrency)
+        with JournalWriter(journal) as writer:
+            if unreachable:
+                for doc in self.documents(batches, claims):
+                    writer.put(self.deferred_verdict(doc, unreachable))
+                stats = {"answered": 0, "deferred": total - self.skipped, "unreachable": unreachable.reason}
+            else:
+                delivery = Delivery(
+                    delivery_settings, hook.session,
+                    lambda session, doc, timeout: self.send_one(hook, session, doc, timeout),
+                    self.deferred_verdict, self.on_verdict(writer), label=f"{self.vendor} documents",
+                )
+                result = delivery.run(self.documents(batches, claims), total)
+                stats = result.as_dict() | {"latency_p50_ms": percentile_ms(result.latencies, 50),
+                                            "latency_p95_ms": percentile_ms(result.latencies, 95)}
+        stats["skipped_claims"] = self.skipped
+        self.log.info("Delivery: %s", {k: v for k, v in stats.items() if k != "transient_reasons"})
+        return self.after_delivery(context, stats)
+
+    def on_verdict(self, writer: JournalWriter):
+        """Where each verdict goes as it arrives: the journal."""
+        return writer.put
+
+    def after_delivery(self, context, stats: dict) -> dict:
+        return stats
+
+    def _preflight(self, hook, tries: int) -> TransientError | None:
+        """A wrong connection fails now; an unreachable vendor leaves every document for the next run."""
+        try:
+            for attempt in Retrying(retry=retry_if_exception_type(TransientError), stop=stop_after_attempt(tries),
+                                    wait=wait_exponential_jitter(initial=1, max=20), reraise=True):
+                with attempt:
+                    self.preflight(hook)
+        except TransientError as exc:
+            self.log.warning("%s is unreachable (%s): every document stays pending for the next run",
+                             self.vendor, exc)
+            return exc
+        return None
+
+    def documents(self, batches: list[dict], claims: Claims | None) -> Iterator[dict]:
+        """The staged documents this run still holds a claim on."""
+        for batch in batches:
+            docs = []
+            for line in read_lines(batch["ref"]):
+                keys, body = split_payload_line(line)
+                keys["body"] = body
+                docs.append(keys)
+            if claims is not None:
+                held = claims.held(self.vendor, batch["doc_type"], [d["document_id"] for d in docs])
+                if len(held) < len(docs):
+                    self.skipped += len(docs) - len(held)
+                    self.log.warning("%d %s documents lost their claim (lease expired); not sent by this run",
+                                     len(docs) - len(held), batch["doc_type"])
+                docs = [d for d in docs if d["document_id"] in held]
+            yield from docs
+
+    def preview(self, context, batches: list[dict], total: int) -> dict:
+        """Dry run: write what would be sent to the reports folder; send nothing."""
+        folder = Folder(settings.reports_url())
+        name = safe_name(f"{context['dag'].dag_id}__{runs.run_id(context)}__dry-run-payloads.jsonl")
+        path = folder.write_lines(name, (line for batch in batches for line in read_lines(batch["ref"])))
+        for batch in batches:
+            self.log.info("Dry run: would send %d %s documents", batch["count"], batch["doc_type"])
+        self.log.info("Dry run: the %d payloads that would be sent are in %s", total, path)
+        return {"would_send": total, "preview": path}
