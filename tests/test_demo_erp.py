@@ -130,6 +130,114 @@ def _norm(value):
     return value
 
 
+INCOTERMS_2020 = {"EXW", "FCA", "CPT", "CIP", "DAP", "DPU", "DDP", "FAS", "FOB", "CFR", "CIF"}
+#: column -> minimum value, as documented for PUT procurement/orders (seed 002)
+RAMBASE_MINIMUMS = {"purchase_order_id": 100000, "location_id": 10000, "assignee_user_id": 100, "supplier_id": 100,
+                    "ship_from_address_id": 1, "shipping_service_id": 100000}
+RAMBASE_OPTIONAL = ("suppliers_reference", "suppliers_reference_number", "currency", "note", "ship_to_attention",
+                    "location_id", "assignee_user_id", "supplier_id", "ship_from_address_id", "delivery_terms",
+                    "delivery_term_place", "shipping_service_id", "payment_terms")
+INTEGRATION_TABLES = ("rambase_po_updates", "rambase_invoice_matches", "gep_por_statuses")
+
+
+def _mappings(conn: sa.Connection, table: str) -> list[dict]:
+    return [dict(r) for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id")).mappings()]
+
+
+def _po_update_faults(row: dict) -> list[str]:
+    """The documented constraints ``row`` of rambase_po_updates breaks."""
+    faults = [c for c, low in RAMBASE_MINIMUMS.items() if row[c] is not None and row[c] < low]
+    if row["currency"] is not None and not CURRENCY.match(row["currency"]):
+        faults.append("currency")
+    if row["delivery_terms"] is not None and row["delivery_terms"] not in INCOTERMS_2020:
+        faults.append("delivery_terms")
+    return faults
+
+
+def _classify_integration(conn: sa.Connection) -> dict[str, dict]:
+    """Independently of the builder: the expected outcome of every row of the RamBase and GEP tables."""
+    po: Counter = Counter()
+    by_field: Counter = Counter()
+    for row in _mappings(conn, "rambase_po_updates"):
+        faults = _po_update_faults(row)
+        assert len(faults) <= 1, (row, faults)  # one fault per row
+        po_id = row["purchase_order_id"]
+        if faults:
+            by_field[faults[0]] += 1
+            po["BUILD_ERROR"] += 1
+        elif 190000 <= po_id <= 199999 or 170000 <= po_id <= 170999:  # 404 Product not found, 403 duty
+            po["REJECTED"] += 1
+        elif 180000 <= po_id <= 189999:
+            assert row["currency"] in ("EUR", "USD"), row
+            po["REJECTED" if row["currency"] == "EUR" else "SYNCED"] += 1  # 400 108018 Currency mismatch
+        else:
+            assert 100000 <= po_id <= 149999, row
+            po["SYNCED"] += 1
+    matches: Counter = Counter()
+    unmatched = 0
+    for row in _mappings(conn, "rambase_invoice_matches"):
+        response, invoice = row["purchase_order_response_id"], row["supplier_invoice_id"]
+        if invoice is None:
+            unmatched += 1
+        elif invoice < 100000 or response < 100000:
+            matches["BUILD_ERROR"] += 1
+        elif 160000 <= response <= 168999:  # 7 after polls (160000..167999) or at once (168000..168999)
+            matches["ERROR"] += 1
+        else:
+            matches["FORWARDED"] += 1
+    gep: Counter = Counter()
+    for row in _mappings(conn, "gep_por_statuses"):
+        key = row["order_number"]
+        if not key:
+            gep["BUILD_ERROR"] += 1  # Key is mandatory
+        elif key.startswith("X"):
+            gep["ERRORED"] += 1  # Invalid Order Number
+        else:
+            assert re.fullmatch(r"48\d{8}", key), key
+            gep["ACKNOWLEDGED"] += 1
+    return {"rambase_po_updates": {"expected": po, "build_errors_by_field": by_field},
+            "rambase_invoice_matches": {"expected": matches, "unmatched": unmatched},
+            "gep_por_statuses": {"expected": gep}}
+
+
+def _nonzero(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v}
+
+
+def _check_integration(url: str, summary: dict) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = _classify_integration(conn)
+            for table in INTEGRATION_TABLES:
+                assert _scalar(conn, f"SELECT COUNT(*) FROM {table}") == summary[table]["rows"] == \
+                    summary["tables"][table], table
+            # all pending, nothing claimed or sent yet
+            assert _scalar(conn, """SELECT COUNT(*) FROM rambase_po_updates WHERE rambase_status IS NOT NULL
+                OR rambase_error IS NOT NULL OR rambase_error_id IS NOT NULL OR attempts <> 0
+                OR last_attempt_at IS NOT NULL""") == 0
+            assert _scalar(conn, """SELECT COUNT(*) FROM rambase_invoice_matches WHERE forward_status IS NOT NULL
+                OR operation_instance_id IS NOT NULL OR operation_requested_at IS NOT NULL
+                OR rambase_error IS NOT NULL OR rambase_error_id IS NOT NULL OR attempts <> 0
+                OR last_attempt_at IS NOT NULL""") == 0
+            assert _scalar(conn, """SELECT COUNT(*) FROM gep_por_statuses WHERE ack_status IS NOT NULL
+                OR ack_errors IS NOT NULL OR attempts <> 0 OR last_attempt_at IS NOT NULL""") == 0
+    finally:
+        engine.dispose()
+    for table in INTEGRATION_TABLES:
+        assert _nonzero(summary[table]["expected"]) == dict(found[table]["expected"]), table
+    po = summary["rambase_po_updates"]
+    assert _nonzero(po["build_errors_by_field"]) == dict(found["rambase_po_updates"]["build_errors_by_field"])
+    assert sum(po["build_errors_by_field"].values()) == po["expected"]["BUILD_ERROR"]
+    assert sum(po["rejected_by_reason"].values()) == po["expected"]["REJECTED"]
+    matches = summary["rambase_invoice_matches"]
+    assert matches["unmatched"] == found["rambase_invoice_matches"]["unmatched"]
+    assert sum(matches["expected"].values()) + matches["unmatched"] == matches["rows"]
+    assert sum(matches["cases"].values()) == matches["expected"]["FORWARDED"] + matches["expected"]["ERROR"]
+    for table in ("rambase_po_updates", "gep_por_statuses"):
+        assert sum(summary[table]["expected"].values()) == summary[table]["rows"], table
+
+
 # --------------------------------------------------------------------------- SQLite
 
 
@@ -341,6 +449,9 @@ def test_deterministic(tmp_path):
         assert _rows(a, table) == _rows(b, table), table
     assert _rows(a, "partners") != _rows(c, "partners")
     assert _rows(a, "invoice_lines") != _rows(c, "invoice_lines")
+    for table in INTEGRATION_TABLES:
+        assert _rows(a, table) != _rows(c, table), table
+        assert sa_[table] == sb[table]
 
 
 def test_reset_and_no_reset(tmp_path):
@@ -361,9 +472,156 @@ def test_small_and_zero(tmp_path):
     summary = build_demo_erp(url, 0)
     assert summary["expected_outcomes"] == {"TRANSMITTED": 0, "NO_ACTION": 0, "REJECTED": 0, "BUILD_ERROR": 0}
     assert summary["tables"]["partners"] == 1 + 20 + 10 and summary["tables"]["products"] == 50
+    for table in INTEGRATION_TABLES:  # at least 10 rows each, every outcome represented
+        assert summary[table]["rows"] == summary["tables"][table] == 10
+        assert all(summary[table]["expected"].values()), (table, summary[table])
+    _check_integration(url, summary)
     summary = build_demo_erp(url, 7)
     assert sum(summary["documents_by_type"].values()) == 7
     _check_against_summary(url, summary)
+    _check_integration(url, summary)
+
+
+# --------------------------------------------------------------------------- RamBase / GEP tables
+
+
+def test_integration_summary_shape(built):
+    _url, summary = built
+    po, matches, gep = (summary[t] for t in INTEGRATION_TABLES)
+    assert (po["rows"], matches["rows"], gep["rows"]) == (DOCS // 10, DOCS // 20, DOCS // 10)
+    assert set(po) == {"rows", "expected", "build_errors_by_field", "rejected_by_reason"}
+    assert set(po["expected"]) == {"SYNCED", "REJECTED", "BUILD_ERROR"}
+    assert set(po["build_errors_by_field"]) == set(demo.RAMBASE_PO_CONSTRAINED_FIELDS)
+    assert set(po["rejected_by_reason"]) == {"product_not_found", "currency_mismatch", "missing_duty"}
+    assert set(matches) == {"rows", "unmatched", "expected", "cases"}
+    assert set(matches["expected"]) == {"FORWARDED", "ERROR", "BUILD_ERROR"}
+    assert set(gep) == {"rows", "expected", "processing_status"}
+    assert set(gep["expected"]) == {"ACKNOWLEDGED", "ERRORED", "BUILD_ERROR"}
+
+
+def test_integration_tables_match_summary(built):
+    url, summary = built
+    _check_integration(url, summary)
+
+
+def test_integration_shares(built):
+    url, summary = built
+    po, matches, gep = (summary[t] for t in INTEGRATION_TABLES)
+
+    def near(n: int, total: int, share: float, slack: float = 0.01) -> bool:
+        return (share - slack) * total <= n <= (share + slack) * total
+
+    assert near(po["expected"]["BUILD_ERROR"], po["rows"], 0.03)
+    reasons = po["rejected_by_reason"]
+    assert near(reasons["product_not_found"], po["rows"], 0.02)
+    assert near(reasons["currency_mismatch"], po["rows"], 0.02)
+    assert near(reasons["missing_duty"], po["rows"], 0.01)
+    assert near(matches["unmatched"], matches["rows"], 0.10)
+    assert near(matches["expected"]["BUILD_ERROR"], matches["rows"], 0.02)
+    assert near(matches["cases"]["finished_after_polls"], matches["rows"], 0.15)
+    assert near(matches["cases"]["error_after_polls"], matches["rows"], 0.03)
+    assert near(matches["cases"]["error_at_once"], matches["rows"], 0.02)
+    assert near(gep["expected"]["BUILD_ERROR"], gep["rows"], 0.03)
+    assert near(gep["expected"]["ERRORED"], gep["rows"], 0.04)
+    assert near(gep["processing_status"]["Failed"], gep["rows"], 0.20)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = _mappings(conn, "rambase_po_updates")
+        by_range = Counter()
+        for r in rows:
+            po_id = r["purchase_order_id"]
+            by_range["ok" if 100000 <= po_id <= 149999 else "duty" if 170000 <= po_id <= 170999
+                     else "currency" if 180000 <= po_id <= 189999 else "not_found" if 190000 <= po_id <= 199999
+                     else "low" if po_id < 100000 else "other"] += 1
+    engine.dispose()
+    assert by_range["other"] == 0 and by_range["ok"] >= 0.9 * len(rows)
+    assert by_range["not_found"] == reasons["product_not_found"]
+    assert by_range["duty"] == reasons["missing_duty"]
+    assert by_range["low"] == po["build_errors_by_field"]["purchase_order_id"]
+    # payloads carry only the fields the ERP has: every optional field present in roughly 60-90 % of rows
+    for column in RAMBASE_OPTIONAL:
+        present = sum(r[column] is not None for r in rows) / len(rows)
+        assert 0.5 <= present <= 0.95, (column, present)
+    assert all(r["delivery_terms"] is not None for r in rows if r["delivery_term_place"] is not None)
+
+
+def test_rambase_constraint_cases(built):
+    url, summary = built
+    by_field = summary["rambase_po_updates"]["build_errors_by_field"]
+    assert all(n > 0 for n in by_field.values()), by_field  # every documented constraint is broken somewhere
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = _mappings(conn, "rambase_po_updates")
+    engine.dispose()
+    broken = {field: [r for r in rows if _po_update_faults(r) == [field]] for field in by_field}
+    assert {f: len(v) for f, v in broken.items()} == by_field
+    assert {r["ship_from_address_id"] for r in broken["ship_from_address_id"]} == {0}
+    assert all(r["delivery_terms"] not in INCOTERMS_2020 for r in broken["delivery_terms"])
+    assert all(r["purchase_order_id"] < 100000 for r in broken["purchase_order_id"])
+    # the currency-mismatch range: EUR is rejected, USD goes through
+    currency_range = [r for r in rows if 180000 <= r["purchase_order_id"] <= 189999]
+    assert Counter(r["currency"] for r in currency_range)["EUR"] == \
+        summary["rambase_po_updates"]["rejected_by_reason"]["currency_mismatch"]
+    assert {r["currency"] for r in currency_range} <= {"EUR", "USD"}
+    # sound rows look real
+    sound = [r for r in rows if not _po_update_faults(r)]
+    assert {r["delivery_terms"] for r in sound} - {None} <= INCOTERMS_2020
+    assert {r["delivery_terms"] for r in sound} >= {"EXW", "FCA", "DAP", "DDP"}
+    assert all(re.fullmatch(r"\d+(N|D\d)", r["payment_terms"]) for r in sound if r["payment_terms"])
+    assert Counter(r["currency"] for r in sound if r["currency"]).most_common(1)[0][0] in ("NOK", "EUR")
+    ids = [r["purchase_order_id"] for r in rows]
+    assert len(set(ids)) == len(ids)  # one pending update per purchase order at this size
+
+
+def test_rambase_invoice_matches_rows(built):
+    url, summary = built
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = _mappings(conn, "rambase_invoice_matches")
+    engine.dispose()
+    matches = summary["rambase_invoice_matches"]
+    responses = [r["purchase_order_response_id"] for r in rows]
+    assert len(set(responses)) == len(responses) and min(responses) >= 100000
+    unmatched = [r for r in rows if r["supplier_invoice_id"] is None]
+    assert len(unmatched) == matches["unmatched"] > 0
+    # unmatched rows are not pending work: the extraction must skip them, whatever the range
+    assert all(100000 <= r["purchase_order_response_id"] <= 149999 or r["purchase_order_response_id"] >= 200000
+               for r in unmatched)
+    cases = Counter()
+    for r in rows:
+        if r["supplier_invoice_id"] is None or r["supplier_invoice_id"] < 100000:
+            continue
+        response = r["purchase_order_response_id"]
+        cases["finished_after_polls" if 150000 <= response <= 159999 else
+              "error_after_polls" if 160000 <= response <= 167999 else
+              "error_at_once" if 168000 <= response <= 168999 else "finished_at_once"] += 1
+    assert dict(cases) == _nonzero(matches["cases"])
+    bad = [r for r in rows if r["supplier_invoice_id"] is not None and r["supplier_invoice_id"] < 100000]
+    assert len(bad) == matches["expected"]["BUILD_ERROR"] > 0
+
+
+def test_gep_por_status_rows(built):
+    url, summary = built
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = _mappings(conn, "gep_por_statuses")
+    engine.dispose()
+    keys = [r["order_number"] for r in rows if r["order_number"] is not None]
+    assert len(set(keys)) == len(keys)
+    assert all(re.fullmatch(r"(48|X8)\d{8}", k) for k in keys), keys[:5]
+    status = Counter(r["processing_status"] for r in rows)
+    assert dict(status) == summary["gep_por_statuses"]["processing_status"]
+    for r in rows:
+        if r["processing_status"] == "Failed":
+            assert r["comment"] and re.fullmatch(r"[A-Z_]+", r["error_code"]), r
+        else:
+            assert r["processing_status"] == "Processed" and r["comment"] is None and r["error_code"] is None, r
+        if r["source_system_value"] is not None:
+            assert r["source_system_name"] in ("SAP-ERP", "DEMO-ERP")
+    assert {r["lob"] for r in rows} == {"Direct", "Indirect", None}
+    assert {r["source_system_name"] for r in rows} == {"SAP-ERP", "DEMO-ERP", None}
+    assert any(r["comment"] == "Price mismatch on line 2" for r in rows) or \
+        any(str(r["comment"]).startswith("Price mismatch on line") for r in rows)
 
 
 # --------------------------------------------------------------------------- PostgreSQL / MariaDB
@@ -444,3 +702,25 @@ def test_postgresql(tmp_path):
 def test_mariadb(tmp_path):
     with _isolated(MYSQL_URL) as url:
         _check_server(url, tmp_path)
+
+
+def _check_server_integration(url: str, tmp_path) -> None:
+    docs, seed = 2000, 5
+    summary = build_demo_erp(url, docs, seed=seed)
+    _check_integration(url, summary)
+    lite = f"sqlite:///{tmp_path / 'integration.db'}"
+    assert build_demo_erp(lite, docs, seed=seed) == summary
+    for table in INTEGRATION_TABLES:
+        server_rows = [tuple(_norm(v) for v in r) for r in _rows(url, table)]
+        lite_rows = [tuple(_norm(v) for v in r) for r in _rows(lite, table)]
+        assert server_rows == lite_rows, table  # integer keys: the same order everywhere
+
+
+def test_postgresql_integration_tables(tmp_path):
+    with _isolated(PG_URL) as url:
+        _check_server_integration(url, tmp_path)
+
+
+def test_mariadb_integration_tables(tmp_path):
+    with _isolated(MYSQL_URL) as url:
+        _check_server_integration(url, tmp_path)

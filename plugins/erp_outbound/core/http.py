@@ -119,7 +119,8 @@ def request(session: requests.Session, method: str, url: str, timeout: float, **
 class VendorHttpHook(HttpHook):
     """HttpHook with Bearer auth from the connection password and delivery settings from its extras."""
 
-    token_field = "password"
+    # Extras that configure the hook itself and must never go out as HTTP headers.
+    private_extras: frozenset[str] = frozenset()
 
     def __init__(self, conn_id: str, method: str = "POST", **kwargs: Any) -> None:
         super().__init__(method=method, http_conn_id=conn_id, **kwargs)
@@ -132,7 +133,7 @@ class VendorHttpHook(HttpHook):
 
     def _configure_session_from_extra(self, session, connection, extra_options):
         # Keep our tuning extras out of the headers HttpHook builds from extras.
-        filtered = _ConnectionWithoutTuning(connection)
+        filtered = _ConnectionWithoutTuning(connection, TUNING_EXTRAS | self.private_extras)
         return super()._configure_session_from_extra(session, filtered, extra_options)
 
     def _configure_session_from_mount_adapters(self, session):
@@ -153,17 +154,23 @@ class VendorHttpHook(HttpHook):
         return f"connection {self.http_conn_id!r} ({self.base_url or self.connection.host})"
 
 
-class _ConnectionWithoutTuning:
-    """A view of a connection whose extras leave out erp-outbound's tuning keys."""
+def own_extras(extras: dict) -> dict:
+    """Extras by plain name: the UI form may store them as extra__<conn type>__<name>."""
+    return {key.rsplit("__", 1)[-1]: value for key, value in extras.items()}
 
-    def __init__(self, connection):
+
+class _ConnectionWithoutTuning:
+    """A view of a connection whose extras leave out the keys erp-outbound itself reads."""
+
+    def __init__(self, connection, hidden: frozenset[str]):
         self._connection = connection
+        self._hidden = hidden
 
     @property
     def extra_dejson(self) -> dict:
         return {
             k: v for k, v in self._connection.extra_dejson.items()
-            if k.rsplit("__", 1)[-1] not in TUNING_EXTRAS and not k.startswith("extra__")
+            if k.rsplit("__", 1)[-1] not in self._hidden and not k.startswith("extra__")
         }
 
     def __getattr__(self, name):

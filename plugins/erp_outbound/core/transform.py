@@ -15,13 +15,16 @@ from erp_outbound.core.verdict import Outcome, Verdict
 
 
 def payload_lines(doc_type: str, built: Built):
-    """One JSON line per payload: the document's keys and its body, kept as built."""
-    frame = built.payloads
-    for document_id, identifier, attempts, body in zip(
-        frame["document_id"], frame["identifier"], frame["attempts"], frame["body"]
-    ):
-        meta = json.dumps({"doc_type": doc_type, "document_id": document_id,
-                           "identifier": identifier, "attempts": int(attempts)}, ensure_ascii=False)
+    """One JSON line per payload: the document's keys and its body, kept as built.
+
+    Columns of ``built.payloads`` beyond the body (e.g. an operation id to resume) travel
+    along as keys.
+    """
+    frame = built.payloads.drop(columns=["body"]).astype(object)
+    frame = frame.where(frame.notna(), None)
+    frame["attempts"] = frame["attempts"].astype(int)
+    for keys, body in zip(frame.to_dict("records"), built.payloads["body"]):
+        meta = json.dumps({"doc_type": doc_type, **keys}, ensure_ascii=False, default=str)
         yield meta[:-1] + ',"body":' + body + "}"
 
 

@@ -987,6 +987,300 @@ def _documents(rng, b: _Builder, counts: dict[str, int], customers: _Partners, s
     return plans
 
 
+# --------------------------------------------------------------------------- RamBase / GEP tables
+#
+# Drawn from a generator of their own (``default_rng([seed, 2])``), so that adding them left the
+# Procuros data of every seed unchanged. Sizes follow ``documents``, at least 10 rows each.
+
+#: RamBase purchaseOrderId ranges and what the RamBase sandbox answers for them (PUT procurement/orders).
+RAMBASE_PO_OK_IDS = (100000, 149999)  # 200 -> SYNCED
+RAMBASE_PO_MISSING_DUTY_IDS = (170000, 170999)  # 403 missing permission/duty -> REJECTED
+RAMBASE_PO_CURRENCY_IDS = (180000, 189999)  # currency EUR: 400 error 108018 Currency mismatch; USD: 200
+RAMBASE_PO_NOT_FOUND_IDS = (190000, 199999)  # 404 error 100089 Product not found -> REJECTED
+#: Incoterms 2020, the delivery terms RamBase accepts (DPU, no DAT).
+INCOTERMS_2020 = ("EXW", "FCA", "CPT", "CIP", "DAP", "DPU", "DDP", "FAS", "FOB", "CFR", "CIF")
+#: Codes that are not Incoterms 2020: DAT is Incoterms 2010 only, DDU/DEQ Incoterms 2000, XYZ nothing.
+BAD_DELIVERY_TERMS = ("DAT", "DDU", "DEQ", "XYZ")
+#: The documented constraints of PUT procurement/orders that some rows break (one per row).
+RAMBASE_PO_CONSTRAINED_FIELDS = ("purchase_order_id", "location_id", "assignee_user_id", "supplier_id",
+                                 "ship_from_address_id", "shipping_service_id", "currency", "delivery_terms")
+#: REJECTED rows of rambase_po_updates, by reason (summary ``rejected_by_reason``).
+RAMBASE_PO_REJECTIONS = ("product_not_found", "currency_mismatch", "missing_duty")
+
+#: RamBase purchaseOrderResponseId ranges and the sandbox's behaviour for API operation 100860;
+#: any other id >= 100000 finishes (status 9) at once.
+RAMBASE_MATCH_OK_IDS = (100000, 149999)  # 9 at once (ids from 200000 on when more are needed)
+RAMBASE_MATCH_SLOW_IDS = (150000, 159999)  # 2 (started), 9 after a few polls
+RAMBASE_MATCH_SLOW_ERROR_IDS = (160000, 167999)  # 2, 7 (error) after a few polls
+RAMBASE_MATCH_ERROR_IDS = (168000, 168999)  # 7 at once
+#: rambase_invoice_matches rows by sandbox behaviour (summary ``cases``).
+RAMBASE_MATCH_CASES = ("finished_at_once", "finished_after_polls", "error_after_polls", "error_at_once")
+
+#: GEP order numbers starting with this are unknown to the GEP sandbox ("Invalid Order Number").
+GEP_INVALID_ORDER_PREFIX = "X"
+
+#: Documents per row of each table (rows = max(MIN_INTEGRATION_ROWS, documents // n)).
+DOCUMENTS_PER_ROW = {"rambase_po_updates": 10, "rambase_invoice_matches": 20, "gep_por_statuses": 10}
+MIN_INTEGRATION_ROWS = 10
+
+_NORDIC_FIRST = ("Ole", "Kari", "Lars", "Ingrid", "Erik", "Sofie", "Magnus", "Nora", "Henrik", "Astrid",
+                 "Jonas", "Emma", "Per", "Silje", "Anders", "Marit", "Sven", "Linnea", "Karin", "Mikkel")
+_NORDIC_LAST = ("Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Berg", "Lund",
+                "Haugen", "Dahl", "Lindqvist", "Karlsson", "Eriksson", "Jensen", "Bakke", "Solberg", "Strand")
+_RB_NOTES = (
+    "Delivery date confirmed by the supplier.",
+    "Partial deliveries accepted.",
+    "Deliver to gate 4, warehouse B.",
+    "Prices as agreed in framework contract 2026.",
+    "Supplier changed the contact person.",
+    "Call the goods receipt 24 h before delivery.",
+    "Label all packages with our purchase order number.",
+    "Express delivery requested by production.",
+    "EUR pallets, max. 1,000 kg each.",
+    "Replaces the order confirmation of last week.",
+)
+_RB_ATTENTION = ("Goods receipt", "Warehouse team", "Production planning", "Maintenance", "Purchasing")
+_RB_PLACES = ("Oslo", "Bergen", "Stavanger", "Trondheim", "Drammen", "Kristiansand", "Gothenburg", "Aarhus",
+              "Hamburg", "Bremerhaven", "Rotterdam", "Antwerp")
+_RB_CURRENCIES = ("NOK", "EUR", "USD", "SEK", "DKK", "GBP")
+_RB_CURRENCY_P = (0.45, 0.30, 0.10, 0.08, 0.04, 0.03)
+_RB_TERMS_P = (0.15, 0.20, 0.06, 0.04, 0.25, 0.05, 0.10, 0.02, 0.07, 0.02, 0.04)  # per INCOTERMS_2020
+_RB_PAYMENT_TERMS = ("30N", "30N", "30N", "14N", "45N", "60N", "10N", "14D2", "10D3", "30D2")
+_GEP_FAILURES = (
+    ("PRICE_MISMATCH", "Price mismatch on line {l}"),
+    ("QUANTITY_MISMATCH", "Confirmed quantity on line {l} exceeds the ordered quantity"),
+    ("DATE_MISMATCH", "Confirmed delivery date on line {l} is later than the requested date"),
+    ("UNKNOWN_ITEM", "Item on line {l} is not in the material master"),
+    ("UOM_MISMATCH", "Unit of measure on line {l} differs from the order"),
+    ("CURRENCY_MISMATCH", "Currency of the response differs from the order currency"),
+    ("ORDER_CLOSED", "Purchase order is already closed"),
+    ("SUPPLIER_BLOCKED", "Supplier is blocked for purchasing"),
+    ("DUPLICATE_RESPONSE", "A response to this order was already processed"),
+)
+_GEP_FAILURE_P = (0.30, 0.20, 0.15, 0.10, 0.07, 0.05, 0.05, 0.04, 0.04)
+
+
+def _cases(rng: np.random.Generator, n: int, counts: dict[str, int], rest: str) -> np.ndarray:
+    """``counts[case]`` rows of each case at random positions; all others are ``rest``."""
+    out = np.full(n, rest, dtype=object)
+    order = rng.permutation(n)
+    pos = 0
+    for case, k in counts.items():
+        out[order[pos : pos + k]] = case
+        pos += k
+    assert pos <= n, (counts, n)
+    return out
+
+
+def _ids_in(rng: np.random.Generator, lo: int, hi: int, n: int) -> np.ndarray:
+    """``n`` ids in ``lo..hi``: distinct while the range holds enough of them."""
+    span = hi - lo + 1
+    if n <= span:
+        return lo + rng.choice(span, size=n, replace=False)
+    return lo + rng.integers(span, size=n)
+
+
+def _obj(values: np.ndarray) -> np.ndarray:
+    """An object array of Python values (ints stay ints), so that None can be set into it."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values.tolist()
+    return out
+
+
+def _names(rng: np.random.Generator, n: int) -> list[str]:
+    first = np.array(_NORDIC_FIRST + _FIRST["DE"], dtype=object)
+    last = np.array(_NORDIC_LAST + _LAST["DE"], dtype=object)
+    return [f"{f} {s}" for f, s in zip(rng.choice(first, size=n).tolist(), rng.choice(last, size=n).tolist())]
+
+
+def _rambase_po_updates(rng: np.random.Generator, b: _Builder, n: int) -> dict:
+    """rambase_po_updates: optional fields mostly present; planted faults, one per row."""
+    fields = RAMBASE_PO_CONSTRAINED_FIELDS
+    n_bad = max(1, _share(n, 0.03))
+    start = int(rng.integers(len(fields)))
+    counts = {f"bad:{fields[(start + k) % len(fields)]}": 0 for k in range(len(fields))}
+    for k in range(n_bad):
+        counts[f"bad:{fields[(start + k) % len(fields)]}"] += 1
+    counts.update(product_not_found=max(1, _share(n, 0.02)), currency_mismatch=max(1, _share(n, 0.02)),
+                  missing_duty=max(1, _share(n, 0.01)), usd_in_currency_range=_share(n, 0.01))
+    case = _cases(rng, n, counts, "ok")
+    year = ANCHOR.year
+
+    def present(p: float) -> np.ndarray:
+        return rng.random(n) < p
+
+    # purchase order ids: the range decides the sandbox's answer
+    po = np.zeros(n, dtype=np.int64)
+    normal = np.flatnonzero(~np.isin(case, list(RAMBASE_PO_REJECTIONS) + ["usd_in_currency_range"]))
+    po[normal] = _ids_in(rng, *RAMBASE_PO_OK_IDS, len(normal))
+    for name, (lo, hi) in (("product_not_found", RAMBASE_PO_NOT_FOUND_IDS),
+                           ("missing_duty", RAMBASE_PO_MISSING_DUTY_IDS)):
+        rows = np.flatnonzero(case == name)
+        po[rows] = _ids_in(rng, lo, hi, len(rows))
+    rows = np.flatnonzero((case == "currency_mismatch") | (case == "usd_in_currency_range"))
+    po[rows] = _ids_in(rng, *RAMBASE_PO_CURRENCY_IDS, len(rows))
+
+    # the optional fields, each present in 60-90 % of the rows
+    sref = np.array(_names(rng, n), dtype=object)
+    sref[~present(0.85)] = None
+    k = rng.integers(1, 100000, size=n).tolist()
+    style = rng.integers(4, size=n).tolist()
+    formats = (lambda v: f"SO-{year}-{v:05d}", lambda v: f"AB{v * 37 % 10**7:07d}",
+               lambda v: f"{v:06d}/{year % 100}", lambda v: f"ORD-{v:06d}")
+    sref_no = np.array([formats[s](v) for s, v in zip(style, k)], dtype=object)
+    sref_no[~present(0.70)] = None
+    currency = rng.choice(np.array(_RB_CURRENCIES, dtype=object), size=n, p=_RB_CURRENCY_P)
+    currency[~present(0.80)] = None
+    note = rng.choice(np.array(_RB_NOTES, dtype=object), size=n)
+    note[~present(0.60)] = None
+    attention = np.where(rng.random(n) < 0.7, np.array(_names(rng, n), dtype=object),
+                         rng.choice(np.array(_RB_ATTENTION, dtype=object), size=n))
+    attention[~present(0.65)] = None
+    location = _obj(rng.choice(np.array([10000, 10001, 10002, 10010, 10020, 10100]), size=n))
+    location[~present(0.75)] = None
+    assignee = _obj(rng.integers(100, 400, size=n))
+    assignee[~present(0.80)] = None
+    supplier = _obj(rng.integers(100, 5000, size=n))
+    supplier[~present(0.70)] = None
+    ship_from = _obj(rng.integers(1, 2000, size=n))
+    ship_from[~present(0.60)] = None
+    terms = rng.choice(np.array(INCOTERMS_2020, dtype=object), size=n, p=_RB_TERMS_P)
+    has_terms = present(0.75)
+    terms[~has_terms] = None
+    place = rng.choice(np.array(_RB_PLACES, dtype=object), size=n)
+    place[~(has_terms & present(0.90))] = None  # a named place only with delivery terms
+    service = _obj(rng.integers(100000, 100060, size=n))
+    service[~present(0.65)] = None
+    payment = rng.choice(np.array(_RB_PAYMENT_TERMS, dtype=object), size=n)
+    payment[~present(0.80)] = None
+
+    # the planted cases
+    currency[case == "currency_mismatch"] = "EUR"
+    currency[case == "usd_in_currency_range"] = "USD"
+    bad_values = {
+        "purchase_order_id": (po, lambda m: rng.integers(1000, 100000, size=m)),
+        "location_id": (location, lambda m: rng.integers(1, 10000, size=m)),
+        "assignee_user_id": (assignee, lambda m: rng.integers(1, 100, size=m)),
+        "supplier_id": (supplier, lambda m: rng.integers(1, 100, size=m)),
+        "ship_from_address_id": (ship_from, lambda m: np.zeros(m, dtype=np.int64)),
+        "shipping_service_id": (service, lambda m: rng.integers(1000, 100000, size=m)),
+        "currency": (currency, lambda m: rng.choice(np.array(BAD_CURRENCIES, dtype=object), size=m)),
+        "delivery_terms": (terms, lambda m: rng.choice(np.array(BAD_DELIVERY_TERMS, dtype=object), size=m)),
+    }
+    for field, (column, make) in bad_values.items():
+        rows = np.flatnonzero(case == f"bad:{field}")
+        if len(rows):
+            values = make(len(rows))
+            column[rows] = values.tolist() if column.dtype == object else values
+    none = [None] * n
+    b.add("rambase_po_updates", dict(
+        id=list(range(1, n + 1)), purchase_order_id=po.tolist(), suppliers_reference=sref.tolist(),
+        suppliers_reference_number=sref_no.tolist(), currency=currency.tolist(), note=note.tolist(),
+        ship_to_attention=attention.tolist(), location_id=location.tolist(), assignee_user_id=assignee.tolist(),
+        supplier_id=supplier.tolist(), ship_from_address_id=ship_from.tolist(), delivery_terms=terms.tolist(),
+        delivery_term_place=place.tolist(), shipping_service_id=service.tolist(), payment_terms=payment.tolist(),
+        rambase_status=none, rambase_error=none, rambase_error_id=none, attempts=[0] * n, last_attempt_at=none,
+    ))
+    by_field = {f: int((case == f"bad:{f}").sum()) for f in fields}
+    rejected = {r: int((case == r).sum()) for r in RAMBASE_PO_REJECTIONS}
+    bad, rej = sum(by_field.values()), sum(rejected.values())
+    return {"rows": n, "expected": {"SYNCED": n - bad - rej, "REJECTED": rej, "BUILD_ERROR": bad},
+            "build_errors_by_field": by_field, "rejected_by_reason": rejected}
+
+
+def _rambase_invoice_matches(rng: np.random.Generator, b: _Builder, n: int) -> dict:
+    """rambase_invoice_matches: unique response ids whose range decides the sandbox's behaviour."""
+    def capped(share: float, ids: tuple[int, int]) -> int:
+        return min(max(1, _share(n, share)), ids[1] - ids[0] + 1)  # the ids must stay unique
+
+    counts = {
+        "unmatched": max(1, _share(n, 0.10)),
+        "bad_invoice": max(1, _share(n, 0.02)),
+        "finished_after_polls": capped(0.15, RAMBASE_MATCH_SLOW_IDS),
+        "error_after_polls": capped(0.03, RAMBASE_MATCH_SLOW_ERROR_IDS),
+        "error_at_once": capped(0.02, RAMBASE_MATCH_ERROR_IDS),
+    }
+    case = _cases(rng, n, counts, "finished_at_once")
+    response = np.zeros(n, dtype=np.int64)
+    normal = np.flatnonzero(np.isin(case, ["finished_at_once", "unmatched", "bad_invoice"]))
+    lo, hi = RAMBASE_MATCH_OK_IDS
+    span = hi - lo + 1
+    idx = rng.choice(max(span, len(normal)), size=len(normal), replace=False)
+    response[normal] = np.where(idx < span, lo + idx, 200000 + idx - span)  # beyond the range: 200000...
+    for name, ids in (("finished_after_polls", RAMBASE_MATCH_SLOW_IDS),
+                      ("error_after_polls", RAMBASE_MATCH_SLOW_ERROR_IDS),
+                      ("error_at_once", RAMBASE_MATCH_ERROR_IDS)):
+        rows = np.flatnonzero(case == name)
+        response[rows] = _ids_in(rng, *ids, len(rows))
+    invoice = _obj(rng.integers(100000, 400000, size=n))
+    invoice[case == "unmatched"] = None
+    bad = np.flatnonzero(case == "bad_invoice")
+    invoice[bad] = rng.integers(1000, 100000, size=len(bad)).tolist()  # e.g. the supplier's own number
+    none = [None] * n
+    b.add("rambase_invoice_matches", dict(
+        id=list(range(1, n + 1)), purchase_order_response_id=response.tolist(),
+        supplier_invoice_id=invoice.tolist(), forward_status=none, operation_instance_id=none,
+        operation_requested_at=none, rambase_error=none, rambase_error_id=none, attempts=[0] * n,
+        last_attempt_at=none,
+    ))
+    cases = {c: int((case == c).sum()) for c in RAMBASE_MATCH_CASES}
+    return {"rows": n, "unmatched": counts["unmatched"],
+            "expected": {"FORWARDED": cases["finished_at_once"] + cases["finished_after_polls"],
+                         "ERROR": cases["error_after_polls"] + cases["error_at_once"],
+                         "BUILD_ERROR": counts["bad_invoice"]},
+            "cases": cases}
+
+
+def _gep_por_statuses(rng: np.random.Generator, b: _Builder, n: int) -> dict:
+    """gep_por_statuses: processing results of purchase order responses, keyed by GEP order number."""
+    case = _cases(rng, n, {"no_key": max(1, _share(n, 0.03)), "invalid_key": max(1, _share(n, 0.04))}, "ok")
+    failed = _cases(rng, n, {"Failed": _share(n, 0.20)}, "Processed")
+    # GEP order numbers: 48000..., ascending with gaps, reported in a shuffled order
+    numbers = (4800000000 + int(rng.integers(1000, 9000)) + np.cumsum(rng.integers(1, 21, size=n)))
+    numbers = numbers[rng.permutation(n)].astype(str).astype(object)
+    invalid = case == "invalid_key"
+    numbers[invalid] = [GEP_INVALID_ORDER_PREFIX + s[1:] for s in numbers[invalid].tolist()]
+    numbers[case == "no_key"] = None
+    is_failed = failed == "Failed"
+    which = rng.choice(len(_GEP_FAILURES), size=n, p=_GEP_FAILURE_P)
+    line = rng.integers(1, 9, size=n)
+    comment = np.array([_GEP_FAILURES[w][1].format(l=ln) for w, ln in zip(which.tolist(), line.tolist())],
+                       dtype=object)
+    code = np.array([c for c, _ in _GEP_FAILURES], dtype=object)[which]
+    comment[~is_failed] = None
+    code[~is_failed] = None
+    sap = rng.random(n) < 0.7
+    system = np.where(sap, "SAP-ERP", "DEMO-ERP").astype(object)
+    value = np.where(sap, np.where(rng.random(n) < 0.8, "S4P-100", "S4P-200"), "DEMO-01").astype(object)
+    has_system = rng.random(n) < 0.9
+    system[~has_system] = None
+    value[~(has_system & (rng.random(n) < 0.95))] = None
+    lob = np.where(rng.random(n) < 0.65, "Direct", "Indirect").astype(object)
+    lob[rng.random(n) >= 0.9] = None
+    none = [None] * n
+    b.add("gep_por_statuses", dict(
+        id=list(range(1, n + 1)), order_number=numbers.tolist(), processing_status=failed.tolist(),
+        comment=comment.tolist(), source_system_name=system.tolist(), source_system_value=value.tolist(),
+        lob=lob.tolist(), error_code=code.tolist(), ack_status=none, ack_errors=none, attempts=[0] * n,
+        last_attempt_at=none,
+    ))
+    no_key, bad_key = int((case == "no_key").sum()), int(invalid.sum())
+    return {"rows": n, "expected": {"ACKNOWLEDGED": n - no_key - bad_key, "ERRORED": bad_key,
+                                    "BUILD_ERROR": no_key},
+            "processing_status": {"Processed": int((~is_failed).sum()), "Failed": int(is_failed.sum())}}
+
+
+def _integration_tables(seed: int, b: _Builder, documents: int) -> dict[str, dict]:
+    """The RamBase and GEP tables, from a generator of their own; their summaries."""
+    rng = np.random.default_rng([seed, 2])
+    rows = {name: max(MIN_INTEGRATION_ROWS, documents // per) for name, per in DOCUMENTS_PER_ROW.items()}
+    return {
+        "rambase_po_updates": _rambase_po_updates(rng, b, rows["rambase_po_updates"]),
+        "rambase_invoice_matches": _rambase_invoice_matches(rng, b, rows["rambase_invoice_matches"]),
+        "gep_por_statuses": _gep_por_statuses(rng, b, rows["gep_por_statuses"]),
+    }
+
+
 # --------------------------------------------------------------------------- database
 
 
@@ -1105,6 +1399,7 @@ def build_demo_erp(url: str, documents: int, seed: int = 0, *, reset: bool = Tru
     b.add_rows("products", product_rows)
     counts = _split_counts(documents, TYPE_SHARES)
     plans = _documents(rng, b, counts, customers, suppliers, products)
+    integration = _integration_tables(seed, b, documents)  # a generator of its own: see there
 
     engine = _engine(url)
     try:
@@ -1147,4 +1442,5 @@ def build_demo_erp(url: str, documents: int, seed: int = 0, *, reset: bool = Tru
         "expected_outcomes": {o: sum(v[o] for v in outcomes_by_type.values())
                               for o in ("TRANSMITTED", "NO_ACTION", "REJECTED", "BUILD_ERROR")},
         "expected_outcomes_by_type": outcomes_by_type,
+        **integration,
     }

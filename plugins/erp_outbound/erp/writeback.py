@@ -46,7 +46,7 @@ def _apply(conn, entries: Sequence[Verdict], now: datetime) -> dict[str, int]:
                                        vendor_reference=v.vendor_reference, at=now))
         elif v.outcome.counts_attempt:
             failed[key].append(dict(document_id=v.document_id, error_url=v.error_url, error_code=v.error_code,
-                                    last_error=v.reason[:4000], at=now))
+                                    status=v.status, last_error=v.reason[:4000], at=now))
         counts[v.outcome.value] += 1
     for (vendor, doc_type), rows in delivered.items():
         conn.execute(statement(vendor, doc_type, "mark_delivered"), rows)

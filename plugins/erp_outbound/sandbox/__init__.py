@@ -1,6 +1,6 @@
-"""Local emulators of the vendor APIs (Procuros for now), with latency and fault switches."""
+"""Local emulators of the vendor APIs (Procuros, RamBase), with latency and fault switches."""
 
-from .config import ProcurosConfig, SandboxConfig
+from .config import ProcurosConfig, RambaseConfig, SandboxConfig
 from .server import SandboxRecord, SandboxServer, build_app, serve
 
-__all__ = ["ProcurosConfig", "SandboxConfig", "SandboxRecord", "SandboxServer", "build_app", "serve"]
+__all__ = ["ProcurosConfig", "RambaseConfig", "SandboxConfig", "SandboxRecord", "SandboxServer", "build_app", "serve"]

@@ -83,7 +83,8 @@ class RambaseConfig:
     def __post_init__(self) -> None:
         if self.progress_key not in PROGRESS_KEYS:
             raise ValueError(f"rambase.progress_key must be one of {PROGRESS_KEYS}")
-        if isinstance(self.token_ttl_s, bool) or not isinstance(self.token_ttl_s, (int, float)) or self.token_ttl_s <= 0:
+        ttl = self.token_ttl_s
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0:
             raise ValueError("rambase.token_ttl_s must be a positive number of seconds")
         if self.revoke_after_requests is not None and not _is_int(self.revoke_after_requests, 1):
             raise ValueError("rambase.revoke_after_requests must be null or an integer >= 1")

@@ -13,6 +13,7 @@ from aiohttp import web
 from .config import SandboxConfig
 from .faults import FaultInjector, make_fault_middleware
 from .procuros import add_procuros_routes
+from .rambase import add_rambase_routes
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app = web.Application(middlewares=[make_fault_middleware(injector)])
     app[RECORD_KEY] = record
     procuros = add_procuros_routes(app, config, record)
+    add_rambase_routes(app, config, record)
 
     async def get_record(request: web.Request) -> web.Response:
         return web.json_response(record.snapshot(), dumps=lambda o: json.dumps(o, default=str))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from erp_outbound.procuros.transforms import invoice, order, order_response, shipping_notice
 from erp_outbound.core.batch import Built, Extracted
+from erp_outbound.procuros.transforms import invoice, order, order_response, shipping_notice
 
 Builder = Callable[[Extracted, str], Built]
 

@@ -7,67 +7,17 @@ are vectorised masks; each failing document gets a build error naming the field.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from erp_outbound.core import jsontext as J
 from erp_outbound.core.batch import Built, id_text
+from erp_outbound.core.build import Problems, built, shown
 
 UNITS_OF_MEASURE = frozenset(
     "EA GRM HUR KGM LTR MLT MTK MTR PCK SET CS CA DAY WEE MON CT CQ CU BJ BO MTQ PF BG RO TNE BE CMT KMT PR TU".split()
 )
-
-
-@dataclass
-class Problems:
-    """Build errors, collected column-wise: (document_id, field, message)."""
-
-    parts: list[pd.DataFrame] = field(default_factory=list)
-
-    def add(self, mask: pd.Series, field_name: str | pd.Series, message: str | pd.Series) -> None:
-        """Flag the documents (index = document id) where ``mask`` is true."""
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            hit = mask[mask].index
-            self.parts.append(pd.DataFrame({
-                "document_id": hit,
-                "field": _pick(field_name, mask),
-                "message": _pick(message, mask),
-            }))
-
-    def add_lines(self, lines: pd.DataFrame, mask: pd.Series, attribute: str, message: str | pd.Series) -> None:
-        """Flag lines: the field names the line, e.g. ``items[2].identifiers``."""
-        mask = mask.fillna(False).astype(bool)
-        if mask.any():
-            hit = lines[mask]
-            self.parts.append(pd.DataFrame({
-                "document_id": hit["document_id"].to_numpy(),
-                "field": ("items[line " + hit["line_number"].astype("Int64").astype(str) + "]." + attribute).to_numpy(),
-                "message": _pick(message, mask),
-            }))
-
-    def by_document(self) -> pd.Series:
-        """JSON ``{field: [messages]}`` per failing document id."""
-        if not self.parts:
-            return pd.Series(dtype=object)
-        frame = pd.concat(self.parts, ignore_index=True).astype(str).drop_duplicates()
-        grouped = frame.groupby(["document_id", "field"], sort=False)["message"].agg(list)
-        return grouped.groupby(level=0, sort=False).apply(
-            lambda per_field: json.dumps(dict(zip(per_field.index.get_level_values(1), per_field)), ensure_ascii=False)
-        )
-
-
-def shown(values: pd.Series) -> pd.Series:
-    """Values as text for a message; a missing value shows as (empty)."""
-    return values.astype("string").fillna("(empty)")
-
-
-def _pick(value, mask: pd.Series):
-    if isinstance(value, pd.Series):
-        return value[mask].astype(str).to_numpy()
-    return value
 
 
 def datetimes(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
@@ -253,14 +203,4 @@ def finish(doc_type: str, headers: pd.DataFrame, identifier_column: str, content
     """The transaction body per document, or its build errors."""
     idx = headers.index
     body = J.obj({"type": J.constant(doc_type, idx), "content": content}, idx)
-    errors = problems.by_document()
-    failed = idx.isin(errors.index)
-    meta = pd.DataFrame({
-        "document_id": idx.astype(str),
-        "identifier": headers[identifier_column].astype(J.TEXT).fillna("(no number, id " + idx.to_series().astype(str) + ")").to_numpy(),
-        "attempts": pd.to_numeric(headers.get("attempts", 0), errors="coerce").fillna(0).astype(int).to_numpy()
-        if "attempts" in headers else np.zeros(len(idx), dtype=int),
-    }, index=idx)
-    payloads = meta[~failed].assign(body=body[~failed].to_numpy())
-    failures = meta[failed].assign(errors=errors.reindex(idx[failed]).to_numpy())
-    return Built(payloads.reset_index(drop=True), failures.reset_index(drop=True))
+    return built(headers, identifier_column, body, problems)

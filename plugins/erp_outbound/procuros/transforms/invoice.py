@@ -5,10 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from erp_outbound.core import jsontext as J
+from erp_outbound.core.batch import Built, Extracted
+from erp_outbound.core.build import Problems
 from erp_outbound.procuros.transforms import common as C
 
 
-def _billed_items(data: C.Extracted, problems: C.Problems) -> tuple[pd.Series, pd.DataFrame, pd.Series]:
+def _billed_items(data: Extracted, problems: Problems) -> tuple[pd.Series, pd.DataFrame, pd.Series]:
     """Item JSON per document, amounts per document (net, tax, gross) and the tax breakdown."""
     lines = data.lines
     li = lines.index
@@ -56,8 +58,8 @@ def _summary(amounts: pd.DataFrame, breakdown: pd.Series, index: pd.Index) -> pd
     }, index)
 
 
-def build_invoice(data: C.Extracted, tz: str) -> C.Built:
-    h, problems = data.headers, C.Problems()
+def build_invoice(data: Extracted, tz: str) -> Built:
+    h, problems = data.headers, Problems()
     parties = C.party_texts(data.parties)
     items, amounts, breakdown = _billed_items(data, problems)
     payment_days = pd.to_numeric(h["payment_days"], errors="coerce")
@@ -81,8 +83,8 @@ def build_invoice(data: C.Extracted, tz: str) -> C.Built:
     return C.finish("INVOICE", h, "invoice_number", content, problems)
 
 
-def build_credit_note(data: C.Extracted, tz: str) -> C.Built:
-    h, problems = data.headers, C.Problems()
+def build_credit_note(data: Extracted, tz: str) -> Built:
+    h, problems = data.headers, Problems()
     parties = C.party_texts(data.parties)
     items, amounts, breakdown = _billed_items(data, problems)
     header = J.obj({

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from erp_outbound.core import jsontext as J
+from erp_outbound.core.batch import Built, Extracted
+from erp_outbound.core.build import Problems
 from erp_outbound.procuros.transforms import common as C
 
 RESPONSE_TYPES = ("ACCEPT", "REJECT", "CHANGE")
 
 
-def build(data: C.Extracted, tz: str) -> C.Built:
-    h, lines, problems = data.headers, data.lines, C.Problems()
+def build(data: Extracted, tz: str) -> Built:
+    h, lines, problems = data.headers, data.lines, Problems()
     parties = C.party_texts(data.parties)
     li = lines.index
     items = J.nest(J.obj({

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from erp_outbound.core import jsontext as J
+from erp_outbound.core.batch import Built, Extracted
+from erp_outbound.core.build import Problems
 from erp_outbound.procuros.transforms import common as C
 
 
-def build(data: C.Extracted, tz: str) -> C.Built:
-    h, lines, problems = data.headers, data.lines, C.Problems()
+def build(data: Extracted, tz: str) -> Built:
+    h, lines, problems = data.headers, data.lines, Problems()
     parties = C.party_texts(data.parties)
     li = lines.index
     shipped = pd.to_numeric(lines["shipped_quantity"], errors="coerce")
