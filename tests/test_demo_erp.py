@@ -620,8 +620,10 @@ def test_gep_por_status_rows(built):
             assert r["source_system_name"] in ("SAP-ERP", "DEMO-ERP")
     assert {r["lob"] for r in rows} == {"Direct", "Indirect", None}
     assert {r["source_system_name"] for r in rows} == {"SAP-ERP", "DEMO-ERP", None}
-    assert any(r["comment"] == "Price mismatch on line 2" for r in rows) or \
-        any(str(r["comment"]).startswith("Price mismatch on line") for r in rows)
+    codes = Counter(r["error_code"] for r in rows if r["error_code"])
+    assert codes.most_common(1)[0][0] == "PRICE_MISMATCH"
+    assert all(re.fullmatch(r"Price mismatch on line [1-8]", r["comment"])
+               for r in rows if r["error_code"] == "PRICE_MISMATCH")
 
 
 # --------------------------------------------------------------------------- PostgreSQL / MariaDB

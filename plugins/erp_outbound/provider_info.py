@@ -46,6 +46,29 @@ def get_provider_info() -> dict:
                 },
             },
             {
+                "hook-class-name": "erp_outbound.rambase.hook.RambaseHook",
+                "hook-name": "RamBase",
+                "connection-type": "rambase",
+                "conn-fields": {
+                    "grant_type": {
+                        "label": "Grant type",
+                        "schema": {"type": ["string", "null"], "enum": ["client_credentials", "password"],
+                                   "default": "client_credentials"},
+                        "description": "client_credentials, or password with the user below.",
+                    },
+                    "db": {"label": "$db (company database)", "schema": {"type": ["string", "null"]}},
+                    "target": {"label": "Target (optional)", "schema": {"type": ["string", "null"]}},
+                    "username": {"label": "Username (password grant)", "schema": {"type": ["string", "null"]}},
+                    "user_password": {"label": "User password (password grant)",
+                                      "schema": {"type": ["string", "null"], "format": "password"}},
+                } | _TUNING_FIELDS,
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "extra"],
+                    "relabeling": {"host": "Base URL", "login": "Client id", "password": "Client secret"},
+                    "placeholders": {"host": "https://api.rambase.net", "login": "OAuth client id"},
+                },
+            },
+            {
                 "hook-class-name": "erp_outbound.erp.hook.ErpHook",
                 "hook-name": "ERP database (SQLAlchemy)",
                 "connection-type": "erp",

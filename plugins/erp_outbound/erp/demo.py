@@ -21,6 +21,26 @@ The data is deterministic for a given seed (no wall clock: dates are relative to
 The receiving partner is the supplier for ORDER and the customer for the other types.
 Every GLN, GTIN and SSCC carries a valid GS1 mod-10 check digit; normal GLNs start with
 ``40`` or ``43`` and never with ``4098``/``4099``.
+
+Three more tables feed the RamBase and GEP flows (see :func:`_integration_tables`); their
+rows come from a random generator of their own, so a seed's Procuros data is the same as
+before they existed. All rows are pending; the planted cases, each counted in the summary:
+
+- ``rambase_po_updates`` (documents // 10 rows): optional fields present in 60-90 % of the
+  rows; about 3 % break one documented constraint of ``PUT procurement/orders`` (BUILD_ERROR,
+  :data:`RAMBASE_PO_CONSTRAINED_FIELDS`); purchase order ids pick the sandbox's answer:
+  :data:`RAMBASE_PO_OK_IDS` 200 (SYNCED), about 2 % in :data:`RAMBASE_PO_NOT_FOUND_IDS`
+  (404, 100089), 2 % in :data:`RAMBASE_PO_CURRENCY_IDS` with currency EUR (400, 108018; 1 % more
+  there with USD go through), 1 % in :data:`RAMBASE_PO_MISSING_DUTY_IDS` (403): REJECTED;
+- ``rambase_invoice_matches`` (documents // 20 rows): about 10 % unmatched (no supplier
+  invoice: not pending work), 2 % with a supplier invoice id below 100000 (BUILD_ERROR);
+  response ids pick the sandbox's behaviour (:data:`RAMBASE_MATCH_CASES`): 15 % finish after
+  a few polls, 3 % end in status 7 after polls, 2 % at once (ERROR), the rest finish at once;
+- ``gep_por_statuses`` (documents // 10 rows): 80 % Processed, 20 % Failed with a comment and
+  an error code; about 3 % without an order number (BUILD_ERROR "Key is mandatory"), 4 % with
+  one starting with ``X`` (the GEP sandbox: "Invalid Order Number" -> ERRORED).
+
+Each of the three has at least 10 rows, and then at least one row of every planted case.
 """
 
 from __future__ import annotations
@@ -1372,7 +1392,18 @@ def build_demo_erp(url: str, documents: int, seed: int = 0, *, reset: bool = Tru
          "unbuildable": {"missing_gtin": n, "partner_without_identifier": n, "invalid_currency": n},
          "unbuildable_by_type": {type: {reason: n}},
          "expected_outcomes": {"TRANSMITTED": n, "NO_ACTION": n, "REJECTED": n, "BUILD_ERROR": n},
-         "expected_outcomes_by_type": {type: {outcome: n}}}
+         "expected_outcomes_by_type": {type: {outcome: n}},
+         "rambase_po_updates": {"rows", "expected": {"SYNCED": n, "REJECTED": n, "BUILD_ERROR": n},
+                                "build_errors_by_field": {column: n},  # RAMBASE_PO_CONSTRAINED_FIELDS
+                                "rejected_by_reason": {"product_not_found": n, "currency_mismatch": n,
+                                                       "missing_duty": n}},
+         "rambase_invoice_matches": {"rows", "unmatched",
+                                     "expected": {"FORWARDED": n, "ERROR": n, "BUILD_ERROR": n},
+                                     "cases": {case: n}},  # RAMBASE_MATCH_CASES
+         "gep_por_statuses": {"rows", "expected": {"ACKNOWLEDGED": n, "ERRORED": n, "BUILD_ERROR": n},
+                              "processing_status": {"Processed": n, "Failed": n}}}
+
+    ``expected`` counts only pending rows: unmatched invoice matches are in none of its outcomes.
     """
     documents = int(documents)
     if documents < 0:

@@ -1,0 +1,51 @@
+"""rambase_invoice_forwarding: forward matched purchase order responses to their supplier invoice.
+
+extract -> transform -> load (API operation 100860, waiting in the triggerer) -> reconcile.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, Param
+
+from erp_outbound.core.transform import BuildPayloadsOperator
+from erp_outbound.erp.operators import ExtractDocumentsOperator, ReconcileOperator
+from erp_outbound.rambase.flows import INVOICE_FORWARDING
+from erp_outbound.rambase.operators import RambaseForwardInvoicesOperator
+
+with DAG(
+    dag_id="rambase_invoice_forwarding",
+    description="Forward purchase order response items to supplier invoices in RamBase",
+    schedule="*/15 * * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,
+    tags=["erp-outbound", "rambase"],
+    doc_md=__doc__,
+    params={
+        "dry_run": Param(False, type="boolean", title="Dry run",
+                         description="Build and check the requests; start no operation, change nothing."),
+        "limit": Param(0, type="integer", minimum=0, title="Limit",
+                       description="At most this many order responses (0 = all pending)."),
+        "only_ids": Param([], type="array", items={"type": "string"}, title="Only these ERP row ids",
+                          description="Forward just these rows. Empty = all pending."),
+        "wait_minutes": Param(30, type="integer", minimum=1, maximum=720, title="Wait for operations (minutes)",
+                              description="How long to wait for running operations; the rest resume next run."),
+    },
+) as dag:
+    extract = ExtractDocumentsOperator(
+        task_id="extract", vendor="rambase", doc_types=[INVOICE_FORWARDING],
+        limit="{{ params.limit }}", only_ids="{{ params.only_ids }}", dry_run="{{ params.dry_run }}",
+    )
+    transform = BuildPayloadsOperator(task_id="transform", vendor="rambase", chunks=extract.output)
+    load = RambaseForwardInvoicesOperator(
+        task_id="load", batches=transform.output, extracted=extract.output, dry_run="{{ params.dry_run }}",
+        timeout_seconds="{{ params.wait_minutes * 60 }}",
+    )
+    reconcile = ReconcileOperator(
+        task_id="reconcile", vendor="rambase",
+        extracted="{{ ti.xcom_pull(task_ids='extract') }}", delivered="{{ ti.xcom_pull(task_ids='load') }}",
+        dry_run="{{ params.dry_run }}", trigger_rule="all_done",
+    )
+    extract >> transform >> load >> reconcile

@@ -1,0 +1,1 @@
+"""RamBase: purchase-order updates and forwarding order responses to supplier invoices."""

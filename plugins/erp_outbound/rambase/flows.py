@@ -1,0 +1,14 @@
+"""The RamBase document flows: purchase-order updates and invoice forwarding."""
+
+from __future__ import annotations
+
+from erp_outbound.core.flows import Flow
+from erp_outbound.rambase.transforms import build_invoice_forwarding, build_purchase_order_update
+
+PURCHASE_ORDER_UPDATE = "PURCHASE_ORDER_UPDATE"
+INVOICE_FORWARDING = "INVOICE_FORWARDING"
+
+FLOWS: dict[str, Flow] = {
+    PURCHASE_ORDER_UPDATE: Flow("rambase", PURCHASE_ORDER_UPDATE, build_purchase_order_update, has_lines=False),
+    INVOICE_FORWARDING: Flow("rambase", INVOICE_FORWARDING, build_invoice_forwarding, has_lines=False),
+}

@@ -1,0 +1,162 @@
+"""RamBase operators: PUT purchase orders, and forward order responses with API operation 100860."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from erp_outbound.core import runs
+from erp_outbound.core.http import TransientError
+from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.erp.hook import ErpHook
+from erp_outbound.erp.journal import Journal
+from erp_outbound.erp.load import LoadOperator
+from erp_outbound.erp.sql import statement
+from erp_outbound.rambase.hook import RambaseHook
+from erp_outbound.rambase.triggers import RambaseOperationTrigger
+from erp_outbound.rambase.verdicts import (
+    UNCERTAIN,
+    _verdict,
+    operation_instance,
+    operation_verdict,
+    order_update_verdict,
+    rejected,
+)
+
+FORWARD_OPERATION = "100860"
+# A 429 or 503 means RamBase did not run the operation: safe to try again. Any other
+# failure after the POST left may have run it, and a POST of an operation is not idempotent.
+NOT_EXECUTED = (429, 503)
+
+
+class RambaseLoadOperator(LoadOperator):
+    vendor = "rambase"
+
+    def __init__(self, *, rambase_conn_id: str = RambaseHook.default_conn_name, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rambase_conn_id = rambase_conn_id
+
+    def make_hook(self) -> RambaseHook:
+        return RambaseHook(self.rambase_conn_id)
+
+    def preflight(self, hook: RambaseHook) -> None:
+        hook._set_base_url(hook.connection)
+        hook.token()
+
+
+class RambaseUpdatePurchaseOrdersOperator(RambaseLoadOperator):
+    """PUT procurement/orders/{purchaseOrderId} for every staged update (PUT is idempotent)."""
+
+    def send_one(self, hook: RambaseHook, session, doc: dict, timeout: float) -> Verdict:
+        answer = hook.call(session, "PUT", f"procurement/orders/{doc['identifier']}", timeout,
+                           data=doc["body"].encode("utf-8"), headers={"Content-Type": "application/json"})
+        return order_update_verdict(doc, answer)
+
+
+class RambaseForwardInvoicesOperator(RambaseLoadOperator):
+    """POST the forwarding operation once per document, store its instance id, wait in a trigger.
+
+    A document whose operation id is already stored is only polled, never POSTed again:
+    a retried or restarted task resumes where the last one stopped.
+    """
+
+    template_fields = (*LoadOperator.template_fields, "timeout_seconds")
+
+    def __init__(self, *, timeout_seconds: Any = 1800, poll_seconds: float = 2.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.timeout_seconds = timeout_seconds
+        self.poll_seconds = poll_seconds
+        self.running: dict[str, dict] = {}
+
+    def _erp(self, name: str, **params) -> None:
+        with ErpHook(self.erp_conn_id).engine.begin() as conn:
+            conn.execute(statement("rambase", "invoice_forwarding", name), params)
+
+    def send_one(self, hook: RambaseHook, session, doc: dict, timeout: float) -> Verdict | None:
+        if doc.get("operation_instance_id"):
+            answer = hook.call(session, "GET", f"system/api/operation-instances/{doc['operation_instance_id']}", timeout)
+            return self._instance_verdict(doc, answer)
+        if not doc.get("requested"):
+            # Written before the POST leaves: a lost answer can then never lead to a second POST.
+            self._erp("mark_requested", document_id=doc["document_id"], at=datetime.now().replace(microsecond=0))
+            doc["requested"] = True
+        path = f"procurement/order-responses/{doc['identifier']}/api-operations/{FORWARD_OPERATION}/instances"
+        try:
+            answer = hook.call(session, "POST", path, timeout, data=doc["body"].encode("utf-8"),
+                               headers={"Content-Type": "application/json"})
+        except TransientError as exc:
+            return self._lost(doc, exc)
+        if answer.status in NOT_EXECUTED:
+            raise TransientError(f"not run by RamBase: HTTP {answer.status}", answer.retry_after, answer.status)
+        if answer.status >= 500:
+            return self._lost(doc, TransientError(f"vendor error {answer.status}", status=answer.status))
+        instance = operation_instance(answer.body)
+        if instance is None:
+            if 400 <= answer.status < 500:
+                self._erp("clear_requested", document_id=doc["document_id"])  # refused: nothing ran
+                return rejected(doc, answer)
+            return self._lost(doc, TransientError(f"unreadable answer: HTTP {answer.status}", status=answer.status))
+        self._erp("store_operation", document_id=doc["document_id"], instance_id=str(instance["operationInstanceId"]))
+        return self._instance_verdict(doc, answer)
+
+    def _instance_verdict(self, doc: dict, answer) -> Verdict | None:
+        instance = operation_instance(answer.body)
+        if instance is None:
+            if 400 <= answer.status < 500 and answer.status != 429:
+                return rejected(doc, answer)
+            raise TransientError(f"unreadable operation instance: HTTP {answer.status}", status=answer.status)
+        verdict = operation_verdict(doc, instance)
+        if verdict is None:  # still running: the trigger waits for it
+            self.running[str(instance["operationInstanceId"])] = {
+                **{k: doc[k] for k in ("doc_type", "document_id", "identifier", "attempts")},
+                "link": instance.get("operationInstanceLink")
+                or f"system/api/operation-instances/{instance['operationInstanceId']}",
+            }
+        return verdict
+
+    def _lost(self, doc: dict, error: TransientError) -> Verdict:
+        """The POST may have run: never send it again; ask a person to check."""
+        return _verdict(doc, Outcome.REJECTED, status=UNCERTAIN, http_status=error.status,
+                        message=f"No answer to the forwarding request ({error.reason}). It may have run: check "
+                                "order response operations in RamBase, then clear operation_requested_at to send "
+                                "it again.")
+
+    def deferred_verdict(self, doc: dict, error: TransientError) -> Verdict:
+        if doc.get("requested") and not doc.get("operation_instance_id"):
+            self._erp("clear_requested", document_id=doc["document_id"])  # 429/503 only: it never ran
+        return super().deferred_verdict(doc, error)
+
+    def on_verdict(self, writer):
+        def record(verdict: Verdict | None) -> None:
+            if verdict is not None:  # None: still running, decided after the trigger
+                writer.put(verdict)
+        return record
+
+    def after_delivery(self, context, stats: dict) -> dict:
+        if not self.running:
+            return stats
+        self.log.info("%d RamBase operations are still running; waiting for them in the triggerer", len(self.running))
+        self.defer(
+            trigger=RambaseOperationTrigger(
+                self.rambase_conn_id, {i: r["link"] for i, r in self.running.items()},
+                timeout_at=time.time() + float(self.timeout_seconds), poll_seconds=self.poll_seconds),
+            method_name="resume",
+            kwargs={"running": self.running, "stats": stats},
+        )
+
+    def resume(self, context, event: dict, running: dict, stats: dict) -> dict:
+        """Back from the trigger: record the finished operations; the others go on next run."""
+        journal = Journal(ErpHook(self.erp_conn_id).engine, runs.run_id(context))
+        verdicts = []
+        for instance_id, instance in event.get("finished", {}).items():
+            verdicts.append(operation_verdict(running[instance_id], instance))
+        for instance_id in event.get("timed_out", []):
+            verdicts.append(super().deferred_verdict(
+                running[instance_id], TransientError(f"operation {instance_id} still running at the timeout")))
+        journal.record([v for v in verdicts if v is not None])
+        self.log.info("Operations finished: %d, still running (resumed next run): %d",
+                      len(event.get("finished", {})), len(event.get("timed_out", [])))
+        if event.get("status") == "error":
+            raise RuntimeError(event.get("message"))
+        return stats | {"polled": len(running), "timed_out": len(event.get("timed_out", []))}

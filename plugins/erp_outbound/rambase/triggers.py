@@ -1,0 +1,72 @@
+"""RambaseOperationTrigger: waits for RamBase API operations in the triggerer, not a worker slot.
+
+It polls each operation instance's link with a growing interval until every one has
+finished (9) or failed (7), or the timeout passes, logging progress as it goes. It holds
+ids and links only: the hook fetches its own token from the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from erp_outbound.core.http import ConnectionConfigError, TransientError
+
+
+class RambaseOperationTrigger(BaseTrigger):
+    def __init__(self, rambase_conn_id: str, operations: dict[str, str], timeout_at: float,
+                 poll_seconds: float = 2.0, max_poll_seconds: float = 30.0) -> None:
+        super().__init__()
+        self.rambase_conn_id = rambase_conn_id
+        self.operations = operations  # operation instance id -> operationInstanceLink
+        self.timeout_at = timeout_at
+        self.poll_seconds = poll_seconds
+        self.max_poll_seconds = max_poll_seconds
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return ("erp_outbound.rambase.triggers.RambaseOperationTrigger", {
+            "rambase_conn_id": self.rambase_conn_id, "operations": self.operations,
+            "timeout_at": self.timeout_at, "poll_seconds": self.poll_seconds,
+            "max_poll_seconds": self.max_poll_seconds,
+        })
+
+    async def run(self):
+        from erp_outbound.rambase.hook import RambaseHook
+        from erp_outbound.rambase.verdicts import STARTED, operation_instance, progress
+
+        hook = RambaseHook(self.rambase_conn_id)
+        session = await asyncio.to_thread(hook.session)
+        pending, finished = dict(self.operations), {}
+        interval = self.poll_seconds
+        try:
+            while pending:
+                for instance_id, link in list(pending.items()):
+                    try:
+                        answer = await asyncio.to_thread(hook.call, session, "GET", link, 30)
+                    except TransientError as exc:
+                        self.log.warning("RamBase operation %s: %s; polling again", instance_id, exc.reason)
+                        continue
+                    instance = operation_instance(answer.body)
+                    if instance is None:
+                        self.log.warning("RamBase operation %s: unreadable answer (HTTP %s)", instance_id, answer.status)
+                        continue
+                    percent = progress(instance)
+                    self.log.info("RamBase operation %s: status %s%s", instance_id, instance["status"],
+                                  f", {percent}% complete" if percent is not None else "")
+                    if int(instance["status"]) != STARTED:
+                        finished[instance_id] = instance
+                        del pending[instance_id]
+                if pending and time.time() >= self.timeout_at:
+                    break
+                if pending:
+                    await asyncio.sleep(interval)
+                    interval = min(interval * 1.5, self.max_poll_seconds)
+        except ConnectionConfigError as exc:
+            yield TriggerEvent({"status": "error", "message": str(exc), "finished": finished, "timed_out": list(pending)})
+            return
+        finally:
+            session.close()
+        yield TriggerEvent({"status": "done", "finished": finished, "timed_out": list(pending)})

@@ -1,0 +1,72 @@
+"""RamBase answers turned into verdicts: PUT of an order, and API operation instances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from erp_outbound.core.http import Answer, TransientError, raise_for_transient
+from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.rambase.errors import _lower_keys, parse_error
+
+SYNCED = "SYNCED"
+FORWARDED = "FORWARDED"
+UNCERTAIN = "UNCERTAIN"  # a forwarding request got no answer: a person must check RamBase
+
+STARTED, ERROR, FINISHED = 2, 7, 9
+
+
+def _verdict(doc: dict, outcome: Outcome, **fields) -> Verdict:
+    return Verdict("rambase", doc["doc_type"], doc["document_id"], doc["identifier"], outcome,
+                   attempts_before=doc.get("attempts", 0), **fields)
+
+
+def rejected(doc: dict, answer: Answer) -> Verdict:
+    """400/403/404: RamBase refused this document. Anything unreadable decides nothing."""
+    error = parse_error(answer.body)
+    if error is None:
+        raise TransientError(f"unreadable answer: HTTP {answer.status} {answer.text[:80]!r}", status=answer.status)
+    return _verdict(doc, Outcome.REJECTED, message=error.text(), error_code=error.error_id, http_status=answer.status)
+
+
+def order_update_verdict(doc: dict, answer: Answer) -> Verdict:
+    raise_for_transient(answer)
+    if answer.status == 200:
+        return _verdict(doc, Outcome.DELIVERED, status=SYNCED, http_status=200)
+    if 400 <= answer.status < 500:
+        return rejected(doc, answer)
+    raise TransientError(f"unexpected answer: HTTP {answer.status}", status=answer.status)
+
+
+def operation_instance(body: Any) -> dict | None:
+    """The OperationInstance of an answer (wrapped or bare, camel or Pascal case)."""
+    body = _lower_keys(body) if isinstance(body, dict) else None
+    if body and isinstance(body.get("operationInstance"), dict):
+        body = body["operationInstance"]
+    if not body or "status" not in body or "operationInstanceId" not in body:
+        return None
+    return body
+
+
+def progress(instance: dict) -> int | None:
+    """Percent complete of the system job: PercentageComplete (RamBase SDK) or percentComplete (seed)."""
+    job = instance.get("systemJob") or {}
+    for key in ("percentageComplete", "percentComplete"):
+        if job.get(key) is not None:
+            return int(job[key])
+    return None
+
+
+def operation_verdict(doc: dict, instance: dict) -> Verdict | None:
+    """9 finished -> forwarded; 7 error -> rejected with the error; 2 started -> None (still running)."""
+    status = int(instance["status"])
+    reference = str(instance["operationInstanceId"])
+    if status == FINISHED:
+        return _verdict(doc, Outcome.DELIVERED, status=FORWARDED, vendor_reference=reference)
+    if status == ERROR:
+        error = parse_error(instance.get("error") or {})
+        return _verdict(doc, Outcome.REJECTED, vendor_reference=reference,
+                        message=error.text() if error else f"operation {reference} ended in error",
+                        error_code=error.error_id if error else None)
+    if status == STARTED:
+        return None
+    raise TransientError(f"operation {reference} has an unknown status {status}")
