@@ -30,7 +30,7 @@ with DAG(
                        description="At most this many order responses (0 = all pending)."),
         "only_ids": Param([], type="array", items={"type": "string"}, title="Only these ERP row ids",
                           description="Forward just these rows. Empty = all pending."),
-        "wait_minutes": Param(30, type="integer", minimum=1, maximum=720, title="Wait for operations (minutes)",
+        "wait_minutes": Param(30, type="number", minimum=0.01, maximum=720, title="Wait for operations (minutes)",
                               description="How long to wait for running operations; the rest resume next run."),
     },
 ) as dag:

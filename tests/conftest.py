@@ -94,6 +94,14 @@ def connect(monkeypatch, erp_url: str, procuros_url: str, token: str = SANDBOX_T
         {"conn_type": "procuros", "host": procuros_url, "password": token, "extra": extras}))
 
 
+def connect_rambase(monkeypatch, rambase_url: str, secret: str = "sandbox-secret", **extra) -> None:
+    """The default RamBase connection, pointed at a sandbox."""
+    extras = {"db": "SANDBOX", "max_tries": 3, "backoff_initial": 0.01, "max_retry_wait": 2} | extra
+    monkeypatch.setenv("AIRFLOW_CONN_RAMBASE_DEFAULT", json.dumps(
+        {"conn_type": "rambase", "host": rambase_url, "login": "sandbox-client", "password": secret,
+         "extra": extras}))
+
+
 @pytest.fixture
 def postgres_url():
     need_server("PostgreSQL", 5432)

@@ -48,7 +48,7 @@ def test_vendor_errors_leave_documents_untouched_and_the_run_says_so(erp, files,
     assert sandbox.snapshot()["requests"]["procuros.transactions"] == 2 * len(buildable)  # each tried twice
     result = report(files)
     assert result["totals"]["DEFERRED"] == len(buildable)
-    assert any("NOT delivered" in note for note in result["notes"])
+    assert any("no final answer" in note for note in result["notes"])
 
 
 def test_rate_limits_are_retried_honouring_retry_after(erp, files, sandbox_with, monkeypatch):

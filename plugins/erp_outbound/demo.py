@@ -14,14 +14,27 @@ DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DEMO_TOKEN = "demo-procuros-token"
 
 
-def connections_env(erp_url: str, procuros_url: str, token: str = DEMO_TOKEN) -> dict[str, str]:
-    """The demo connections, as AIRFLOW_CONN_* variables."""
+def connections_env(erp_url: str, sandbox_url: str, token: str = DEMO_TOKEN) -> dict[str, str]:
+    """The demo connections, as AIRFLOW_CONN_* variables (the sandbox serves every vendor)."""
     return {
         "AIRFLOW_CONN_ERP_DEFAULT": json.dumps({"conn_type": "erp", "host": erp_url}),
         "AIRFLOW_CONN_PROCUROS_DEFAULT": json.dumps(
-            {"conn_type": "procuros", "host": procuros_url, "password": token,
+            {"conn_type": "procuros", "host": sandbox_url, "password": token,
              "extra": {"max_concurrency": 8}}),
+        "AIRFLOW_CONN_RAMBASE_DEFAULT": json.dumps(
+            {"conn_type": "rambase", "host": sandbox_url, "login": "sandbox-client", "password": "sandbox-secret",
+             "extra": {"db": "SANDBOX", "max_concurrency": 8}}),
     }
+
+
+# Every DAG of the demo, with the trigger-form values it runs with.
+DEMO_RUNS = [
+    # Build errors are reported on their first failure here (the default waits for 3 runs).
+    ("procuros_outgoing", {"report_after": 1}),
+    ("procuros_tasks", {"per_page": 2}),
+    ("rambase_purchase_orders", {}),
+    ("rambase_invoice_forwarding", {}),
+]
 
 
 def load_dag(dag_id: str):
@@ -47,45 +60,44 @@ def run_demo(workdir: str, documents: int, seed: int) -> int:
     with SandboxServer(config) as sandbox:
         print(f"Sandbox on {sandbox.base_url}")
         os.environ.update(connections_env(erp_url, sandbox.base_url))
-        # The demo reports build errors on their first failure (the default waits for 3 runs).
-        result = load_dag("procuros_outgoing").test(run_conf={"report_after": 1})
-        tasks_run = load_dag("procuros_tasks").test(run_conf={"per_page": 2})
+        results = {dag_id: load_dag(dag_id).test(run_conf=conf) for dag_id, conf in DEMO_RUNS}
         record = sandbox.snapshot()
-    reports = sorted(Path(os.environ["ERP_OUTBOUND_REPORTS"]).glob("procuros_outgoing__*.json"),
-                     key=lambda p: p.stat().st_mtime)
+    reports_dir = Path(os.environ["ERP_OUTBOUND_REPORTS"])
+    for dag_id, dag_run in results.items():
+        print("\n" + "=" * 100)
+        print(f"{dag_id} run {dag_run.run_id}: {dag_run.state}")
+        reports = sorted(reports_dir.glob(f"{dag_id}__*.json"), key=lambda p: p.stat().st_mtime)
+        if reports:
+            print(_render_saved(reports[-1]))
     print("\n" + "=" * 100)
-    print(f"Run {getattr(result, 'run_id', '')}: {getattr(result, 'state', '')}")
-    if reports:
-        print(_render_saved(reports[-1]))
-    task_reports = sorted(Path(os.environ["ERP_OUTBOUND_REPORTS"]).glob("procuros_tasks__*.json"),
-                          key=lambda p: p.stat().st_mtime)
-    if task_reports:
-        print(f"\nprocuros_tasks run {tasks_run.run_id}: {tasks_run.state}")
-        print(_render_items(task_reports[-1]))
-    print("\nThe ERP afterwards (erp-outbound status):")
-    print(render_status(make_engine(erp_url)))
-    procuros = record.get("procuros", {})
-    print(f"\nThe sandbox received {len(procuros.get('transactions', []))} transactions and "
-          f"{len(procuros.get('errors', []))} error reports.")
-    ok = all(str(run.state).endswith("success") for run in (result, tasks_run))
-    return 0 if ok else 1
+    for vendor in ("procuros", "rambase"):
+        print(f"\nThe ERP afterwards (erp-outbound status --vendor {vendor}):")
+        print(render_status(make_engine(erp_url), vendor))
+    procuros, rambase = record.get("procuros", {}), record.get("rambase", {})
+    print(f"\nThe sandbox received {len(procuros.get('transactions', []))} Procuros transactions, "
+          f"{len(procuros.get('errors', []))} error reports, {len(procuros.get('tasks_marked', []))} task marks, "
+          f"{len(rambase.get('order_puts', []))} RamBase order updates and "
+          f"{sum(rambase.get('operation_posts', {}).values())} forwarding operations.")
+    return 0 if all(str(r.state).endswith("success") for r in results.values()) else 1
 
 
 def _render_saved(path: Path) -> str:
-    """The saved JSON report, shown as its table again."""
+    """The saved JSON report, shown as its tables again."""
     from tabulate import tabulate
 
     data = json.loads(path.read_text())
+    if data.get("items"):
+        return _render_items(path)
     outcomes = list(data["totals"].keys())[:-1]
     rows = [[t] + [c.get(o, 0) for o in outcomes] for t, c in data["by_type"].items()]
     rows.append(["TOTAL"] + [data["totals"][o] for o in outcomes])
-    failures = [[f["doc_type"], f["identifier"], f["outcome"], f["reason"][:80], f["error_url"] or "-",
-                 f["reported"] or "-"] for f in data["failures"][:40]]
+    failures = [[f["doc_type"], f["identifier"], f["outcome"], f["reason"][:80],
+                 f["error_url"] or f.get("error_code") or "-", f["reported"] or "-"] for f in data["failures"][:25]]
     return "\n".join([
         f"Run report ({path}):",
         tabulate(rows, headers=["type"] + outcomes, tablefmt="simple"),
         "",
-        tabulate(failures, headers=["type", "document", "outcome", "reason", "error URL", "reported"],
+        tabulate(failures, headers=["type", "document", "outcome", "reason", "error URL / id", "reported"],
                  tablefmt="simple"),
         f"({len(data['failures'])} documents need attention; all of them in {path.with_suffix('.csv')})",
     ])

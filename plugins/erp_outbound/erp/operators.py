@@ -155,8 +155,8 @@ class ReconcileOperator(BaseOperator):
         if deferred:
             reasons = sorted({v.message or "" for v in deferred})
             report.notes.append(
-                f"{len(deferred)} documents were NOT delivered because the vendor or the network failed "
-                f"({'; '.join(reasons)[:300]}). They were left untouched and go again next run."
+                f"{len(deferred)} documents got no final answer this run ({'; '.join(reasons)[:300]}). "
+                "Nothing was marked on them; they go again next run."
             )
             self.log.warning(report.notes[-1])
         recovered = (self.extracted or {}).get("recovered")

@@ -24,5 +24,5 @@ def status_frame(engine: Engine, vendor: str = "procuros") -> pd.DataFrame:
 def render_status(engine: Engine, vendor: str = "procuros") -> str:
     frame = status_frame(engine, vendor)
     return tabulate(frame.fillna(0).values.tolist(),
-                    headers=["type", "status", "documents", "with error URL", "with attempts", "max attempts"],
+                    headers=["type", "status", "documents", "with error link / id", "with attempts", "max attempts"],
                     tablefmt="simple")

@@ -140,13 +140,14 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         self.defer(
             trigger=RambaseOperationTrigger(
                 self.rambase_conn_id, {i: r["link"] for i, r in self.running.items()},
-                timeout_at=time.time() + float(self.timeout_seconds), poll_seconds=self.poll_seconds),
+                timeout_at=time.time() + float(self.timeout_seconds), poll_seconds=self.poll_seconds,
+                carry={"running": self.running, "stats": stats}),
             method_name="resume",
-            kwargs={"running": self.running, "stats": stats},
         )
 
-    def resume(self, context, event: dict, running: dict, stats: dict) -> dict:
+    def resume(self, context, event: dict) -> dict:
         """Back from the trigger: record the finished operations; the others go on next run."""
+        running, stats = event["carry"]["running"], event["carry"]["stats"]
         journal = Journal(ErpHook(self.erp_conn_id).engine, runs.run_id(context))
         verdicts = []
         for instance_id, instance in event.get("finished", {}).items():

@@ -2,7 +2,8 @@
 
 It polls each operation instance's link with a growing interval until every one has
 finished (9) or failed (7), or the timeout passes, logging progress as it goes. It holds
-ids and links only: the hook fetches its own token from the connection.
+ids and links only (the hook fetches its own token from the connection), and hands back
+``carry`` in its event so the operator can resume.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from erp_outbound.core.http import ConnectionConfigError, TransientError
 
 class RambaseOperationTrigger(BaseTrigger):
     def __init__(self, rambase_conn_id: str, operations: dict[str, str], timeout_at: float,
-                 poll_seconds: float = 2.0, max_poll_seconds: float = 30.0) -> None:
+                 poll_seconds: float = 2.0, max_poll_seconds: float = 30.0, carry: dict | None = None) -> None:
         super().__init__()
+        self.carry = carry or {}  # handed back in the event: what the operator needs to resume
         self.rambase_conn_id = rambase_conn_id
         self.operations = operations  # operation instance id -> operationInstanceLink
         self.timeout_at = timeout_at
@@ -30,7 +32,7 @@ class RambaseOperationTrigger(BaseTrigger):
         return ("erp_outbound.rambase.triggers.RambaseOperationTrigger", {
             "rambase_conn_id": self.rambase_conn_id, "operations": self.operations,
             "timeout_at": self.timeout_at, "poll_seconds": self.poll_seconds,
-            "max_poll_seconds": self.max_poll_seconds,
+            "max_poll_seconds": self.max_poll_seconds, "carry": self.carry,
         })
 
     async def run(self):
@@ -65,8 +67,9 @@ class RambaseOperationTrigger(BaseTrigger):
                     await asyncio.sleep(interval)
                     interval = min(interval * 1.5, self.max_poll_seconds)
         except ConnectionConfigError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc), "finished": finished, "timed_out": list(pending)})
+            yield TriggerEvent({"status": "error", "message": str(exc), "finished": finished,
+                                "timed_out": list(pending), "carry": self.carry})
             return
         finally:
             session.close()
-        yield TriggerEvent({"status": "done", "finished": finished, "timed_out": list(pending)})
+        yield TriggerEvent({"status": "done", "finished": finished, "timed_out": list(pending), "carry": self.carry})
