@@ -69,6 +69,23 @@ def get_provider_info() -> dict:
                 },
             },
             {
+                "hook-class-name": "erp_outbound.gep.hook.GepSmartHook",
+                "hook-name": "GEP SMART",
+                "connection-type": "gep_smart",
+                "conn-fields": {
+                    "token_url": {"label": "Token service URL", "schema": {"type": ["string", "null"]},
+                                  "description": "Your tenant's token service, e.g. https://<tenant>/token/gep"},
+                    "subscription_key": {"label": "Ocp-Apim-Subscription-Key (optional)",
+                                         "schema": {"type": ["string", "null"], "format": "password"}},
+                    "cert": {"label": "Client certificate path (optional)", "schema": {"type": ["string", "null"]}},
+                } | _TUNING_FIELDS,
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "login", "extra"],
+                    "relabeling": {"host": "Instance base URL", "password": "gep-auth-key"},
+                    "placeholders": {"host": "https://<instance>.gep.com"},
+                },
+            },
+            {
                 "hook-class-name": "erp_outbound.erp.hook.ErpHook",
                 "hook-name": "ERP database (SQLAlchemy)",
                 "connection-type": "erp",

@@ -44,9 +44,14 @@ def percentile_ms(values: list[float], q: int) -> float | None:
 
 
 class LoadOperator(BaseOperator):
-    """Base of the vendors' load operators. ``batches`` is the transform step's XCom."""
+    """Base of the vendors' load operators. ``batches`` is the transform step's XCom.
+
+    With ``documents_per_request`` above 1, ``send_one`` gets lists of documents and
+    returns a verdict for each.
+    """
 
     vendor: str = ""
+    documents_per_request: int = 1
     template_fields = ("batches", "extracted", "dry_run")
     ui_color = "#fde8e8"
 
@@ -69,9 +74,26 @@ class LoadOperator(BaseOperator):
         raise TypeError(f"{type(self).__name__} must say how one document is sent (send_one)")
 
     # -- the shared step ----------------------------------------------------------
-    def deferred_verdict(self, doc: dict, error: TransientError) -> Verdict:
-        return Verdict(self.vendor, doc["doc_type"], doc["document_id"], doc["identifier"], Outcome.DEFERRED,
-                       message=error.reason, http_status=error.status, attempts_before=doc["attempts"])
+    def deferred_verdict(self, item, error: TransientError):
+        """Left untouched: a DEFERRED verdict per document of the item."""
+        if isinstance(item, list):
+            return [self.deferred_verdict(doc, error) for doc in item]
+        return Verdict(self.vendor, item["doc_type"], item["document_id"], item["identifier"], Outcome.DEFERRED,
+                       message=error.reason, http_status=error.status, attempts_before=item["attempts"])
+
+    def requests_for(self, docs: Iterator[dict]) -> Iterator:
+        """What each request carries: one document, or a list of ``documents_per_request``."""
+        if self.documents_per_request <= 1:
+            yield from docs
+            return
+        batch: list[dict] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= self.documents_per_request:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     def execute(self, context) -> dict:
         built = self.batches or {}
@@ -99,17 +121,19 @@ class LoadOperator(BaseOperator):
         self.log.info("Sending %d documents to %s with up to %d requests at once",
                       total, hook.describe(), delivery_settings.max_concurrency)
         with JournalWriter(journal) as writer:
+            record = self.on_verdict(writer)
             if unreachable:
                 for doc in self.documents(batches, claims):
-                    writer.put(self.deferred_verdict(doc, unreachable))
+                    record(self.deferred_verdict(doc, unreachable))
                 stats = {"answered": 0, "deferred": total - self.skipped, "unreachable": unreachable.reason}
             else:
                 delivery = Delivery(
                     delivery_settings, hook.session,
-                    lambda session, doc, timeout: self.send_one(hook, session, doc, timeout),
-                    self.deferred_verdict, self.on_verdict(writer), label=f"{self.vendor} documents",
+                    lambda session, item, timeout: self.send_one(hook, session, item, timeout),
+                    self.deferred_verdict, record, label=f"{self.vendor} requests",
                 )
-                result = delivery.run(self.documents(batches, claims), total)
+                requests_total = -(-total // max(1, self.documents_per_request))
+                result = delivery.run(self.requests_for(self.documents(batches, claims)), requests_total)
                 stats = result.as_dict() | {"latency_p50_ms": percentile_ms(result.latencies, 50),
                                             "latency_p95_ms": percentile_ms(result.latencies, 95)}
         stats["skipped_claims"] = self.skipped
@@ -117,8 +141,12 @@ class LoadOperator(BaseOperator):
         return self.after_delivery(context, stats)
 
     def on_verdict(self, writer: JournalWriter):
-        """Where each verdict goes as it arrives: the journal."""
-        return writer.put
+        """Where verdicts go as they arrive: the journal. None means "not decided yet"."""
+        def record(result) -> None:
+            for verdict in result if isinstance(result, list) else [result]:
+                if verdict is not None:
+                    writer.put(verdict)
+        return record
 
     def after_delivery(self, context, stats: dict) -> dict:
         return stats

@@ -4,13 +4,11 @@ host = base URL (https://api.rambase.net), login = client id, password = client 
 extras: grant_type (client_credentials | password), username and user_password for the
 password grant, db (the $db company) and an optional target. The token comes from
 POST /oauth2/access_token, is cached until shortly before it expires, and is refreshed
-once on a 401. It goes in ``Authorization: Bearer``, never in ``$access_token``.
+once on a 401 (core/tokens.py). It goes in ``Authorization: Bearer``, never in ``$access_token``.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import requests
@@ -25,19 +23,7 @@ from erp_outbound.core.http import (
     raise_for_transient,
     request,
 )
-
-TOKEN_MARGIN_SECONDS = 60  # renew this long before RamBase says the token expires
-
-
-class _TokenAuth(requests.auth.AuthBase):
-    """Sets the hook's current token on every request; a refresh reaches every session."""
-
-    def __init__(self, hook: RambaseHook):
-        self.hook = hook
-
-    def __call__(self, prepared: requests.PreparedRequest) -> requests.PreparedRequest:
-        prepared.headers["Authorization"] = f"Bearer {self.hook.token()}"
-        return prepared
+from erp_outbound.core.tokens import TokenAuth, TokenCache, call_renewing
 
 
 class RambaseHook(VendorHttpHook):
@@ -51,10 +37,7 @@ class RambaseHook(VendorHttpHook):
     def __init__(self, rambase_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(conn_id=rambase_conn_id, **kwargs)
         self.rambase_conn_id = rambase_conn_id
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._token_lock = threading.Lock()
-        self.token_grants = 0
+        self.tokens = TokenCache(self.fetch_token)
 
     @property
     def name(self) -> str:
@@ -68,8 +51,8 @@ class RambaseHook(VendorHttpHook):
     def db(self) -> str | None:
         return self.extras.get("db") or self.connection.schema or None
 
-    def _extract_auth(self, connection) -> _TokenAuth:
-        return _TokenAuth(self)
+    def _extract_auth(self, connection) -> TokenAuth:
+        return TokenAuth(self.tokens)
 
     def session(self) -> requests.Session:
         return self.get_conn(headers={"Accept": "application/json"})
@@ -91,7 +74,8 @@ class RambaseHook(VendorHttpHook):
             form["target"] = extras["target"]
         return form
 
-    def fetch_token(self, timeout: float = 30) -> str:
+    def fetch_token(self, timeout: float = 30) -> tuple[str, float]:
+        """A new token and its lifetime in seconds."""
         if not self.base_url:
             self._set_base_url(self.connection)
         with requests.Session() as plain:
@@ -112,36 +96,22 @@ class RambaseHook(VendorHttpHook):
         mask_secret(token)
         if body.get("refresh_token"):
             mask_secret(body["refresh_token"])
-        self._token = token
-        self._expires_at = time.monotonic() + float(body.get("expires_in") or 3600) - TOKEN_MARGIN_SECONDS
-        self.token_grants += 1
-        return token
+        return token, float(body.get("expires_in") or 3600)
 
     def token(self) -> str:
-        with self._token_lock:
-            if self._token is None or time.monotonic() >= self._expires_at:
-                return self.fetch_token()
-            return self._token
-
-    def _renew(self, used: str | None) -> None:
-        with self._token_lock:
-            if self._token == used:  # another thread may have renewed it already
-                self._token = None
+        return self.tokens.get()
 
     # -- calls ----------------------------------------------------------------------
     def call(self, session: requests.Session, method: str, endpoint: str, timeout: float, **kwargs) -> Answer:
         """One API call with $db and $format=json; a 401 renews the token once, then fails clearly."""
         params = {"$format": "json"} | ({"$db": self.db} if self.db else {}) | kwargs.pop("params", {})
         url = endpoint if endpoint.startswith("http") else self.url(endpoint)
-        for attempt in (1, 2):
-            used = self.token()
-            answer = request(session, method, url, timeout, params=params, **kwargs)
-            if answer.status != 401:
-                return answer
-            self._renew(used)
-        raise ConnectionConfigError(
-            f"{self.name} was refused (HTTP 401) even with a new token: check that the client may use "
-            f"database {self.db!r} and the API resources."
+        return call_renewing(
+            self.tokens,
+            lambda: request(session, method, url, timeout, params=params, **kwargs),
+            lambda: ConnectionConfigError(
+                f"{self.name} was refused (HTTP 401) even with a new token: check that the client may use "
+                f"database {self.db!r} and the API resources."),
         )
 
     def describe(self) -> str:

@@ -127,12 +127,6 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
             self._erp("clear_requested", document_id=doc["document_id"])  # 429/503 only: it never ran
         return super().deferred_verdict(doc, error)
 
-    def on_verdict(self, writer):
-        def record(verdict: Verdict | None) -> None:
-            if verdict is not None:  # None: still running, decided after the trigger
-                writer.put(verdict)
-        return record
-
     def after_delivery(self, context, stats: dict) -> dict:
         if not self.running:
             return stats

@@ -15,6 +15,9 @@ latency and faults on without editing files:
 - ``ERP_OUTBOUND_SANDBOX_RAMBASE_<KEY>``: one ``rambase`` setting, for KEY in DB,
   CLIENT_ID, CLIENT_SECRET, USERNAME, PASSWORD, TOKEN_TTL_S, REVOKE_AFTER_REQUESTS,
   WRAP_ERRORS (true/false), POLLS_TO_FINISH, PROGRESS_KEY.
+- ``ERP_OUTBOUND_SANDBOX_GEP_<KEY>``: one ``gep`` setting, for KEY in AUTH_KEY,
+  SUBSCRIPTION_KEY, TOKEN_MINUTES, REVOKE_AFTER_REQUESTS, and the comma-separated
+  lists QUIRKS, INVALID_KEY_PREFIXES, EXCEPTION_KEY_PREFIXES, DROP_KEY_PREFIXES.
 """
 
 from __future__ import annotations
@@ -98,6 +101,49 @@ class RambaseConfig:
                     raise ValueError(f"rambase.{f.name} must be [low, high] integers")
 
 
+# Inconsistencies of GEP's published examples (see VENDOR_NOTES.md), switched on one by one.
+GEP_QUIRKS = (
+    "error_detail_singular",  # the error list is named errorDetail, not errorDetails
+    "status_400_on_success",  # statusCode "400" although every key succeeded
+    "status_200_with_errors",  # statusCode "200" although some keys failed
+    "drop_keys",  # keys of drop_key_prefixes are in neither list (unknown: retry them)
+)
+
+
+@dataclass
+class GepConfig:
+    auth_key: str = "sandbox-gep-key"  # gep-auth-key header of GET /token/gep
+    # When set, Ocp-Apim-Subscription-Key must carry it on the token request and on every API call.
+    subscription_key: str | None = None
+    token_minutes: float = 120  # the token answer's Expires; fractions shorten it for tests
+    # A token stops working after this many API calls (tests a client's refresh on 401).
+    revoke_after_requests: int | None = None
+    # Deterministic per-key outcomes, by (case-sensitive) key prefix.
+    invalid_key_prefixes: list[str] = field(default_factory=lambda: ["X"])  # DataValidation
+    exception_key_prefixes: list[str] = field(default_factory=lambda: ["E"])  # SystemException + DataException
+    drop_key_prefixes: list[str] = field(default_factory=lambda: ["Z"])  # only with the drop_keys quirk
+    quirks: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.auth_key, str) or not self.auth_key:
+            raise ValueError("gep.auth_key must be a non-empty string")
+        if self.subscription_key is not None and (not isinstance(self.subscription_key, str)
+                                                  or not self.subscription_key):
+            raise ValueError("gep.subscription_key must be null or a non-empty string")
+        minutes = self.token_minutes
+        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or minutes <= 0:
+            raise ValueError("gep.token_minutes must be a positive number of minutes")
+        if self.revoke_after_requests is not None and not _is_int(self.revoke_after_requests, 1):
+            raise ValueError("gep.revoke_after_requests must be null or an integer >= 1")
+        for name in ("invalid_key_prefixes", "exception_key_prefixes", "drop_key_prefixes"):
+            prefixes = getattr(self, name)
+            # An empty prefix would match every key.
+            if not isinstance(prefixes, list) or not all(isinstance(p, str) and p for p in prefixes):
+                raise ValueError(f"gep.{name} must be a list of non-empty strings")
+        if not isinstance(self.quirks, list) or any(q not in GEP_QUIRKS for q in self.quirks):
+            raise ValueError(f"gep.quirks must be a list of: {', '.join(GEP_QUIRKS)}")
+
+
 def _is_int(value: Any, minimum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
@@ -121,6 +167,23 @@ _RAMBASE_ENV = {
 }
 
 
+def _csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# ERP_OUTBOUND_SANDBOX_GEP_<NAME> -> gep setting, parser
+_GEP_ENV = {
+    "AUTH_KEY": ("auth_key", str),
+    "SUBSCRIPTION_KEY": ("subscription_key", str),
+    "TOKEN_MINUTES": ("token_minutes", float),
+    "REVOKE_AFTER_REQUESTS": ("revoke_after_requests", int),
+    "QUIRKS": ("quirks", _csv),
+    "INVALID_KEY_PREFIXES": ("invalid_key_prefixes", _csv),
+    "EXCEPTION_KEY_PREFIXES": ("exception_key_prefixes", _csv),
+    "DROP_KEY_PREFIXES": ("drop_key_prefixes", _csv),
+}
+
+
 @dataclass
 class SandboxConfig:
     seed: int = 0
@@ -134,6 +197,7 @@ class SandboxConfig:
     access_log: bool = False
     procuros: ProcurosConfig = field(default_factory=ProcurosConfig)
     rambase: RambaseConfig = field(default_factory=RambaseConfig)
+    gep: GepConfig = field(default_factory=GepConfig)
 
     def __post_init__(self) -> None:
         validate_faults(self.faults)
@@ -143,7 +207,8 @@ class SandboxConfig:
         data = dict(data)
         procuros = _build(ProcurosConfig, data.pop("procuros", None) or {}, "procuros")
         rambase = _build(RambaseConfig, data.pop("rambase", None) or {}, "rambase")
-        return _build(cls, {**data, "procuros": procuros, "rambase": rambase}, "")
+        gep = _build(GepConfig, data.pop("gep", None) or {}, "gep")
+        return _build(cls, {**data, "procuros": procuros, "rambase": rambase, "gep": gep}, "")
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> "SandboxConfig":
@@ -184,6 +249,9 @@ class SandboxConfig:
         for name, (key, parse) in _RAMBASE_ENV.items():
             if (v := get("RAMBASE_" + name)) is not None:
                 data["rambase"][key] = parse(v)
+        for name, (key, parse) in _GEP_ENV.items():
+            if (v := get("GEP_" + name)) is not None:
+                data["gep"][key] = parse(v)
         return type(self).from_dict(data)
 
     def to_dict(self) -> dict[str, Any]:

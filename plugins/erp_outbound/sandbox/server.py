@@ -12,6 +12,7 @@ from aiohttp import web
 
 from .config import SandboxConfig
 from .faults import FaultInjector, make_fault_middleware
+from .gep import add_gep_routes
 from .procuros import add_procuros_routes
 from .rambase import add_rambase_routes
 
@@ -58,6 +59,7 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app[RECORD_KEY] = record
     procuros = add_procuros_routes(app, config, record)
     add_rambase_routes(app, config, record)
+    add_gep_routes(app, config, record)
 
     async def get_record(request: web.Request) -> web.Response:
         return web.json_response(record.snapshot(), dumps=lambda o: json.dumps(o, default=str))

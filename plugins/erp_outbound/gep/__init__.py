@@ -1,0 +1,1 @@
+"""GEP SMART: acknowledging the ERP's processing status of documents (SmartInterfaceAPI)."""

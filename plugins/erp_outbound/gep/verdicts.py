@@ -1,0 +1,55 @@
+"""GEP's answer to a batch, decided per key.
+
+successDetails -> acknowledged; errorDetails (or errorDetail) -> the key's errors, stays
+pending; in neither list -> unknown, retried next run. ``statusCode`` (a string, and
+contradicted by GEP's own examples) never decides anything.
+"""
+
+from __future__ import annotations
+
+from erp_outbound.core.http import Answer, TransientError, raise_for_transient
+from erp_outbound.core.verdict import Outcome, Verdict
+
+ACKNOWLEDGED = "ACKNOWLEDGED"
+
+
+def _keys(entries) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("key") not in (None, ""):
+            errors = entry.get("errors") if isinstance(entry.get("errors"), list) else []
+            found.setdefault(str(entry["key"]).strip(), []).extend(e for e in errors if isinstance(e, dict))
+    return found
+
+
+def batch_verdicts(docs: list[dict], answer: Answer, check_access) -> list[Verdict]:
+    raise_for_transient(answer)
+    check_access(answer)
+    body = answer.body if isinstance(answer.body, dict) else None
+    lists_present = body is not None and any(k in body for k in ("successDetails", "errorDetails", "errorDetail"))
+    if not lists_present:
+        raise TransientError(f"batch not acknowledged: HTTP {answer.status} {answer.text[:80]!r}",
+                             status=answer.status)
+    succeeded = _keys(body.get("successDetails"))
+    failed = _keys(body.get("errorDetails")) | _keys(body.get("errorDetail"))
+    verdicts = []
+    for doc in docs:
+        key = doc["identifier"]
+
+        def verdict(outcome: Outcome, **fields) -> Verdict:
+            return Verdict("gep", doc["doc_type"], doc["document_id"], key, outcome,
+                           http_status=answer.status, attempts_before=doc.get("attempts", 0), **fields)
+
+        if key in failed:
+            errors = failed[key]
+            verdicts.append(verdict(
+                Outcome.REJECTED,
+                message="; ".join(f"{e.get('errorCode')}: {e.get('errorDescription')}" for e in errors)
+                or "GEP listed the key in errorDetails",
+                error_code=",".join(str(e.get("errorCode")) for e in errors if e.get("errorCode")) or None,
+            ))
+        elif key in succeeded:
+            verdicts.append(verdict(Outcome.DELIVERED, status=ACKNOWLEDGED))
+        else:
+            verdicts.append(verdict(Outcome.DEFERRED, message="GEP answered neither success nor error for this key"))
+    return verdicts
