@@ -24,6 +24,9 @@ def connections_env(erp_url: str, sandbox_url: str, token: str = DEMO_TOKEN) -> 
         "AIRFLOW_CONN_RAMBASE_DEFAULT": json.dumps(
             {"conn_type": "rambase", "host": sandbox_url, "login": "sandbox-client", "password": "sandbox-secret",
              "extra": {"db": "SANDBOX", "max_concurrency": 8}}),
+        "AIRFLOW_CONN_GEP_SMART_DEFAULT": json.dumps(
+            {"conn_type": "gep_smart", "host": sandbox_url, "password": "sandbox-gep-key",
+             "extra": {"token_url": f"{sandbox_url}/token/gep"}}),
     }
 
 
@@ -34,6 +37,7 @@ DEMO_RUNS = [
     ("procuros_tasks", {"per_page": 2}),
     ("rambase_purchase_orders", {}),
     ("rambase_invoice_forwarding", {}),
+    ("gep_por_status", {"batch_size": 10}),
 ]
 
 
@@ -70,14 +74,15 @@ def run_demo(workdir: str, documents: int, seed: int) -> int:
         if reports:
             print(_render_saved(reports[-1]))
     print("\n" + "=" * 100)
-    for vendor in ("procuros", "rambase"):
+    for vendor in ("procuros", "rambase", "gep"):
         print(f"\nThe ERP afterwards (erp-outbound status --vendor {vendor}):")
         print(render_status(make_engine(erp_url), vendor))
-    procuros, rambase = record.get("procuros", {}), record.get("rambase", {})
+    procuros, rambase, gep = record.get("procuros", {}), record.get("rambase", {}), record.get("gep", {})
     print(f"\nThe sandbox received {len(procuros.get('transactions', []))} Procuros transactions, "
           f"{len(procuros.get('errors', []))} error reports, {len(procuros.get('tasks_marked', []))} task marks, "
-          f"{len(rambase.get('order_puts', []))} RamBase order updates and "
-          f"{sum(rambase.get('operation_posts', {}).values())} forwarding operations.")
+          f"{len(rambase.get('order_puts', []))} RamBase order updates, "
+          f"{sum(rambase.get('operation_posts', {}).values())} forwarding operations and "
+          f"{len(gep.get('batch_sizes', []))} GEP acknowledgement batches.")
     return 0 if all(str(r.state).endswith("success") for r in results.values()) else 1
 
 
