@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 metadata = MetaData()
 
@@ -74,4 +75,8 @@ error_reports = Table(
 
 
 def ensure_tables(engine: Engine) -> None:
-    metadata.create_all(engine, checkfirst=True)
+    """Create the tables if missing. Two workers starting at once may race: the loser retries."""
+    try:
+        metadata.create_all(engine, checkfirst=True)
+    except DBAPIError:
+        metadata.create_all(engine, checkfirst=True)
