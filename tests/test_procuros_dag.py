@@ -42,6 +42,7 @@ def assert_verdicts_match_sandbox(url: str, record: dict, base_url: str) -> dict
         elif answer == 202:
             assert row.status == "NO_ACTION", row
             assert row.procuros_transaction_id
+            assert row.last_error == "Trade relationship not yet active."
             outcomes["NO_ACTION"] += 1
         elif answer == 422:
             assert row.status is None, row
@@ -161,3 +162,11 @@ def test_limit_and_document_types(tmp_path, files, sandbox, monkeypatch):
     touched = rows[rows.status.notna() | (rows.attempts > 0)]
     assert set(touched.doc_type) == {"INVOICE"}
     assert len(touched) == 5
+
+
+def test_end_to_end_on_mariadb(mariadb_url, files, sandbox, monkeypatch):
+    summary = build_demo_erp(mariadb_url, 60, seed=6)
+    connect(monkeypatch, mariadb_url, sandbox.base_url)
+    assert str(run({"report_after": 1}).state).endswith("success")
+    outcomes = assert_verdicts_match_sandbox(mariadb_url, sandbox.snapshot(), sandbox.base_url)
+    assert outcomes == summary["expected_outcomes"]

@@ -146,3 +146,26 @@ def test_a_lost_answer_is_never_posted_again(erp, files, sandbox_with, monkeypat
     sandbox.set_faults({})
     assert str(run("rambase_invoice_forwarding", {"only_ids": [str(i) for i in uncertain.id]}).state).endswith("success")
     assert sandbox.snapshot()["rambase"]["operation_posts"] == posts
+
+
+def test_the_hook_masks_its_token_and_sends_db_and_format(sandbox_with, monkeypatch):
+    import requests as plain_requests
+
+    from erp_outbound.rambase import hook as rambase_hook
+
+    masked = []
+    monkeypatch.setattr(rambase_hook, "mask_secret", masked.append)
+    sandbox = sandbox_with(rambase={"token_ttl_s": 3600})
+    connect_rambase(monkeypatch, sandbox.base_url)
+    hook = rambase_hook.RambaseHook()
+    session = hook.session()
+    answer = hook.call(session, "PUT", "procurement/orders/100500", 10,
+                       data=b'{"purchaseOrder": {"note": "x"}}', headers={"Content-Type": "application/json"})
+    assert answer.status == 200
+    assert hook.tokens.grants == 1 and hook.token() in masked
+    hook.call(session, "PUT", "procurement/orders/100501", 10, data=b"{}", headers={"Content-Type": "application/json"})
+    assert hook.tokens.grants == 1, "the cached token is reused"
+    prepared = session.prepare_request(plain_requests.Request("GET", sandbox.base_url + "/x"))
+    assert prepared.headers["Authorization"] == f"Bearer {hook.token()}"
+    record = sandbox.snapshot()["rambase"]
+    assert record["access_token_in_query"] == 0 and record["formats_seen"] == ["json"]

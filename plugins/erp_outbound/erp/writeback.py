@@ -42,7 +42,7 @@ def _apply(conn, entries: Sequence[Verdict], now: datetime) -> dict[str, int]:
     for v in entries:
         key = (v.vendor, v.doc_type)
         if v.outcome.is_final:
-            delivered[key].append(dict(document_id=v.document_id, status=v.status,
+            delivered[key].append(dict(document_id=v.document_id, status=v.status, message=v.message,
                                        vendor_reference=v.vendor_reference, at=now))
         elif v.outcome.counts_attempt:
             failed[key].append(dict(document_id=v.document_id, error_url=v.error_url, error_code=v.error_code,
