@@ -106,14 +106,36 @@ def raise_for_transient(answer: Answer) -> None:
 
 
 def request(session: requests.Session, method: str, url: str, timeout: float, **kwargs) -> Answer:
-    """One HTTP request; network failures become TransientError."""
+    """One HTTP request; network failures become TransientError, a URL that cannot work a config error."""
     try:
         response = session.request(method, url, timeout=timeout, **kwargs)
     except requests.Timeout as exc:
         raise TransientError(f"timeout after {timeout:g}s") from exc
     except requests.ConnectionError as exc:
+        if _unresolvable(exc):
+            raise ConnectionConfigError(f"the host of {_without_query(url)} cannot be resolved: check the "
+                                        "connection's Host") from exc
         raise TransientError(f"connection failed: {type(exc).__name__}") from exc
+    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema) as exc:
+        raise ConnectionConfigError(f"{_without_query(url)} is not a usable URL: check the connection's Host") from exc
     return read_answer(response)
+
+
+def _unresolvable(exc: BaseException) -> bool:
+    """A name that does not resolve is a wrong Host, not an outage."""
+    from urllib3.exceptions import NameResolutionError
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, NameResolutionError) or isinstance(getattr(seen, "reason", None), NameResolutionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _without_query(url: str) -> str:
+    return url.split("?", 1)[0]
 
 
 class VendorHttpHook(HttpHook):

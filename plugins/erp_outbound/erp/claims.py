@@ -7,6 +7,7 @@ claim held by a dead worker expires and the document becomes claimable again.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -16,7 +17,8 @@ from sqlalchemy.engine import Engine
 
 from erp_outbound.erp.state import claims
 
-DEFAULT_LEASE_SECONDS = 30 * 60
+# How long a claim holds without its run renewing it; a dead worker's claims free up after this.
+DEFAULT_LEASE_SECONDS = float(os.environ.get("ERP_OUTBOUND_CLAIM_LEASE_SECONDS", 30 * 60))
 
 
 def _insert_ignoring_duplicates(engine: Engine):

@@ -17,7 +17,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from erp_outbound.core import runs, settings
 from erp_outbound.core.delivery import Delivery
-from erp_outbound.core.http import TransientError
+from erp_outbound.core.http import ConnectionConfigError, TransientError
 from erp_outbound.core.params import as_bool
 from erp_outbound.core.storage import Folder, read_lines, safe_name
 from erp_outbound.core.transform import build_error_verdicts
@@ -154,14 +154,19 @@ class LoadOperator(BaseOperator):
     def _preflight(self, hook, tries: int) -> TransientError | None:
         """A wrong connection fails now; an unreachable vendor leaves every document for the next run."""
         try:
-            for attempt in Retrying(retry=retry_if_exception_type(TransientError), stop=stop_after_attempt(tries),
-                                    wait=wait_exponential_jitter(initial=1, max=20), reraise=True):
+            # A few quick tries: an outage is not worth a long wait, the next run comes soon.
+            for attempt in Retrying(retry=retry_if_exception_type(TransientError), stop=stop_after_attempt(min(tries, 3)),
+                                    wait=wait_exponential_jitter(initial=0.5, max=5), reraise=True):
                 with attempt:
                     self.preflight(hook)
         except TransientError as exc:
             self.log.warning("%s is unreachable (%s): every document stays pending for the next run",
-                             self.vendor, exc)
+                             hook.describe(), exc)
             return exc
+        except ConnectionConfigError as exc:
+            if hook.http_conn_id in str(exc):
+                raise
+            raise ConnectionConfigError(f"{hook.describe()}: {exc}") from exc
         return None
 
     def documents(self, batches: list[dict], claims: Claims | None) -> Iterator[dict]:
