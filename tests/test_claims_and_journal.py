@@ -48,8 +48,10 @@ def test_a_dead_workers_claim_expires_with_its_lease(engine_url):
     assert dead.claim("procuros", "INVOICE", ["7"]) == {"7"}
     assert Claims(engine, "run-2").claim("procuros", "INVOICE", ["7"]) == set()
     time.sleep(0.3)
+    assert dead.held("procuros", "INVOICE", ["7"]) == {"7"}, "expired but not taken over: still its own"
+    time.sleep(0.3)
     assert Claims(engine, "run-3").claim("procuros", "INVOICE", ["7"]) == {"7"}
-    assert dead.held("procuros", "INVOICE", ["7"]) == set()  # the dead run may no longer send it
+    assert dead.held("procuros", "INVOICE", ["7"]) == set()  # taken over: the dead run may no longer send it
 
 
 def test_each_verdict_is_applied_exactly_once(engine_url):

@@ -63,7 +63,10 @@ class Claims:
             return {r[0] for r in held}
 
     def held(self, vendor: str, doc_type: str, document_ids: Sequence[str]) -> set[str]:
-        """Of ``document_ids``, those this run still holds; renews their lease."""
+        """Of ``document_ids``, those this run still holds; renews their lease.
+
+        A claim whose lease ran out is still this run's until another run takes it over.
+        """
         if not document_ids:
             return set()
         now = time.time()
@@ -73,7 +76,6 @@ class Claims:
             claims.c.doc_type == doc_type,
             claims.c.document_id.in_(ids),
             claims.c.token == self.token,
-            claims.c.lease_until >= now,
         )
         with self.engine.begin() as conn:
             conn.execute(update(claims).where(mine).values(lease_until=now + self.lease_seconds))

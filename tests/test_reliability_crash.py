@@ -1,0 +1,80 @@
+"""A load step killed with SIGKILL mid-batch loses nothing and sends nothing twice.
+
+The DAG runs in a real separate process, which is killed while it is sending. The next
+run applies what the dead one recorded, and every lost answer is recognised by Procuros
+as "Payload already received".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections import Counter
+
+import pytest
+
+from conftest import connect
+from erp_outbound.demo import load_dag
+from erp_outbound.erp.demo import build_demo_erp
+from erp_rows import documents
+from processes import airflow_home_copy, start_dag
+
+pytestmark = pytest.mark.airflow
+
+
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_sigkill_during_load_then_a_new_run(tmp_path, files, sandbox_with, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    summary = build_demo_erp(url, 400, seed=17)
+    sandbox = sandbox_with(latency_ms=40)
+    connect(monkeypatch, url, sandbox.base_url, max_concurrency=4)
+    monkeypatch.setenv("ERP_OUTBOUND_CLAIM_LEASE_SECONDS", "3")
+
+    child = start_dag("procuros_outgoing", {"report_after": 1}, {}, airflow_home_copy(tmp_path / "home"),
+                      tmp_path / "child.log")
+    try:
+        wait_for(lambda: len(sandbox.snapshot()["procuros"]["transactions"]) >= 80, 120, "sending to start")
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == -signal.SIGKILL
+    sent_before_kill = len(sandbox.snapshot()["procuros"]["transactions"])
+    total = sum(summary["documents_by_type"].values())
+    assert sent_before_kill < total, "the kill came before the end of the load step"
+
+    time.sleep(3.5)  # the dead run's claims expire
+    dag_run = load_dag("procuros_outgoing").test(run_conf={"report_after": 1})
+    assert str(dag_run.state).endswith("success")
+
+    record = sandbox.snapshot()["procuros"]
+    rows = documents(url)
+    expected = summary["expected_outcomes"]
+    assert (rows.status == "TRANSMITTED").sum() == expected["TRANSMITTED"]
+    assert (rows.status == "NO_ACTION").sum() == expected["NO_ACTION"]
+    # Taken once by Procuros each; any second send was answered "Payload already received".
+    assert set(record["accepted"].values()) == {1}
+    resent = Counter((t["type"], t["identifier"]) for t in record["transactions"])
+    for (doc_type, identifier), count in resent.items():
+        if count > 1:
+            codes = [t["status_code"] for t in record["transactions"] if t["identifier"] == identifier]
+            assert set(codes) <= {201, 202, 400, 422}, codes
+    # Rejections count once per answer Procuros gave, never for the crash.
+    rejected = rows[rows.error_url.notna() & rows.error_url.str.contains("/portal/")
+                    & ~rows.last_error.fillna("").str.startswith("cannot build")]
+    for row in rejected.itertuples():
+        answers = [t for t in record["transactions"] if t["identifier"] == row.number and t["status_code"] == 422]
+        assert row.attempts == len(answers), row
+    report = json.loads(max((files / "reports").glob("procuros_outgoing__*.json"),
+                            key=lambda p: p.stat().st_mtime).read_text())
+    assert any("earlier interrupted run" in note for note in report["notes"]) or sent_before_kill == 0
