@@ -23,3 +23,8 @@ def reports_url() -> str:
 def erp_timezone() -> str:
     """The time zone of the ERP's naive timestamps (Procuros wants an explicit UTC offset)."""
     return os.environ.get("ERP_OUTBOUND_TIMEZONE", "Europe/Berlin")
+
+
+def chunk_size() -> int:
+    """Documents per chunk in extract, transform and reconcile."""
+    return int(os.environ.get("ERP_OUTBOUND_CHUNK_SIZE", 1000))

@@ -40,7 +40,7 @@ class ExtractDocumentsOperator(BaseOperator):
         limit: Any = None,
         only_ids: Any = None,
         dry_run: Any = False,
-        chunk_size: int = 1000,
+        chunk_size: int | None = None,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         **kwargs,
     ) -> None:
@@ -51,7 +51,7 @@ class ExtractDocumentsOperator(BaseOperator):
         self.limit = limit
         self.only_ids = only_ids
         self.dry_run = dry_run
-        self.chunk_size = chunk_size
+        self.chunk_size = chunk_size or settings.chunk_size()
         self.lease_seconds = lease_seconds
 
     def execute(self, context) -> dict:
