@@ -100,7 +100,7 @@ def test_order_update_answers():
     for status in (400, 403, 404):
         verdict = order_update_verdict(DOC, answer(status, {"error": ERROR}))
         assert verdict.outcome is Outcome.REJECTED and verdict.error_code == "108018"
-    for status, body in ((500, ERROR), (429, None), (400, None), (404, "<html>")):
+    for status, body in ((500, ERROR), (429, None), (400, None), (404, "<html>"), (200, None), (200, "<html>")):
         with pytest.raises(TransientError):
             order_update_verdict(DOC, answer(status, body))
 

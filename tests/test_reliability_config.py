@@ -113,6 +113,7 @@ def config_errors(output: str) -> list[str]:
 
 def run_with_wrong_configuration(case: Case, tmp_path, sandbox_with, monkeypatch, capfd):
     """Build a demo ERP, set good connections, break one, run the DAG; what happened."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{tmp_path / 'erp.db'}"
     build_demo_erp(url, 400, seed=41)
     sandbox = sandbox_with()

@@ -30,7 +30,8 @@ def rejected(doc: dict, answer: Answer) -> Verdict:
 
 def order_update_verdict(doc: dict, answer: Answer) -> Verdict:
     raise_for_transient(answer)
-    if answer.status == 200:
+    if answer.status == 200 and isinstance(answer.body, dict):
+        # RamBase answers the updated order; a 200 without it is a broken answer, not a success.
         return _verdict(doc, Outcome.DELIVERED, status=SYNCED, http_status=200)
     if 400 <= answer.status < 500:
         return rejected(doc, answer)
