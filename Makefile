@@ -10,7 +10,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export ERP_OUTBOUND_REPORTS ?= $(CURDIR)/reports
 
-.PHONY: install db demo test clean lock
+.PHONY: install db demo test bench clean lock
 
 install: $(STAMP)
 
@@ -33,9 +33,13 @@ demo: install db
 test: install db
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Throughput, latency and memory of the Procuros pipeline: prints a table and a JSON line.
+bench: install db
+	$(BIN)/python -m erp_outbound.bench.run --sizes $(or $(SIZES),1000,10000,100000) --workdir .bench
+
 # Re-pin every dependency after changing pyproject.toml (run in a fresh venv).
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^erp-outbound' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .airflow .demo reports .pytest_cache
+	rm -rf $(VENV) .airflow .demo .bench reports .pytest_cache

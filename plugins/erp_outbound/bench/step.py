@@ -1,0 +1,45 @@
+"""One pipeline step in its own process, so its time and peak memory are its own.
+
+``python -m erp_outbound.bench.step STEP IN.json OUT.json`` runs the step's operator
+``execute`` with the previous step's XCom from IN.json and writes its XCom and timing to OUT.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from types import SimpleNamespace
+
+from erp_outbound.core.transform import BuildPayloadsOperator
+from erp_outbound.erp.operators import ExtractDocumentsOperator
+from erp_outbound.procuros.operators import ProcurosReconcileOperator, ProcurosSendTransactionsOperator
+
+
+def operator(step: str, inputs: dict):
+    common = {"task_id": step}
+    if step == "extract":
+        return ExtractDocumentsOperator(vendor="procuros", doc_types=["ORDER"], **common)
+    if step == "transform":
+        return BuildPayloadsOperator(vendor="procuros", chunks=inputs["extract"], **common)
+    if step == "load":
+        return ProcurosSendTransactionsOperator(batches=inputs["transform"], extracted=inputs["extract"], **common)
+    if step == "reconcile":
+        return ProcurosReconcileOperator(extracted=inputs["extract"], delivered=inputs["load"], **common)
+    raise SystemExit(f"unknown step {step}")
+
+
+def main() -> None:
+    step, source, target = sys.argv[1:4]
+    inputs = json.loads(open(source).read())
+    context = {"run_id": inputs["run_id"], "dag": SimpleNamespace(dag_id="bench_procuros_outgoing")}
+    task = operator(step, inputs)
+    started = time.perf_counter()
+    result = task.execute(context)
+    seconds = time.perf_counter() - started
+    with open(target, "w") as fh:
+        json.dump({"xcom": result, "seconds": seconds}, fh, default=str)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The benchmark's ERP: N valid Procuros ORDERs with 5 lines each, built fast with executemany."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert
+
+from erp_outbound.erp.demo import _create_schema, gs1_check_digit
+from erp_outbound.erp.hook import make_engine
+from erp_outbound.erp.state import ensure_tables
+
+LINES_PER_ORDER = 5
+SUPPLIERS = 50
+PRODUCTS = 200
+ANCHOR = datetime(2026, 11, 2, 9, 0)
+
+
+def _gln(n: int) -> str:
+    body = f"43{n:010d}"
+    return body + gs1_check_digit(body)
+
+
+def build_orders(url: str, orders: int, seed: int = 1) -> None:
+    """A fresh ERP holding ``orders`` pending ORDERs (5 lines each) to 50 suppliers."""
+    engine = make_engine(url)
+    _create_schema(engine, reset=True)
+    ensure_tables(engine)
+    rng = random.Random(seed)
+    from sqlalchemy import MetaData
+
+    meta = MetaData()
+    meta.reflect(engine, only=["partners", "products", "purchase_orders", "purchase_order_lines"])
+    t = meta.tables
+    partners = [dict(id="OWN", kind="self", name="Bench GmbH", gln=_gln(1), vat_id="DE123456789",
+                     street="Hauptstr. 1", city="Berlin", postal_code="10115", country_code="DE",
+                     contact_email="edi@bench.example", is_enabled=True, via_procuros=True)]
+    partners += [dict(id=f"LI-{2000 + i}", kind="supplier", name=f"Supplier {i} GmbH", gln=_gln(100 + i),
+                      vat_id=None, street=f"Weg {i}", city="Hamburg", postal_code="20095", country_code="DE",
+                      contact_email=f"edi{i}@supplier.example", is_enabled=True, via_procuros=True)
+                 for i in range(SUPPLIERS)]
+    products = []
+    for i in range(PRODUCTS):
+        body = f"400{i:09d}"
+        products.append(dict(id=f"SKU-{i:05d}", gtin=body + gs1_check_digit(body), description=f"Article {i}",
+                             unit_of_measure="EA", tax_rate=19))
+    with engine.begin() as conn:
+        conn.execute(insert(t["partners"]), partners)
+        conn.execute(insert(t["products"]), products)
+    step = 20_000
+    for start in range(0, orders, step):
+        heads, lines = [], []
+        for n in range(start + 1, min(orders, start + step) + 1):
+            heads.append(dict(id=n, order_number=f"PO-B-{n:07d}", order_date=ANCHOR - timedelta(minutes=n % 5000),
+                              supplier_id=f"LI-{2000 + n % SUPPLIERS}", currency="EUR", version=1, attempts=0))
+            for line in range(1, LINES_PER_ORDER + 1):
+                lines.append(dict(order_id=n, line_number=line, product_id=f"SKU-{rng.randrange(PRODUCTS):05d}",
+                                  quantity=rng.randint(1, 50), unit_price=round(rng.uniform(1, 100), 2)))
+        with engine.begin() as conn:
+            conn.execute(insert(t["purchase_orders"]), heads)
+            conn.execute(insert(t["purchase_order_lines"]), lines)
+    engine.dispose()
