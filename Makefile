@@ -34,8 +34,9 @@ test: install db
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # Throughput, latency and memory of the Procuros pipeline: prints a table and a JSON line.
+SIZES ?= 1000,10000,100000
 bench: install db
-	$(BIN)/python -m erp_outbound.bench.run --sizes $(or $(SIZES),1000,10000,100000) --workdir .bench
+	$(BIN)/python -m erp_outbound.bench.run --sizes $(SIZES) --workdir .bench
 
 # Re-pin every dependency after changing pyproject.toml (run in a fresh venv).
 lock:

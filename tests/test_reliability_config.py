@@ -15,6 +15,7 @@ Guarantees: "a vendor or network failure never counts an attempt"):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -37,7 +38,7 @@ class Case:
     dag_id: str
     connection: str
     tables: list[str]
-    configure: callable  # (monkeypatch, sandbox) -> None, after the good connections are set
+    configure: Callable  # (monkeypatch, erp_url, sandbox) -> None, run after the good connections are set
     conf: dict | None = None
 
 
@@ -178,11 +179,6 @@ def test_the_errors_say_what_to_fix(tmp_path, files, sandbox_with, monkeypatch, 
     assert "HTTP 404" in message and "Host" in message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a wrong RamBase $db is blamed on every document. The token request does not carry $db, so the "
-    "preflight passes; each PUT then gets 400 'Unknown database' (RamBase error 100002), which "
-    "rambase/verdicts.py order_update_verdict treats like a document refusal: every row gets "
-    "rambase_error 'Unknown database', attempts + 1, and the run succeeds instead of failing at once."))
 def test_a_wrong_rambase_database_fails_at_once_names_the_connection_and_changes_nothing(
         tmp_path, files, sandbox_with, monkeypatch, capfd):
     """A $db the RamBase tenant does not have is a connection error, never the documents' fault."""

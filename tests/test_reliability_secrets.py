@@ -191,7 +191,8 @@ def test_no_secret_or_issued_token_appears_anywhere_after_every_dag_ran(
     places |= files_under(files / "staging")
     places |= erp_text(url)
 
-    assert leaks(secrets, places) == []
+    found = leaks(secrets, places)
+    assert not found, "secrets leaked:\n" + "\n".join(found)
 
 
 @pytest.mark.parametrize("dag_id, wrong_secret, connection", [
@@ -221,5 +222,6 @@ def test_a_refused_secret_is_named_by_its_connection_never_shown(
     output = out + err
     assert f"connection '{connection}'" in output, "the failure must say which connection to fix"
     assert wrong_secret not in output
-    assert leaks(CONFIGURED_SECRETS | {"the wrong secret": wrong_secret},
-                 {"captured output": output} | files_under(files / "reports") | erp_text(url)) == []
+    found = leaks(CONFIGURED_SECRETS | {"the wrong secret": wrong_secret},
+                  {"captured output": output} | files_under(files / "reports") | erp_text(url))
+    assert not found, "secrets leaked:\n" + "\n".join(found)

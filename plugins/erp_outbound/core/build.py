@@ -78,3 +78,28 @@ def built(headers: pd.DataFrame, identifier_column: str, body: pd.Series, proble
     payloads = meta[~failed].assign(body=body[~failed].to_numpy())
     failures = meta[failed].drop(columns=list(keep)).assign(errors=errors.reindex(idx[failed]).to_numpy())
     return Built(payloads.reset_index(drop=True), failures.reset_index(drop=True))
+
+
+def reject_repeated_identifiers(result: Built, field_name: str, seen: dict[str, str]) -> Built:
+    """Documents sharing a number with another pending document become build errors.
+
+    ``seen`` maps numbers already staged by earlier chunks of the run to their document id.
+    """
+    payloads = result.payloads
+    identifiers = payloads["identifier"]
+    in_chunk = identifiers.duplicated(keep=False)
+    earlier = identifiers.isin(seen.keys())
+    repeated = in_chunk | earlier
+    if repeated.any():
+        owners = payloads.groupby("identifier")["document_id"].agg(list)
+        messages = [
+            f"{field_name} {number} is also used by pending document "
+            + ", ".join([seen[number]] if number in seen else [d for d in owners[number] if d != doc])
+            for number, doc in zip(identifiers[repeated], payloads["document_id"][repeated])
+        ]
+        moved = payloads[repeated][["document_id", "identifier", "attempts"]].assign(
+            errors=[json.dumps({field_name: [m]}, ensure_ascii=False) for m in messages])
+        result = Built(payloads[~repeated].reset_index(drop=True),
+                       pd.concat([result.errors, moved], ignore_index=True))
+    seen.update(zip(result.payloads["identifier"], result.payloads["document_id"]))
+    return result

@@ -20,6 +20,7 @@ class Flow:
     build: Callable[[Extracted, str], Built]  # pandas: extracted frames -> payloads + build errors
     party_columns: tuple[str, ...] = ()  # header columns naming parties to look up with parties.sql
     has_lines: bool = True  # whether the type's SQL folder has lines.sql
+    unique_field: str | None = None  # payload field whose value must not repeat among pending documents
 
     @property
     def sql_folder(self) -> str:

@@ -35,7 +35,9 @@ def number(values: pd.Series, decimals: int | None = None) -> pd.Series:
 
 
 def integer(values: pd.Series) -> pd.Series:
-    return _text(pd.to_numeric(values, errors="coerce").astype("Int64"))
+    """Whole numbers; anything else is missing (callers report it as a build error)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return _text(numbers.where(numbers % 1 == 0).astype("Int64"))
 
 
 def constant(value, index: pd.Index) -> pd.Series:

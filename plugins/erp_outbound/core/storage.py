@@ -60,7 +60,7 @@ class Folder:
     def write_frame(self, name: str, frame: pd.DataFrame) -> str:
         target = self._file(name)
         buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
+        parquet_safe(frame).to_parquet(buffer, index=False)
         with target.open("wb") as fh:
             fh.write(buffer.getvalue())
         return str(target)
@@ -72,6 +72,21 @@ class Folder:
             shutil.rmtree(self.path, ignore_errors=True)
         elif self.path.exists():
             self.path.rmdir(recursive=True)
+
+
+def parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns mixing numbers and text (SQLite keeps '12,50' in a NUMERIC column) become text.
+
+    The transforms then read the values and report what is not a number as a build error.
+    """
+    mixed = [c for c in frame.columns if frame[c].dtype == object
+             and pd.api.types.infer_dtype(frame[c], skipna=True).startswith("mixed")]
+    if not mixed:
+        return frame
+    frame = frame.copy()
+    for column in mixed:
+        frame[column] = frame[column].map(lambda v: None if v is None or v != v else str(v))
+    return frame
 
 
 def _open(ref: str, mode: str):

@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator
 
 from erp_outbound.core import runs, settings
 from erp_outbound.core.batch import Built, Extracted
+from erp_outbound.core.build import reject_repeated_identifiers
 from erp_outbound.core.flows import flow
 from erp_outbound.core.storage import read_frame, read_lines
 from erp_outbound.core.verdict import Outcome, Verdict
@@ -70,10 +71,14 @@ class BuildPayloadsOperator(BaseOperator):
         folder = runs.staging_folder(context, "transform")
         tz = settings.erp_timezone()
         batches, error_refs, payloads, errors = [], [], 0, 0
+        numbers_seen: dict[str, dict[str, str]] = {}
         for n, chunk in enumerate(chunks):
             doc_type = chunk["doc_type"]
             data = Extracted(read_frame(chunk["headers"]), read_frame(chunk["lines"]), read_frame(chunk["parties"]))
-            built = flow(self.vendor, doc_type).build(data, tz)
+            doc_flow = flow(self.vendor, doc_type)
+            built = doc_flow.build(data, tz)
+            if doc_flow.unique_field:
+                built = reject_repeated_identifiers(built, doc_flow.unique_field, numbers_seen.setdefault(doc_type, {}))
             if len(built.payloads):
                 ref = folder.write_lines(f"{doc_type.lower()}-{n:05d}.jsonl", payload_lines(doc_type, built))
                 batches.append({"doc_type": doc_type, "ref": ref, "count": len(built.payloads)})

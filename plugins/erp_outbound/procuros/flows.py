@@ -6,9 +6,14 @@ from erp_outbound.core.flows import Flow
 from erp_outbound.procuros.transforms import BUILDERS
 
 PARTIES = ("buyer_id", "supplier_id", "ship_to_id")
+# A document number names one document: two pending documents with one number is an ERP error.
+NUMBER_FIELDS = {"ORDER": "orderIdentifier", "ORDER_RESPONSE": "orderResponseIdentifier",
+                 "SHIPPING_NOTICE": "shippingNoticeIdentifier", "INVOICE": "invoiceIdentifier",
+                 "CREDIT_NOTE": "creditNoteIdentifier"}
 
 FLOWS: dict[str, Flow] = {
-    doc_type: Flow("procuros", doc_type, build, party_columns=PARTIES) for doc_type, build in BUILDERS.items()
+    doc_type: Flow("procuros", doc_type, build, party_columns=PARTIES, unique_field=NUMBER_FIELDS[doc_type])
+    for doc_type, build in BUILDERS.items()
 }
 
 # Where the receiving trade partner sits in each type (the sender is the ERP's own company).

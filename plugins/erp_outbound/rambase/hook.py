@@ -24,6 +24,7 @@ from erp_outbound.core.http import (
     request,
 )
 from erp_outbound.core.tokens import TokenAuth, TokenCache, call_renewing
+from erp_outbound.rambase.errors import parse_error
 
 
 class RambaseHook(VendorHttpHook):
@@ -114,13 +115,28 @@ class RambaseHook(VendorHttpHook):
                 f"database {self.db!r} and the API resources."),
         )
 
+    def check_database(self, session: requests.Session | None = None, timeout: float = 30) -> None:
+        """One small read that carries $db: a wrong company fails here, not on every document."""
+        session = session or self.session()
+        answer = self.call(session, "GET", "procurement/orders", timeout, params={"$top": 1})
+        raise_for_transient(answer)
+        if answer.status == 404:
+            raise ConnectionConfigError(f"{self.name}: no RamBase API at {self.url('/procurement/orders')} (HTTP 404); "
+                                        "check its Host (the API base URL).")
+        if 400 <= answer.status < 500:
+            error = parse_error(answer.body)
+            raise ConnectionConfigError(
+                f"{self.name} was refused reading purchase orders with $db={self.db!r} (HTTP {answer.status}: "
+                f"{error.text() if error else answer.message()}). Check the connection's $db (extra db) and "
+                "the client's duties.")
+
     def describe(self) -> str:
         return f"{self.name} ({self.base_url or self.connection.host}, $db={self.db})"
 
     def test_connection(self) -> tuple[bool, str]:
         try:
             self._set_base_url(self.connection)
-            self.fetch_token()
+            self.check_database()
         except (ConnectionConfigError, TransientError, ValueError) as exc:
             return False, str(exc)
-        return True, f"RamBase issued a token at {self.base_url}"
+        return True, f"RamBase answered at {self.base_url} for $db={self.db!r}"

@@ -42,7 +42,7 @@ class RambaseLoadOperator(LoadOperator):
 
     def preflight(self, hook: RambaseHook) -> None:
         hook._set_base_url(hook.connection)
-        hook.token()
+        hook.check_database()
 
 
 class RambaseUpdatePurchaseOrdersOperator(RambaseLoadOperator):

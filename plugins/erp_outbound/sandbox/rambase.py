@@ -400,6 +400,15 @@ class RambaseApi:
 
     # --- purchase orders ------------------------------------------------------------------
 
+    async def list_orders(self, request: web.Request) -> web.Response:
+        """GET procurement/orders: the orders this sandbox has stored ($top limits them)."""
+        if response := self._gate(request):
+            return response
+        top = _int(request.query.get("$top", "")) or 100
+        orders = [{"purchaseOrderId": int(k) if str(k).isdigit() else k, **v}
+                  for k, v in list(self.state.orders.items())[:top]]
+        return web.json_response({"purchaseOrders": [{"purchaseOrder": o} for o in orders]})
+
     async def put_order(self, request: web.Request) -> web.Response:
         raw_id = request.match_info["purchase_order_id"]
         body = await _json_body(request)
@@ -538,6 +547,7 @@ def add_rambase_routes(app: web.Application, config: SandboxConfig, record: "San
     record.register("rambase", state)
     app.router.add_post("/oauth2/access_token", api.access_token, name="rambase.token")
     app.router.add_put("/procurement/orders/{purchase_order_id}", api.put_order, name="rambase.orders")
+    app.router.add_get("/procurement/orders", api.list_orders, name="rambase.orders_list")
     app.router.add_post(
         "/procurement/order-responses/{response_id}/api-operations/{operation_id}/instances",
         api.start_operation,

@@ -20,15 +20,36 @@ UNITS_OF_MEASURE = frozenset(
 )
 
 
+def _parse_times(values: pd.Series, tz: str) -> pd.Series:
+    """Timestamps in ``tz``. Naive values are ERP local time; values with an offset keep it;
+    dotted dates (01.02.2026) are day first, as in German ERPs."""
+    text = values.astype("string").str.strip()
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = pd.to_datetime(values)
+        if parsed.dt.tz is None:
+            return parsed.dt.tz_localize(tz, ambiguous=np.ones(len(parsed), dtype=bool), nonexistent="shift_forward")
+        return parsed.dt.tz_convert(tz)
+    with_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).fillna(False)
+    dotted = text.str.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}(?: .*)?").fillna(False)
+    naive = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    plain = ~with_offset & ~dotted
+    if plain.any():
+        naive[plain] = pd.to_datetime(values[plain], errors="coerce", format="mixed")
+    if dotted.any():
+        naive[dotted] = pd.to_datetime(text[dotted], errors="coerce", format="mixed", dayfirst=True)
+    result = naive.dt.tz_localize(tz, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward")
+    if with_offset.any():
+        aware = pd.to_datetime(text[with_offset], errors="coerce", format="mixed", utc=True).dt.tz_convert(tz)
+        result[with_offset] = aware
+    return result
+
+
 def datetimes(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 with the UTC offset Procuros requires, and a mask of unreadable values."""
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    if parsed.dt.tz is None:
-        # In the repeated hour of autumn, read the time as summer time (its first occurrence).
-        parsed = parsed.dt.tz_localize(tz, ambiguous=np.ones(len(parsed), dtype=bool), nonexistent="shift_forward")
+    parsed = _parse_times(values, tz)
     text = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S%z").astype(J.TEXT)
     text = text.str.replace(r"(\d{2})(\d{2})$", r"\1:\2", regex=True)
-    given = values.notna() & (values.astype(str).str.strip() != "")
+    given = values.notna() & (values.astype("string").str.strip() != "")
     return J._text(text.map(json.dumps, na_action="ignore")), given & parsed.isna()
 
 
