@@ -88,7 +88,7 @@ def reject_repeated_identifiers(result: Built, field_name: str, seen: dict[str, 
     payloads = result.payloads
     identifiers = payloads["identifier"]
     in_chunk = identifiers.duplicated(keep=False)
-    earlier = identifiers.isin(seen.keys())
+    earlier = identifiers.map(seen.__contains__).astype(bool)  # a chunk's numbers against the run's
     repeated = in_chunk | earlier
     if repeated.any():
         owners = payloads.groupby("identifier")["document_id"].agg(list)
