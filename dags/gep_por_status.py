@@ -5,33 +5,21 @@ extract -> transform -> load (PUT SmartInterfaceAPI/api/Order/PORStatus in batch
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, Param
-
+from airflow.sdk import Param
+from erp_outbound import dag_defaults as defaults
 from erp_outbound.core.transform import BuildPayloadsOperator
 from erp_outbound.erp.operators import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.gep.flows import POR_STATUS
 from erp_outbound.gep.operators import POR_STATUS_PATH, GepAcknowledgeStatusOperator
 
-with DAG(
-    dag_id="gep_por_status",
-    description="Acknowledge purchase order response processing status to GEP SMART",
-    schedule="*/15 * * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    render_template_as_native_obj=True,
-    tags=["erp-outbound", "gep"],
-    doc_md=__doc__,
+with defaults.delivery_dag(
+    "gep_por_status", "Acknowledge purchase order response processing status to GEP SMART", "gep", doc_md=__doc__,
     params={
-        "dry_run": Param(False, type="boolean", title="Dry run",
-                         description="Build and check the entries; send nothing, change nothing."),
+        "dry_run": defaults.dry_run(),
         "batch_size": Param(100, type="integer", minimum=1, maximum=1000, title="Batch size",
                             description="Keys per PUT request."),
-        "limit": Param(0, type="integer", minimum=0, title="Limit",
-                       description="At most this many rows (0 = all pending)."),
-        "only_ids": Param([], type="array", items={"type": "string"}, title="Only these ERP row ids",
-                          description="Acknowledge just these rows. Empty = all pending."),
+        "limit": defaults.limit("rows"),
+        "only_ids": defaults.only_ids("ERP row ids"),
     },
 ) as dag:
     extract = ExtractDocumentsOperator(

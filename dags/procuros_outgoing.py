@@ -6,9 +6,8 @@ extract -> transform -> load -> reconcile; every 15 minutes (Procuros recommends
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, Param
-
+from airflow.sdk import Param
+from erp_outbound import dag_defaults as defaults
 from erp_outbound.core.transform import BuildPayloadsOperator
 from erp_outbound.erp.operators import ExtractDocumentsOperator
 from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER
@@ -17,29 +16,17 @@ from erp_outbound.procuros.operators import ProcurosReconcileOperator, ProcurosS
 
 DOC_TYPES = list(FLOWS)
 
-with DAG(
-    dag_id="procuros_outgoing",
-    description="Send pending ERP documents to Procuros and record each verdict on the document",
-    schedule="*/15 * * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    render_template_as_native_obj=True,
-    tags=["erp-outbound", "procuros"],
-    doc_md=__doc__,
+with defaults.delivery_dag(
+    "procuros_outgoing", "Send pending ERP documents to Procuros and record each verdict on the document",
+    "procuros", doc_md=__doc__,
     params={
-        "dry_run": Param(False, type="boolean", title="Dry run",
-                         description="Build and validate the payloads and show what would be sent; "
-                                     "send nothing and change nothing."),
+        "dry_run": defaults.dry_run("Build and validate the payloads and show what would be sent; "
+                                    "send nothing and change nothing."),
         "doc_types": Param(DOC_TYPES, type="array", title="Document types",
                            description="Which outgoing document types to send.",
                            items={"type": "string", "enum": DOC_TYPES}, uniqueItems=True, minItems=1),
-        "limit": Param(0, type="integer", minimum=0, title="Limit",
-                       description="At most this many documents per type (0 = all pending)."),
-        "only_ids": Param([], type="array", title="Only these document ids",
-                          description="Send just these ERP document ids (e.g. after fixing them). "
-                                      "Empty = every pending document.",
-                          items={"type": "string"}),
+        "limit": defaults.limit("documents per type"),
+        "only_ids": defaults.only_ids(),
         "report_after": Param(DEFAULT_REPORT_AFTER, type="integer", minimum=1, title="Report errors after",
                               description="Report a document that cannot be built to Procuros once it has "
                                           "failed this many runs."),

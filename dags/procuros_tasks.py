@@ -5,9 +5,8 @@ list -> handle -> mark processed -> report; every 15 minutes or from the trigger
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, Param
-
+from airflow.sdk import Param
+from erp_outbound import dag_defaults as defaults
 from erp_outbound.procuros.task_operators import (
     ProcurosHandleTasksOperator,
     ProcurosListTasksOperator,
@@ -15,19 +14,11 @@ from erp_outbound.procuros.task_operators import (
     ProcurosTasksReportOperator,
 )
 
-with DAG(
-    dag_id="procuros_tasks",
-    description="Answer Procuros' tasks: export customers and suppliers, sync enabled trade partners",
-    schedule="*/15 * * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    render_template_as_native_obj=True,
-    tags=["erp-outbound", "procuros"],
-    doc_md=__doc__,
+with defaults.delivery_dag(
+    "procuros_tasks", "Answer Procuros' tasks: export customers and suppliers, sync enabled trade partners",
+    "procuros", doc_md=__doc__,
     params={
-        "dry_run": Param(False, type="boolean", title="Dry run",
-                         description="Build the results and show them; change no partner flag and mark no task."),
+        "dry_run": defaults.dry_run("Build the results and show them; change no partner flag and mark no task."),
         "per_page": Param(100, type="integer", minimum=1, maximum=100, title="Tasks per page",
                           description="Page size when reading Procuros' task queue."),
     },

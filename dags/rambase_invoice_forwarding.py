@@ -5,31 +5,20 @@ extract -> transform -> load (API operation 100860, waiting in the triggerer) ->
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import DAG, Param
-
+from airflow.sdk import Param
+from erp_outbound import dag_defaults as defaults
 from erp_outbound.core.transform import BuildPayloadsOperator
 from erp_outbound.erp.operators import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.rambase.flows import INVOICE_FORWARDING
 from erp_outbound.rambase.operators import RambaseForwardInvoicesOperator
 
-with DAG(
-    dag_id="rambase_invoice_forwarding",
-    description="Forward purchase order response items to supplier invoices in RamBase",
-    schedule="*/15 * * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    render_template_as_native_obj=True,
-    tags=["erp-outbound", "rambase"],
-    doc_md=__doc__,
+with defaults.delivery_dag(
+    "rambase_invoice_forwarding", "Forward purchase order response items to supplier invoices in RamBase",
+    "rambase", doc_md=__doc__,
     params={
-        "dry_run": Param(False, type="boolean", title="Dry run",
-                         description="Build and check the requests; start no operation, change nothing."),
-        "limit": Param(0, type="integer", minimum=0, title="Limit",
-                       description="At most this many order responses (0 = all pending)."),
-        "only_ids": Param([], type="array", items={"type": "string"}, title="Only these ERP row ids",
-                          description="Forward just these rows. Empty = all pending."),
+        "dry_run": defaults.dry_run("Build and check the requests; start no operation, change nothing."),
+        "limit": defaults.limit("order responses"),
+        "only_ids": defaults.only_ids("ERP row ids"),
         "wait_minutes": Param(30, type="number", minimum=0.01, maximum=720, title="Wait for operations (minutes)",
                               description="How long to wait for running operations; the rest resume next run."),
     },

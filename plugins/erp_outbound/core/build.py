@@ -11,6 +11,7 @@ import pandas as pd
 from erp_outbound.core import jsontext as J
 from erp_outbound.core.batch import Built
 
+
 @dataclass
 class Problems:
     """Build errors, collected column-wise: (document_id, field, message)."""

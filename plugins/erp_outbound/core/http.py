@@ -153,6 +153,15 @@ class VendorHttpHook(HttpHook):
             self._connection = self.get_connection(self.http_conn_id)
         return self._connection
 
+    @property
+    def name(self) -> str:
+        """How messages name the connection, e.g. "RamBase connection 'rambase_default'"."""
+        return f"{self.hook_name} connection {self.http_conn_id!r}"
+
+    @property
+    def extras(self) -> dict:
+        return own_extras(self.connection.extra_dejson)
+
     def _configure_session_from_extra(self, session, connection, extra_options):
         # Keep our tuning extras out of the headers HttpHook builds from extras.
         filtered = _ConnectionWithoutTuning(connection, TUNING_EXTRAS | self.private_extras)

@@ -8,11 +8,11 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from erp_outbound.core import runs, settings
+from erp_outbound.core.flows import flow
 from erp_outbound.core.params import as_bool, as_list
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder
 from erp_outbound.core.verdict import Outcome
-from erp_outbound.core.flows import flow
 from erp_outbound.erp.claims import DEFAULT_LEASE_SECONDS, Claims
 from erp_outbound.erp.extract import pending_chunks
 from erp_outbound.erp.hook import ErpHook

@@ -14,8 +14,8 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Text,
     Table,
+    Text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError

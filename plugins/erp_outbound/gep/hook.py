@@ -18,7 +18,6 @@ from erp_outbound.core.http import (
     ConnectionConfigError,
     TransientError,
     VendorHttpHook,
-    own_extras,
     raise_for_transient,
     request,
 )
@@ -38,14 +37,6 @@ class GepSmartHook(VendorHttpHook):
         super().__init__(conn_id=gep_conn_id, **kwargs)
         self.gep_conn_id = gep_conn_id
         self.tokens = TokenCache(self.fetch_token)
-
-    @property
-    def name(self) -> str:
-        return f"GEP SMART connection {self.gep_conn_id!r}"
-
-    @property
-    def extras(self) -> dict:
-        return own_extras(self.connection.extra_dejson)
 
     def _subscription(self) -> dict[str, str]:
         key = self.extras.get("subscription_key")

@@ -19,7 +19,6 @@ from erp_outbound.core.http import (
     ConnectionConfigError,
     TransientError,
     VendorHttpHook,
-    own_extras,
     raise_for_transient,
     request,
 )
@@ -39,14 +38,6 @@ class RambaseHook(VendorHttpHook):
         super().__init__(conn_id=rambase_conn_id, **kwargs)
         self.rambase_conn_id = rambase_conn_id
         self.tokens = TokenCache(self.fetch_token)
-
-    @property
-    def name(self) -> str:
-        return f"RamBase connection {self.rambase_conn_id!r}"
-
-    @property
-    def extras(self) -> dict:
-        return own_extras(self.connection.extra_dejson)
 
     @property
     def db(self) -> str | None:
