@@ -31,7 +31,7 @@ def _insert_ignoring_duplicates(engine: Engine):
         return insert(claims).prefix_with("OR IGNORE")
     if dialect in ("mysql", "mariadb"):
         return insert(claims).prefix_with("IGNORE")
-    raise NotImplementedError(f"claims are not implemented for the {dialect} dialect")
+    raise ValueError(f"erp-outbound keeps its claims in SQLite, PostgreSQL or MariaDB/MySQL, not {dialect}")
 
 
 class Claims:
