@@ -1,4 +1,4 @@
-"""gep_por_status: acknowledge the ERP's processing status of purchase order responses to GEP SMART.
+"""Airflow DAG gep_por_status: acknowledge the ERP's processing status of purchase order responses to GEP SMART.
 
 extract -> transform -> load (PUT SmartInterfaceAPI/api/Order/PORStatus in batches) -> reconcile.
 """

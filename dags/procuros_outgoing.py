@@ -1,4 +1,4 @@
-"""procuros_outgoing: send pending ERP documents to Procuros and write the verdicts back.
+"""Airflow DAG procuros_outgoing: send pending ERP documents to Procuros and write the verdicts back.
 
 extract -> transform -> load -> reconcile; every 15 minutes (Procuros recommends 10 to
 30) or from the trigger form. The logic lives in the erp_outbound package.

@@ -1,4 +1,4 @@
-"""procuros_tasks: drain Procuros' task queue (master-data exports, enabled trade partners).
+"""Airflow DAG procuros_tasks: drain Procuros' task queue (master-data exports, enabled trade partners).
 
 list -> handle -> mark processed -> report; every 15 minutes or from the trigger form.
 """

@@ -1,4 +1,4 @@
-"""rambase_invoice_forwarding: forward matched purchase order responses to their supplier invoice.
+"""Airflow DAG rambase_invoice_forwarding: forward matched purchase order responses to their supplier invoice.
 
 extract -> transform -> load (API operation 100860, waiting in the triggerer) -> reconcile.
 """

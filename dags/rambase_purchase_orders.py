@@ -1,4 +1,4 @@
-"""rambase_purchase_orders: push pending purchase-order updates into RamBase.
+"""Airflow DAG rambase_purchase_orders: push pending purchase-order updates into RamBase.
 
 extract -> transform -> load (PUT procurement/orders/{id}) -> reconcile.
 """
