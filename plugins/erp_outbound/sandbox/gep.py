@@ -23,6 +23,7 @@ from aiohttp import web
 
 from . import gep_rules as rules
 from .config import GepConfig, SandboxConfig
+from .tokens import IssuedTokens
 
 if TYPE_CHECKING:
     from .server import SandboxRecord
@@ -59,7 +60,7 @@ class GepState:
 
     def __init__(self, config: GepConfig) -> None:
         self.config = config
-        self.tokens: dict[str, list[float]] = {}  # token -> [expires at (monotonic), API calls]
+        self.tokens = IssuedTokens()
         self.reset()
 
     def reset(self) -> None:
@@ -74,20 +75,12 @@ class GepState:
 
     def issue_token(self) -> str:
         token = _new_jwt(self.config.token_minutes)
-        self.tokens[token] = [time.monotonic() + self.config.token_minutes * 60, 0]
+        self.tokens.issue(token, self.config.token_minutes * 60)
         self.token_grants += 1
         return token
 
     def use_token(self, token: str | None) -> bool:
-        """True, and the call counted, when ``token`` is issued, unexpired and not used up."""
-        entry = self.tokens.get(token) if token else None
-        if entry is None or time.monotonic() >= entry[0]:
-            return False
-        limit = self.config.revoke_after_requests
-        if limit is not None and entry[1] >= limit:
-            return False
-        entry[1] += 1
-        return True
+        return self.tokens.use(token, self.config.revoke_after_requests)
 
     def remember(self, path: str, outcome: rules.Outcome) -> None:
         for key in outcome.succeeded:

@@ -10,7 +10,6 @@ import copy
 import json
 import re
 import secrets
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from aiohttp import web
 
 from .config import RambaseConfig, SandboxConfig
+from .tokens import IssuedTokens
 
 if TYPE_CHECKING:
     from .server import SandboxRecord
@@ -235,7 +235,7 @@ class RambaseState:
 
     def __init__(self, config: RambaseConfig) -> None:
         self.config = config
-        self.tokens: dict[str, list[float]] = {}  # access token -> [expires at (monotonic), API calls]
+        self.tokens = IssuedTokens()
         self.refresh_tokens: set[str] = set()
         self.reset()
 
@@ -254,22 +254,14 @@ class RambaseState:
 
     def issue_tokens(self, grant_type: str) -> tuple[str, str]:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        self.tokens[access] = [time.monotonic() + self.config.token_ttl_s, 0]
+        self.tokens.issue(access, self.config.token_ttl_s)
         self.refresh_tokens.add(refresh)
         self.token_grants += 1
         self.grant_types[grant_type] += 1
         return access, refresh
 
     def use_token(self, token: str | None) -> bool:
-        """True, and the call counted, when ``token`` is issued, unexpired and not used up."""
-        entry = self.tokens.get(token) if token else None
-        if entry is None or time.monotonic() >= entry[0]:
-            return False
-        limit = self.config.revoke_after_requests
-        if limit is not None and entry[1] >= limit:
-            return False
-        entry[1] += 1
-        return True
+        return self.tokens.use(token, self.config.revoke_after_requests)
 
     def new_run(self, response_id: int, supplier_invoice_id: int, outcome: str) -> OperationRun:
         job_id = None
