@@ -44,7 +44,7 @@ def pending_chunks(
         if headers.empty:
             return
         after_id = headers["document_id"].iloc[-1]
-        if isinstance(after_id, (pd.Timestamp,)):
+        if isinstance(after_id, pd.Timestamp):
             after_id = after_id.to_pydatetime()
         elif hasattr(after_id, "item"):
             after_id = after_id.item()  # numpy scalar -> Python, for the DB driver

@@ -100,7 +100,7 @@ class LoadOperator(BaseOperator):
         batches = built.get("batches", [])
         total = sum(b["count"] for b in batches)
         dry_run = as_bool(self.dry_run)
-        engine = ErpHook(self.erp_conn_id).engine
+        self.engine = engine = ErpHook(self.erp_conn_id).engine  # one engine for the whole step
         journal = Journal(engine, runs.run_id(context), dry_run)
         build_errors = build_error_verdicts(self.vendor, built.get("build_errors", []))
         if dry_run:

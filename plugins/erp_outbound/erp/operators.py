@@ -123,7 +123,7 @@ class ReconcileOperator(BaseOperator):
         """Vendor checks once everything is applied; raise here to fail the task."""
 
     def execute(self, context) -> dict:
-        engine = ErpHook(self.erp_conn_id).engine
+        self.engine = engine = ErpHook(self.erp_conn_id).engine  # vendors' before_apply use it too
         dry_run = as_bool(self.dry_run)
         journal = Journal(engine, runs.run_id(context), dry_run)
         report = RunReport(self.vendor, context["dag"].dag_id, runs.run_id(context), dry_run)

@@ -7,7 +7,6 @@ from typing import Any
 from erp_outbound.core.http import ConnectionConfigError
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.verdict import Verdict
-from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.load import LoadOperator
 from erp_outbound.erp.operators import ReconcileOperator
 from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER, ErrorReporter
@@ -48,8 +47,7 @@ class ProcurosReconcileOperator(ReconcileOperator):
 
     def before_apply(self, verdicts: list[Verdict], report: RunReport) -> None:
         if self._reporter is None:
-            engine = ErpHook(self.erp_conn_id).engine
-            self._reporter = ErrorReporter(ProcurosHook(self.procuros_conn_id), engine, int(self.report_after))
+            self._reporter = ErrorReporter(ProcurosHook(self.procuros_conn_id), self.engine, int(self.report_after))
         self._reporter.report(verdicts)
         report.reported.update(self._reporter.outcomes)
 

@@ -70,7 +70,8 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         self.running: dict[str, dict] = {}
 
     def _erp(self, name: str, **params) -> None:
-        with ErpHook(self.erp_conn_id).engine.begin() as conn:
+        """One bookkeeping statement on the ERP row, committed at once."""
+        with self.engine.begin() as conn:
             conn.execute(statement("rambase", "invoice_forwarding", name), params)
 
     def send_one(self, hook: RambaseHook, session, doc: dict, timeout: float) -> Verdict | None:
