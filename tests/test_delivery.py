@@ -127,3 +127,59 @@ def test_rate_limit_spaces_request_starts():
     deliver(vendor, list(range(11)), max_concurrency=4, max_requests_per_second=100)
     # 11 starts at 100/s need at least 0.1 s; this is a limit check, not a speed measurement.
     assert time.monotonic() - started >= 0.09
+
+
+class ShuffledVendor(FakeVendor):
+    """Answers come back in a different order than requests went out."""
+
+    def send(self, session, item, timeout):
+        self.delay = 0.001 * ((item * 7919) % 13)
+        return super().send(session, item, timeout)
+
+
+def test_each_verdict_belongs_to_its_document_whatever_order_answers_arrive():
+    vendor = ShuffledVendor()
+    results, stats, _ = deliver(vendor, list(range(400)), max_concurrency=16)
+    answered_in = [int(v.document_id) for v in results]
+    assert answered_in != sorted(answered_in)  # the answers really did arrive out of order
+    assert sorted(answered_in) == list(range(400))
+    assert all(v.identifier == f"DOC-{v.document_id}" for v in results)
+    assert stats.answered == 400 and stats.requests == 400
+
+
+def test_no_answer_is_lost_when_a_sender_stops_the_run():
+    # A configuration error in one sender stops the others; every request that was
+    # answered still gets its verdict recorded.
+    vendor = FakeVendor({50: [ConnectionConfigError("bad token")]}, delay=0.002)
+    results: list[Verdict] = []
+    lock = threading.Lock()
+
+    def record(v):
+        with lock:
+            results.append(v)
+
+    delivery = Delivery(DeliverySettings(max_concurrency=8), requests.Session, vendor.send,
+                        lambda item, error: verdict(item, Outcome.DEFERRED), record)
+    with pytest.raises(ConnectionConfigError):
+        delivery.run(iter(range(1000)), 1000)
+    answered = {int(v.document_id) for v in results}
+    assert answered == set(vendor.calls) - {50}
+
+
+def test_a_failing_document_source_stops_the_run_with_its_error():
+    def documents():
+        yield from range(20)
+        raise RuntimeError("the staged batch cannot be read")
+
+    vendor = FakeVendor()
+    delivery = Delivery(DeliverySettings(max_concurrency=4), requests.Session, vendor.send,
+                        lambda item, error: verdict(item, Outcome.DEFERRED), lambda v: None)
+    with pytest.raises(RuntimeError, match="cannot be read"):
+        delivery.run(documents(), 40)
+    assert sorted(vendor.calls) == list(range(20))
+
+
+def test_concurrency_never_exceeds_the_connection_limit():
+    vendor = FakeVendor(delay=0.003)
+    deliver(vendor, list(range(200)), max_concurrency=5)
+    assert vendor.max_in_flight == 5

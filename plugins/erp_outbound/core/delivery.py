@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -89,6 +88,14 @@ class Delivery(Generic[Item]):
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        # One Retrying for every sender thread: tenacity keeps each call's state thread-local.
+        self._retrying = Retrying(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(settings.max_tries),
+            wait=wait_retry_after(settings.backoff_initial, settings.max_retry_wait),
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -127,15 +134,8 @@ class Delivery(Generic[Item]):
                 self.pause.extend(min(error.retry_after, self.settings.max_retry_wait))
 
     def _deliver_one(self, item: Item) -> Verdict:
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(self.settings.max_tries),
-            wait=wait_retry_after(self.settings.backoff_initial, self.settings.max_retry_wait),
-            before_sleep=self._before_sleep,
-            reraise=True,
-        )
         try:
-            verdict = retrying(self._attempt, item)
+            verdict = self._retrying(self._attempt, item)
         except TransientError as error:
             verdict = self.defer(item, error)
             with self._lock:
@@ -149,48 +149,57 @@ class Delivery(Generic[Item]):
         return verdict
 
     def run(self, items: Iterable[Item], total: int) -> DeliveryStats:
-        """Deliver every item; returns the statistics. Raises ConnectionConfigError at once."""
+        """Deliver every item; returns the statistics. Raises ConnectionConfigError at once.
+
+        ``max_concurrency`` sender threads take the next item from ``items`` as they get
+        free; the adaptive limit decides how many of them may have a request in flight.
+        """
         self.stats.total = total
         progress = Progress(total, self.label, every=self.progress_every)
         started = time.perf_counter()
-        window = self.settings.max_concurrency * 2
-        pending: set[Future] = set()
-        failure: BaseException | None = None
-        with ThreadPoolExecutor(self.settings.max_concurrency, thread_name_prefix="deliver") as pool:
-            for item in items:
-                if failure:
-                    break
-                pending.add(pool.submit(self._deliver_one, item))
-                if len(pending) >= window:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    failure = self._collect(done, progress) or failure
-            while pending and not failure:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                failure = self._collect(done, progress) or failure
-            if failure:
+        source = iter(items)
+        take = threading.Lock()  # items may come from a generator reading files and the ERP
+        failures: list[BaseException] = []
+
+        def sender() -> None:
+            try:
+                while not self._stop.is_set():
+                    with take:
+                        item = next(source, _END)
+                    if item is _END:
+                        return
+                    self._deliver_one(item)
+                    with self._lock:
+                        progress.advance()
+            except _Stopped:
+                return
+            except Exception as error:  # ConnectionConfigError, or a bug: stop every sender
+                failures.append(error)
                 self._stop.set()
-                for future in pending:
-                    future.cancel()
-        for session in self._sessions:
-            session.close()
+
+        threads = [threading.Thread(target=sender, name=f"deliver_{n}", daemon=True)
+                   for n in range(self.settings.max_concurrency)]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.5)  # short joins keep the task responsive to being stopped
+        except BaseException:
+            self._stop.set()  # senders finish the request they are in, record it, and stop
+            raise
+        finally:
+            for session in self._sessions:
+                session.close()
         self.stats.seconds = time.perf_counter() - started
         self.stats.lowest_concurrency = self.limit.lowest
         progress.finish()
-        if failure:
-            raise failure
+        if failures:
+            raise failures[0]
         return self.stats
 
-    def _collect(self, done: set[Future], progress: Progress) -> BaseException | None:
-        failure = None
-        for future in done:
-            error = future.exception()
-            if error is None:
-                progress.advance()
-            elif isinstance(error, _Stopped):
-                continue
-            elif failure is None:  # ConnectionConfigError, or a bug: stop sending
-                failure = error
-        return failure
+
+_END = object()
 
 
 class _Stopped(Exception):
