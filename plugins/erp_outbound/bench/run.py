@@ -117,13 +117,14 @@ def naive(erp_url: str, sandbox_url: str, sample: int) -> dict:
 
 
 def transform_alone(erp_url: str, size: int) -> dict:
+    from erp_outbound.core import settings
     from erp_outbound.core.flows import flow
     from erp_outbound.erp.extract import pending_chunks
     from erp_outbound.erp.hook import make_engine
 
     build_orders(erp_url, size)
     order = flow("procuros", "ORDER")
-    chunks = list(pending_chunks(make_engine(erp_url), order, 1000))
+    chunks = list(pending_chunks(make_engine(erp_url), order, settings.chunk_size()))
     started = time.perf_counter()
     built = sum(len(order.build(chunk, "Europe/Berlin").payloads) for chunk in chunks)
     seconds = time.perf_counter() - started

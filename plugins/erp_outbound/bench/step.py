@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import defaultdict
 from types import SimpleNamespace
 
 from erp_outbound.core.transform import BuildPayloadsOperator
@@ -29,10 +30,20 @@ def operator(step: str, inputs: dict):
     raise SystemExit(f"unknown step {step}")
 
 
+class PushedXComs(dict):
+    """Stands in for the task instance's ``xcom_push`` outside Airflow."""
+
+    map_index = -1
+
+    def xcom_push(self, key: str, value) -> None:
+        self[key] = value
+
+
 def main() -> None:
     step, source, target = sys.argv[1:4]
     inputs = json.loads(open(source).read())
-    context = {"run_id": inputs["run_id"], "dag": SimpleNamespace(dag_id="bench_procuros_outgoing")}
+    context = {"run_id": inputs["run_id"], "dag": SimpleNamespace(dag_id="bench_procuros_outgoing"),
+               "ti": PushedXComs(), "outlet_events": defaultdict(lambda: SimpleNamespace(add=lambda *a, **k: None))}
     task = operator(step, inputs)
     started = time.perf_counter()
     result = task.execute(context)

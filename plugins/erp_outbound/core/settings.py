@@ -27,4 +27,10 @@ def erp_timezone() -> str:
 
 def chunk_size() -> int:
     """Documents per chunk in extract, transform and reconcile."""
-    return int(os.environ.get("ERP_OUTBOUND_CHUNK_SIZE", 1000))
+    return int(os.environ.get("ERP_OUTBOUND_CHUNK_SIZE", 5000))
+
+
+def load_task_size() -> int:
+    """Documents per load task: a larger backlog is sent by several mapped load tasks,
+    which the executor spreads over its workers (the vendor's pool bounds how many run at once)."""
+    return int(os.environ.get("ERP_OUTBOUND_LOAD_TASK_SIZE", 20000))

@@ -51,6 +51,25 @@ def build_error_verdicts(vendor: str, refs: list[str]) -> list[Verdict]:
     return verdicts
 
 
+LOAD_PARTS = "load_parts"  # the XCom the mapped load tasks expand over
+
+
+def load_parts(batches: list[dict], build_errors: list[str], size: int) -> list[dict]:
+    """The batches split into load tasks of about ``size`` documents; never none.
+
+    The first part also carries the build errors, so they are recorded exactly once.
+    """
+    parts: list[dict] = [{"batches": [], "build_errors": build_errors}]
+    count = 0
+    for batch in batches:
+        if count and count + batch["count"] > size:
+            parts.append({"batches": [], "build_errors": []})
+            count = 0
+        parts[-1]["batches"].append(batch)
+        count += batch["count"]
+    return parts
+
+
 class BuildPayloadsOperator(BaseOperator):
     """Build each staged chunk into payloads with the vendor's pandas transforms.
 
@@ -89,4 +108,9 @@ class BuildPayloadsOperator(BaseOperator):
             errors += len(built.errors)
             self.log.info("%s chunk %d: %d payloads, %d build errors", doc_type, n, len(built.payloads), len(built.errors))
         self.log.info("Built %d payloads; %d documents could not be built", payloads, errors)
-        return {"batches": batches, "build_errors": error_refs, "payloads": payloads, "build_error_count": errors}
+        parts = load_parts(batches, error_refs, settings.load_task_size())
+        if len(parts) > 1:
+            self.log.info("%d load tasks will send them, up to %d documents each", len(parts), settings.load_task_size())
+        context["ti"].xcom_push(key=LOAD_PARTS, value=parts)
+        return {"batches": batches, "build_errors": error_refs, "payloads": payloads, "build_error_count": errors,
+                "load_tasks": len(parts)}
