@@ -1,17 +1,21 @@
 """The run report: what happened to every document of a run, for people and for machines.
 
-Reconcile logs it as tables, writes it as JSON and CSV to the reports folder, and
-returns its counts (never documents) as the task's XCom.
+Reconcile logs it as tables, writes it as JSON, CSV and a self-contained HTML page to the
+reports folder, and returns its counts (never documents) as the task's XCom. Each failed
+document carries its vendor link: Procuros' error URL, RamBase's error id (and operation
+instance), GEP's error codes.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from tabulate import tabulate
 
@@ -19,7 +23,49 @@ from erp_outbound.core.storage import Folder, safe_name
 from erp_outbound.core.verdict import Outcome, Verdict
 
 FAILURE_COLUMNS = ["doc_type", "document_id", "identifier", "outcome", "attempts", "reason", "error_url",
-                   "error_code", "reported"]
+                   "error_code", "vendor_reference", "vendor_link", "reported"]
+VENDOR_NAMES = {"procuros": "Procuros", "rambase": "RamBase", "gep": "GEP"}
+REFERENCE_NAMES = {"rambase": "operation"}  # what a vendor's reference on a failed document is
+
+
+def vendor_ids(vendor: str, error_code: str | None, reference: str | None) -> str:
+    """The vendor's error id and reference as text, e.g. 'RamBase error 108018 | RamBase operation 5001'."""
+    name = VENDOR_NAMES.get(vendor, vendor)
+    parts = []
+    if error_code:
+        parts.append(f"{name} error {error_code}")
+    if reference:
+        parts.append(f"{name} {REFERENCE_NAMES.get(vendor, 'reference')} {reference}")
+    return " | ".join(parts)
+
+
+def vendor_link(verdict: Verdict) -> str:
+    """Where to look a failed document up at the vendor: the error URL, then error id and reference."""
+    ids = vendor_ids(verdict.vendor, verdict.error_code, verdict.vendor_reference)
+    return " | ".join(p for p in (verdict.error_url or "", ids) if p)
+
+
+def is_web_link(url: str) -> bool:
+    """Only http(s) URLs become links: a vendor's answer must not put javascript: into a page."""
+    try:
+        return urlsplit(url).scheme.lower() in ("http", "https")
+    except ValueError:
+        return False
+
+
+def link_html(url: str) -> str:
+    """An escaped <a> for an http(s) URL, escaped text otherwise."""
+    if not url:
+        return ""
+    if not is_web_link(url):
+        return html.escape(url)
+    return f'<a href="{html.escape(url, quote=True)}" rel="noopener noreferrer">{html.escape(url)}</a>'
+
+
+def vendor_link_html(vendor: str, failure: dict) -> str:
+    """A failure row's vendor link as HTML: the error URL clickable, the ids as text."""
+    ids = vendor_ids(vendor, failure.get("error_code"), failure.get("vendor_reference"))
+    return " | ".join(p for p in (link_html(failure.get("error_url") or ""), html.escape(ids)) if p)
 
 
 @dataclass
@@ -59,6 +105,8 @@ class RunReport:
                 "reason": v.reason,
                 "error_url": v.error_url or "",
                 "error_code": v.error_code or "",
+                "vendor_reference": v.vendor_reference or "",
+                "vendor_link": vendor_link(v),
                 "reported": self.reported.get((v.doc_type, v.document_id), ""),
             })
         return rows
@@ -67,17 +115,20 @@ class RunReport:
         """What XCom carries: counts only."""
         return {"vendor": self.vendor, "dry_run": self.dry_run, "totals": self.totals(), "by_type": self.counts()}
 
-    def render(self, max_failures: int = 200) -> str:
+    def _count_rows(self) -> tuple[list[str], list[list]]:
         outcomes = [o.value for o in Outcome]
-        counts = self.counts()
-        table = [[t] + [c.get(o, 0) for o in outcomes] + [sum(c.values())] for t, c in counts.items()]
+        table = [[t] + [c.get(o, 0) for o in outcomes] + [sum(c.values())] for t, c in self.counts().items()]
         totals = self.totals()
         table.append(["TOTAL"] + [totals[o] for o in outcomes] + [totals["documents"]])
-        lines = [
-            f"erp-outbound run report: {self.vendor} / {self.dag_id} / {self.run_id}"
-            + ("  [DRY RUN: nothing sent, nothing changed]" if self.dry_run else ""),
-            tabulate(table, headers=["type"] + outcomes + ["total"], tablefmt="simple"),
-        ]
+        return ["type"] + outcomes + ["total"], table
+
+    def title(self) -> str:
+        return (f"erp-outbound run report: {self.vendor} / {self.dag_id} / {self.run_id}"
+                + ("  [DRY RUN: nothing sent, nothing changed]" if self.dry_run else ""))
+
+    def render(self, max_failures: int = 200) -> str:
+        headers, table = self._count_rows()
+        lines = [self.title(), tabulate(table, headers=headers, tablefmt="simple")]
         if self.items:
             lines.append(f"\n{self.items_title} ({len(self.items)}):")
             lines.append(tabulate([[_cut(str(v), 100) for v in row.values()] for row in self.items],
@@ -88,8 +139,8 @@ class RunReport:
             lines.append(f"\nDocuments that need attention ({len(failures)}):")
             lines.append(tabulate(
                 [[f["doc_type"], f["identifier"], f["outcome"], f["attempts"], _cut(f["reason"], 100),
-                  f["error_url"] or f["error_code"] or "-", f["reported"] or "-"] for f in shown],
-                headers=["type", "document", "outcome", "attempts", "reason", "error URL / id", "reported"],
+                  f["vendor_link"] or "-", f["reported"] or "-"] for f in shown],
+                headers=["type", "document", "outcome", "attempts", "reason", "vendor link", "reported"],
                 tablefmt="simple",
             ))
             if len(failures) > len(shown):
@@ -98,6 +149,39 @@ class RunReport:
             lines.append("\nNo document needs attention.")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def to_html(self) -> str:
+        """One self-contained page (no scripts, no external files); every text is escaped."""
+        e = html.escape
+        headers, counts = self._count_rows()
+        parts = [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{e(self.title())}</title>",
+            f"<style>{_STYLE}</style></head><body>",
+            f"<h1>{e(self.title())}</h1>",
+            (f"<p>Vendor <b>{e(self.vendor)}</b>, DAG <b>{e(self.dag_id)}</b>, run <b>{e(self.run_id)}</b>, "
+             f"written {e(self.created_at)}.</p>"),
+            "<h2>Documents per type and outcome</h2>",
+            _html_table(headers, [[e(str(c)) for c in row] for row in counts]),
+        ]
+        if self.items:
+            columns = list(self.items[0].keys())
+            parts.append(f"<h2>{e(self.items_title)} ({len(self.items)})</h2>")
+            parts.append(_html_table(columns, [[e(str(row.get(c, ""))) for c in columns] for row in self.items]))
+        failures = self.failures()
+        parts.append(f"<h2>Documents that need attention ({len(failures)})</h2>")
+        if failures:
+            parts.append(_html_table(
+                ["type", "document", "ERP id", "outcome", "attempts", "reason", "vendor link", "reported"],
+                [[e(f["doc_type"]), e(f["identifier"]), e(f["document_id"]), e(f["outcome"]), str(f["attempts"]),
+                  e(f["reason"]), vendor_link_html(self.vendor, f), e(f["reported"])] for f in failures]))
+        else:
+            parts.append("<p>No document needs attention.</p>")
+        if self.notes:
+            parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
+        parts.append("</body></html>")
+        return "\n".join(parts)
 
     def write(self, folder: Folder) -> dict[str, str]:
         stem = safe_name(f"{self.dag_id}__{self.run_id}")
@@ -113,7 +197,21 @@ class RunReport:
         return {
             "json": folder.write_text(f"{stem}.json", json.dumps(document, indent=2, ensure_ascii=False)),
             "csv": folder.write_text(f"{stem}.csv", buffer.getvalue()),
+            "html": folder.write_text(f"{stem}.html", self.to_html()),
         }
+
+
+def _html_table(headers: list[str], rows: list[list[str]]) -> str:
+    """A table of cells that are already HTML (escaped text or a built link)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
+          "table{border-collapse:collapse;margin:1em 0}"
+          "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+          "th{background:#f0f0f0}td{max-width:40em;overflow-wrap:anywhere}")
 
 
 def _cut(text: str, width: int) -> str:

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
+from sqlalchemy import select
 
-from erp_outbound.core import runs, settings
+from erp_outbound.core import alerts, assets, runs, settings
 from erp_outbound.core.flows import flow
 from erp_outbound.core.params import as_bool, as_list
 from erp_outbound.core.report import RunReport
@@ -16,7 +17,8 @@ from erp_outbound.core.verdict import Outcome
 from erp_outbound.erp.claims import DEFAULT_LEASE_SECONDS, Claims
 from erp_outbound.erp.extract import pending_chunks
 from erp_outbound.erp.hook import ErpHook
-from erp_outbound.erp.journal import Journal
+from erp_outbound.erp.journal import Journal, verdict_from_row
+from erp_outbound.erp.state import verdicts as verdict_table
 from erp_outbound.erp.writeback import apply_verdicts
 
 
@@ -99,7 +101,9 @@ class ReconcileOperator(BaseOperator):
     """Apply every recorded verdict to the ERP, release the run's claims, report the run.
 
     Vendors extend ``before_apply`` (e.g. to report build errors). The run report goes
-    to the task log, to JSON and CSV files in the reports folder, and its counts to XCom.
+    to the task log, to JSON, CSV and HTML files in the reports folder, and its counts to XCom.
+    Document types with deliveries get an asset event through the vendor's asset alias
+    (see ``core/assets.py``); new document errors are sent as an alert when alerts are on.
     """
 
     template_fields: Sequence[str] = ("extracted", "delivered", "dry_run")
@@ -108,6 +112,9 @@ class ReconcileOperator(BaseOperator):
     def __init__(self, *, vendor: str, extracted: Any = None, delivered: Any = None,
                  erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = False,
                  reports_url: str | None = None, **kwargs) -> None:
+        # Asset events for the delivered types are added to this alias at run time.
+        outlets = kwargs.get("outlets") or []
+        kwargs["outlets"] = [*(outlets if isinstance(outlets, list) else [outlets]), assets.vendor_alias(vendor)]
         super().__init__(**kwargs)
         self.vendor = vendor
         self.extracted = extracted
@@ -141,13 +148,32 @@ class ReconcileOperator(BaseOperator):
         self.log.info("\n%s", report.render())
         files = report.write(Folder(self.reports_url or settings.reports_url()))
         self.log.info("Report files: %s", ", ".join(files.values()))
+        if not dry_run:
+            self._alert_new_errors(report, files)
         runs.run_staging(context).remove()
         self.after_apply(report)
         if not dry_run and (self.extracted is None or self.delivered is None):
             # Reconcile runs even when a step failed, to keep what was recorded; the run still fails.
             raise RuntimeError("An earlier step of this run failed (see its log); the verdicts it recorded "
                                "were applied and its documents go again next run.")
+        extras = assets.delivery_extras(report.summary(), report.dag_id, report.run_id, files)
+        if extras:
+            assets.emit_deliveries(context["outlet_events"], self.vendor, extras)
+            self.log.info("Asset events for the delivered types: %s",
+                          ", ".join(assets.delivery_asset(self.vendor, t).name for t in extras))
         return report.summary() | {"report_files": files}
+
+    def _alert_new_errors(self, report: RunReport, files: dict[str, str]) -> None:
+        """Alert about documents that failed for the first time or differently than before."""
+        config = alerts.load_settings(self.log)
+        if config is None or not config.wants("new_errors"):
+            return
+        try:
+            new = new_failures(self.engine, report)
+            if new:
+                alerts.send(config, alerts.new_errors_alert(report, new, files, config.max_failures), logger=self.log)
+        except Exception as exc:  # noqa: BLE001 - an alert must never fail a delivery run
+            self.log.warning("Could not send the new-errors alert (%s); the run is not affected.", exc)
 
     def _notes(self, report: RunReport, applied: dict[str, int]) -> None:
         delivered = self.delivered or {}
@@ -169,3 +195,34 @@ class ReconcileOperator(BaseOperator):
                                 f"they are in {delivered['preview']}")
         if applied:
             self.log.info("Applied to the ERP: %s", applied)
+
+
+def new_failures(engine, report: RunReport, chunk: int = 500) -> list[dict]:
+    """The report's failures that are new: no earlier verdict for the document, or a different error.
+
+    Compares with the document's latest earlier verdict in the journal (deferrals decide nothing and
+    are skipped); an unchanged error of a document that keeps failing is not new.
+    """
+    failed = {(f["doc_type"], f["document_id"]): f for f in report.failures()
+              if f["outcome"] in (Outcome.REJECTED.value, Outcome.BUILD_ERROR.value)}
+    document_ids = sorted({document_id for _, document_id in failed})
+    previous = {}
+    with engine.connect() as conn:
+        for start in range(0, len(document_ids), chunk):
+            query = (select(verdict_table)
+                     .where(verdict_table.c.vendor == report.vendor,
+                            verdict_table.c.document_id.in_(document_ids[start:start + chunk]),
+                            verdict_table.c.run_id != report.run_id,
+                            verdict_table.c.dry_run.is_(False),
+                            verdict_table.c.outcome != Outcome.DEFERRED.value)
+                     .order_by(verdict_table.c.id))
+            for row in conn.execute(query):
+                earlier = verdict_from_row(row)
+                previous[(earlier.doc_type, earlier.document_id)] = earlier  # the latest one wins
+    new = []
+    for key, failure in failed.items():
+        earlier = previous.get(key)
+        if earlier is None or (earlier.outcome.value, earlier.reason, earlier.error_code or "") != (
+                failure["outcome"], failure["reason"], failure["error_code"]):
+            new.append(failure)
+    return new

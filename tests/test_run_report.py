@@ -1,0 +1,184 @@
+"""The run report in every form: the log table, JSON, CSV and a self-contained HTML page.
+
+Each failed document carries its vendor link (Procuros' error URL, RamBase's error id and
+operation, GEP's error codes); hostile text is escaped; the files land in a local folder and
+on object storage alike.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import connect, connect_gep, connect_rambase
+from erp_outbound.core.report import FAILURE_COLUMNS, RunReport
+from erp_outbound.core.storage import Folder
+from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.demo import load_dag
+from erp_outbound.erp.demo import build_demo_erp
+from fsspec.implementations.memory import MemoryFileSystem
+
+HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
+PROCUROS_URL = "https://portal.procuros.io/errors/7f3a?tab=details&x=1"
+
+
+def verdicts() -> list[Verdict]:
+    return [
+        Verdict("procuros", "ORDER", "1", "PO-1", Outcome.DELIVERED, status="TRANSMITTED", vendor_reference="tx-1"),
+        Verdict("procuros", "ORDER", "2", "PO-2", Outcome.REJECTED, message="Could not resolve party",
+                errors={"receiver": ["unknown GLN"]}, error_url=PROCUROS_URL, attempts_before=1),
+        Verdict("procuros", "INVOICE", "3", "RE-3", Outcome.BUILD_ERROR, message=f"cannot build {HOSTILE}"),
+        Verdict("procuros", "INVOICE", "4", "RE-4", Outcome.REJECTED, message="odd link",
+                error_url="javascript:alert(document.cookie)"),
+        Verdict("procuros", "INVOICE", "5", "RE-5", Outcome.DEFERRED, message="HTTP 503"),
+    ]
+
+
+def rambase_and_gep() -> list[Verdict]:
+    return [
+        Verdict("rambase", "PURCHASE_ORDER_UPDATE", "10", "100010", Outcome.REJECTED,
+                message="Currency mismatch (RamBase error 108018)", error_code="108018"),
+        Verdict("rambase", "INVOICE_FORWARDING", "11", "100011", Outcome.REJECTED, message="operation failed",
+                error_code="100089", vendor_reference="5001"),
+        Verdict("gep", "POR_STATUS", "12", "X-12", Outcome.REJECTED, message="E100: Invalid Order Number",
+                error_code="E100,E200"),
+    ]
+
+
+def parse_csv(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_html_escapes_hostile_text_and_links_only_web_urls(tmp_path):
+    report = RunReport("procuros", "procuros_outgoing", "manual__2026-01-01T00:00:00+00:00", verdicts=verdicts(),
+                       notes=[f"note {HOSTILE}"])
+    page = report.to_html()
+
+    assert "<script" not in page and "<img" not in page, "hostile text must be escaped"
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert page.count("&lt;img src=x onerror=alert(1)&gt;") == 2  # the reason and the note
+    href = PROCUROS_URL.replace("&", "&amp;")
+    assert f'<a href="{href}" rel="noopener noreferrer">{href}</a>' in page
+    assert "javascript:alert(document.cookie)" in page, "a non-web URL is still shown"
+    assert 'href="javascript' not in page, "but never as a link"
+    # Self-contained: no script, stylesheet, image or font from anywhere; the only URLs are the error links.
+    tags = set(re.findall(r"<\s*([!a-zA-Z0-9]+)", page))
+    assert tags <= {"!DOCTYPE", "html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "b", "table",
+                    "thead", "tbody", "tr", "th", "td", "a", "ul", "li"}, tags
+    assert "@import" not in page and "url(" not in page
+    assert re.findall(r'href="([^"]+)"', page) == [href]
+    # Counts table and the attention list.
+    assert "<td>ORDER</td><td>1</td><td>0</td><td>1</td><td>0</td><td>0</td><td>2</td>" in page
+    assert "Documents that need attention (4)" in page
+
+
+def test_every_form_carries_the_vendor_link_of_each_vendor(tmp_path):
+    for vendor, items in (("procuros", verdicts()), ("rambase", rambase_and_gep()[:2]), ("gep", rambase_and_gep()[2:])):
+        report = RunReport(vendor, f"{vendor}_dag", "run-1", verdicts=items)
+        files = report.write(Folder(tmp_path / vendor))
+        data = json.loads(Path(files["json"]).read_text())
+        rows = parse_csv(Path(files["csv"]).read_text())
+        page = Path(files["html"]).read_text()
+        log = report.render()
+        links = {f["identifier"]: f["vendor_link"] for f in data["failures"]}
+        assert links == {r["identifier"]: r["vendor_link"] for r in rows}, "JSON and CSV agree"
+        expected = {
+            "procuros": {"PO-2": PROCUROS_URL, "RE-3": "", "RE-4": "javascript:alert(document.cookie)", "RE-5": ""},
+            "rambase": {"100010": "RamBase error 108018", "100011": "RamBase error 100089 | RamBase operation 5001"},
+            "gep": {"X-12": "GEP error E100,E200"},
+        }[vendor]
+        assert links == expected
+        for link in filter(None, expected.values()):
+            assert link in log, f"the log table shows {link}"
+            assert link.replace("&", "&amp;") in page, f"the page shows {link}"
+
+
+def test_no_secret_or_payload_field_in_the_files(tmp_path):
+    report = RunReport("procuros", "procuros_outgoing", "run-1", verdicts=verdicts())
+    files = report.write(Folder(tmp_path))
+    data = json.loads(Path(files["json"]).read_text())
+    assert set(data) == {"vendor", "dry_run", "totals", "by_type", "dag_id", "run_id", "created_at", "notes",
+                         "failures"}
+    assert all(list(f) == FAILURE_COLUMNS for f in data["failures"])
+    assert list(parse_csv(Path(files["csv"]).read_text())[0]) == FAILURE_COLUMNS
+    assert not re.search(r"token|password|secret|payload|body", json.dumps(data), re.IGNORECASE)
+
+
+@pytest.fixture
+def memory_storage():
+    """An fsspec memory filesystem attached to Airflow's ObjectStoragePath as memory://."""
+    from airflow.sdk.io.store import _STORE_CACHE, attach
+
+    fs = MemoryFileSystem()
+    attach("memory", fs=fs)
+    yield fs
+    if fs.exists("/reports-bucket"):
+        fs.rm("/reports-bucket", recursive=True)
+    _STORE_CACHE.pop("memory", None)
+
+
+def test_files_land_in_a_local_folder_and_on_object_storage(tmp_path, memory_storage):
+    from airflow.sdk import ObjectStoragePath
+
+    report = RunReport("procuros", "procuros_outgoing", "manual__2026-01-01T00:00:00+00:00", verdicts=verdicts())
+    local = report.write(Folder(tmp_path / "reports"))
+    remote = report.write(Folder("memory://reports-bucket/erp"))
+    assert set(local) == set(remote) == {"json", "csv", "html"}
+    stem = "procuros_outgoing__manual__2026-01-01T00_00_00_00_00"
+    for kind in ("json", "csv", "html"):
+        assert local[kind] == str(tmp_path / "reports" / f"{stem}.{kind}")
+        assert remote[kind] == f"memory://reports-bucket/erp/{stem}.{kind}"
+        assert ObjectStoragePath(remote[kind]).read_text() == Path(local[kind]).read_text()
+    # Airflow's own local:// scheme goes through ObjectStoragePath too, and lands on disk.
+    via_airflow = report.write(Folder(f"local://{tmp_path}/via-objectstorage"))
+    assert via_airflow["html"].startswith("local://")
+    assert (tmp_path / "via-objectstorage" / f"{stem}.html").read_text() == report.to_html()
+
+
+@pytest.mark.airflow
+def test_dag_runs_write_vendor_links_everywhere_and_log_where(tmp_path, files, sandbox_with, monkeypatch, capfd,
+                                                              memory_storage):
+    """Real runs of the Procuros, RamBase and GEP DAGs: every failed document has its vendor link."""
+    from airflow.sdk import ObjectStoragePath
+
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    build_demo_erp(url, 300, seed=21)
+    sandbox = sandbox_with()
+    connect(monkeypatch, url, sandbox.base_url)
+    connect_rambase(monkeypatch, sandbox.base_url)
+    connect_gep(monkeypatch, sandbox.base_url)
+    monkeypatch.setenv("ERP_OUTBOUND_REPORTS", "memory://reports-bucket/runs")
+
+    checked = {}
+    for dag_id, conf in (("procuros_outgoing", {"report_after": 1}), ("rambase_purchase_orders", {}),
+                         ("rambase_invoice_forwarding", {}), ("gep_por_status", {})):
+        capfd.readouterr()
+        dag_run = load_dag(dag_id).test(run_conf=conf)
+        out, err = capfd.readouterr()
+        assert str(dag_run.state).endswith("success"), dag_id
+        (logged,) = re.findall(r"Report files: (\S+), (\S+), (\S+)", out + err)
+        assert all(path.startswith("memory://reports-bucket/runs/") for path in logged), "reconcile says where"
+        json_path, csv_path, html_path = logged
+        data = json.loads(ObjectStoragePath(json_path).read_text())
+        rows = {(r["doc_type"], r["document_id"]): r for r in parse_csv(ObjectStoragePath(csv_path).read_text())}
+        page = ObjectStoragePath(html_path).read_text()
+        failed = [f for f in data["failures"] if f["outcome"] in ("REJECTED", "BUILD_ERROR")]
+        assert failed, f"{dag_id}: the demo has failing documents"
+        for f in failed:
+            assert rows[f["doc_type"], f["document_id"]]["vendor_link"] == f["vendor_link"]
+            if dag_id == "procuros_outgoing":  # every failure is reported or refused: each has its portal link
+                assert f["error_url"].startswith(sandbox.base_url) and f["vendor_link"] == f["error_url"]
+                assert f'<a href="{f["error_url"]}"' in page
+            elif f["error_code"]:
+                name = "GEP" if dag_id == "gep_por_status" else "RamBase"
+                assert f"{name} error {f['error_code']}" in f["vendor_link"]
+                assert f["vendor_link"] in page and f["vendor_link"][:60] in out + err
+        checked[dag_id] = [f["vendor_link"] for f in failed if f["vendor_link"]]
+    assert checked["procuros_outgoing"] and checked["gep_por_status"]
+    assert any(link.startswith("RamBase error 108018") for link in checked["rambase_purchase_orders"])
+    assert any(re.fullmatch(r"RamBase error \d+ \| RamBase operation \d+", link)
+               for link in checked["rambase_invoice_forwarding"]), "an operation in status 7 names its instance"
