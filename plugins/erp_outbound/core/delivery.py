@@ -137,16 +137,20 @@ class Delivery(Generic[Item]):
         try:
             verdict = self._retrying(self._attempt, item)
         except TransientError as error:
-            verdict = self.defer(item, error)
-            with self._lock:
-                self.stats.deferred += 1
-                key = error.reason.split(":")[0]
-                self.stats.transient_reasons[key] = self.stats.transient_reasons.get(key, 0) + 1
+            verdict = self._deferred(item, error)
         else:
             with self._lock:
                 self.stats.answered += 1
         self.on_verdict(verdict)
         return verdict
+
+    def _deferred(self, item: Item, error: TransientError) -> Verdict:
+        """Still failing after every try: the item is left for the next run."""
+        with self._lock:
+            self.stats.deferred += 1
+            key = error.reason.split(":")[0]
+            self.stats.transient_reasons[key] = self.stats.transient_reasons.get(key, 0) + 1
+        return self.defer(item, error)
 
     def run(self, items: Iterable[Item], total: int) -> DeliveryStats:
         """Deliver every item; returns the statistics. Raises ConnectionConfigError at once.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -53,15 +54,20 @@ class RateLimit:
         self._lock = threading.Lock()
         self._next = time.monotonic()
 
-    def wait(self) -> None:
+    def reserve(self) -> float:
+        """Book the next request start; returns how long to wait for it."""
         if self.per_second <= 0:
-            return
+            return 0.0
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             self._next = start + 1.0 / self.per_second
-        if start > now:
-            time.sleep(start - now)
+        return start - now
+
+    def wait(self) -> None:
+        delay = self.reserve()
+        if delay > 0:
+            time.sleep(delay)
 
 
 class Pause:
@@ -75,7 +81,33 @@ class Pause:
         with self._lock:
             self._until = max(self._until, time.monotonic() + seconds)
 
+    def remaining(self) -> float:
+        return self._until - time.monotonic()
+
     def wait(self) -> None:
-        delay = self._until - time.monotonic()
+        delay = self.remaining()
         if delay > 0:
             time.sleep(delay)
+
+
+class AsyncAdaptiveLimit(AdaptiveLimit):
+    """AdaptiveLimit for coroutines of one event loop: ``async with limit:``."""
+
+    def __init__(self, maximum: int, recover_after: int = 20):
+        super().__init__(maximum, recover_after)
+        self._changed = asyncio.Event()
+
+    async def __aenter__(self) -> AsyncAdaptiveLimit:
+        while self._in_flight >= self.limit:
+            self._changed.clear()
+            await self._changed.wait()
+        self._in_flight += 1
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self._in_flight -= 1
+        self._changed.set()
+
+    def succeeded(self) -> None:
+        super().succeeded()
+        self._changed.set()

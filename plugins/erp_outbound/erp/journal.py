@@ -9,10 +9,10 @@ The next run first applies whatever an earlier run recorded but did not apply.
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterable
 
 from sqlalchemy import and_, insert, select, update
@@ -103,13 +103,18 @@ class Journal:
 
 
 class JournalWriter:
-    """Records verdicts from many sender threads with group commits in one writer thread."""
+    """Records verdicts from many senders with group commits in one writer thread.
+
+    Senders only append to a deque (no wake-up per verdict); the writer commits what
+    has gathered every ``max_wait`` seconds, so a verdict is on disk within about that.
+    """
 
     def __init__(self, journal: Journal, max_batch: int = 500, max_wait: float = 0.05):
         self.journal = journal
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self._queue: queue.Queue = queue.Queue()
+        self._pending: deque[Verdict] = deque()
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="verdict-journal", daemon=True)
         self._error: BaseException | None = None
         self.written = 0
@@ -121,31 +126,23 @@ class JournalWriter:
     def put(self, verdict: Verdict) -> None:
         if self._error:
             raise RuntimeError("the verdict journal failed; stopping delivery") from self._error
-        self._queue.put(verdict)
+        self._pending.append(verdict)
 
     def __exit__(self, *exc) -> None:
-        self._queue.put(None)
+        self._closing.set()
         self._thread.join()
         if self._error:
             raise RuntimeError("the verdict journal failed") from self._error
 
     def _run(self) -> None:
-        done = False
-        while not done:
-            batch: list[Verdict] = []
-            item = self._queue.get()
-            deadline = time.monotonic() + self.max_wait
-            while item is not None:
-                batch.append(item)
-                if len(batch) >= self.max_batch:
-                    break
+        while True:
+            closing = self._closing.wait(self.max_wait)
+            while self._pending:
+                batch = [self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))]
                 try:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-            done = item is None
-            try:
-                self.written += self.journal.record(batch)
-            except BaseException as exc:  # noqa: BLE001 - surfaced to the senders
-                self._error = exc
+                    self.written += self.journal.record(batch)
+                except BaseException as exc:  # noqa: BLE001 - surfaced to the senders
+                    self._error = exc
+                    return
+            if closing:
                 return

@@ -11,6 +11,7 @@ from typing import Any
 import requests
 from airflow.sdk.log import mask_secret
 
+from erp_outbound.core.async_http import arequest
 from erp_outbound.core.http import (
     Answer,
     BearerAuth,
@@ -87,6 +88,10 @@ class ProcurosHook(VendorHttpHook):
     # -- endpoints ------------------------------------------------------------
     def send_transaction(self, session: requests.Session, body: str, timeout: float) -> Answer:
         return request(session, "POST", self.url("/v2/transactions"), timeout, data=body.encode("utf-8"))
+
+    async def asend_transaction(self, session, body: str, timeout: float) -> Answer:
+        """POST /v2/transactions on an aiohttp session (see core/async_http.py)."""
+        return await arequest(session, "POST", self.url("/v2/transactions"), timeout, data=body.encode("utf-8"))
 
     def report_error(self, session: requests.Session, report: dict, timeout: float) -> Answer:
         return request(session, "POST", self.url("/v2/errors"), timeout, json=report)
