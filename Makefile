@@ -10,7 +10,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export ERP_OUTBOUND_REPORTS ?= $(CURDIR)/reports
 
-.PHONY: install db demo test bench clean lock
+.PHONY: install db pools demo test bench bench-distributed clean lock airflow airflow-stop screenshots
 
 install: $(STAMP)
 
@@ -20,12 +20,17 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # dag.test() needs a migrated metadata database in our own AIRFLOW_HOME.
-db: $(AIRFLOW_HOME)/.migrated
+db: $(AIRFLOW_HOME)/.migrated pools
 
 $(AIRFLOW_HOME)/.migrated: $(STAMP)
 	mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/migrate.log; exit 1)
 	touch $@
+
+# The per-vendor pools (erp_outbound/pools.py): a scheduler never starts a task whose pool is missing.
+pools: $(AIRFLOW_HOME)/.migrated
+	$(BIN)/python -m erp_outbound.pools > $(AIRFLOW_HOME)/pools.json
+	$(BIN)/airflow pools import $(AIRFLOW_HOME)/pools.json
 
 demo: install db
 	$(BIN)/erp-outbound demo --workdir .demo --documents $(or $(DOCUMENTS),300)
@@ -33,10 +38,34 @@ demo: install db
 test: install db
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# A real local Airflow with the demo ERP and the sandbox, in .airflow-local/ (its own AIRFLOW_HOME,
+# not the .airflow above): UI on http://127.0.0.1:$(AIRFLOW_PORT), user admin, password printed.
+# Ctrl-C stops it, or `make airflow-stop` from another shell.
+AIRFLOW_PORT ?= 8080
+airflow: install
+	$(BIN)/erp-outbound airflow --port $(AIRFLOW_PORT) --documents $(or $(DOCUMENTS),300)
+
+airflow-stop: install
+	$(BIN)/erp-outbound airflow-stop
+
+# The README's pictures of the UI, taken with headless chromium from a running `make airflow`.
+screenshots: install
+	test -x /usr/bin/chromium || apt-get install -y chromium || sudo apt-get install -y chromium
+	$(BIN)/python -m erp_outbound.local_airflow.screenshots --out docs/screenshots
+
 # Throughput, latency and memory of the Procuros pipeline: prints a table and a JSON line.
 SIZES ?= 1000,10000,100000
 bench: install db
 	$(BIN)/python -m erp_outbound.bench.run --sizes $(SIZES) --workdir .bench
+
+# The same backlog on one and on two Celery workers (CeleryExecutor; broker: the local Redis; metadata DB,
+# result backend and ERP: scratch databases on the local PostgreSQL): wall time, which worker ran each
+# load task, no document sent twice. Prints a table and a BENCH_DISTRIBUTED JSON line.
+WORKERS ?= 1,2
+LOAD_TASKS ?= 4
+bench-distributed: install
+	$(BIN)/python -m erp_outbound.bench.distributed --documents $(or $(DOCUMENTS),20000) \
+		--load-tasks $(LOAD_TASKS) --workers $(WORKERS) --workdir .bench/distributed
 
 # Re-pin every dependency after changing pyproject.toml (run in a fresh venv).
 lock:

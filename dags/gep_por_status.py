@@ -16,10 +16,10 @@ with defaults.delivery_dag(
     "gep_por_status", "Acknowledge purchase order response processing status to GEP SMART", "gep", doc_md=__doc__,
     params={
         "dry_run": defaults.dry_run(),
-        "batch_size": Param(100, type="integer", minimum=1, maximum=1000, title="Batch size",
-                            description="Keys per PUT request."),
-        "limit": defaults.limit("rows"),
+        "limit": defaults.limit(defaults.single_type(POR_STATUS)),
         "only_ids": defaults.only_ids("ERP row ids"),
+        "batch_size": Param(100, type="integer", minimum=1, maximum=1000, title="Batch size",
+                            section=defaults.ADVANCED, description="Rows (keys) per PUT request, 1 to 1000."),
     },
 ) as dag:
     extract = ExtractDocumentsOperator(
@@ -27,13 +27,11 @@ with defaults.delivery_dag(
         limit="{{ params.limit }}", only_ids="{{ params.only_ids }}", dry_run="{{ params.dry_run }}",
     )
     transform = BuildPayloadsOperator(task_id="transform", vendor="gep", chunks=extract.output)
-    load = GepAcknowledgeStatusOperator(
-        task_id="load", path=POR_STATUS_PATH, batch_size="{{ params.batch_size }}",
-        batches=transform.output, extracted=extract.output, dry_run="{{ params.dry_run }}",
-    )
+    load = defaults.load_tasks(GepAcknowledgeStatusOperator, transform, path=POR_STATUS_PATH,
+                               batch_size="{{ params.batch_size }}", extracted=extract.output,
+                               dry_run="{{ params.dry_run }}")
     reconcile = ReconcileOperator(
-        task_id="reconcile", vendor="gep",
-        extracted="{{ ti.xcom_pull(task_ids='extract') }}", delivered="{{ ti.xcom_pull(task_ids='load') }}",
+        task_id="reconcile", vendor="gep", **defaults.STEP_RESULTS,
         dry_run="{{ params.dry_run }}", trigger_rule="all_done",
     )
     extract >> transform >> load >> reconcile

@@ -22,14 +22,13 @@ with defaults.delivery_dag(
     params={
         "dry_run": defaults.dry_run("Build and validate the payloads and show what would be sent; "
                                     "send nothing and change nothing."),
-        "doc_types": Param(DOC_TYPES, type="array", title="Document types",
-                           description="Which outgoing document types to send.",
-                           items={"type": "string", "enum": DOC_TYPES}, uniqueItems=True, minItems=1),
+        "doc_types": defaults.doc_types(DOC_TYPES, "Which outgoing document types to send (at least one)."),
         "limit": defaults.limit("documents per type"),
         "only_ids": defaults.only_ids(),
-        "report_after": Param(DEFAULT_REPORT_AFTER, type="integer", minimum=1, title="Report errors after",
-                              description="Report a document that cannot be built to Procuros once it has "
-                                          "failed this many runs."),
+        "report_after": Param(DEFAULT_REPORT_AFTER, type="integer", minimum=1, maximum=100,
+                              title="Report errors after", section=defaults.ERROR_REPORTING,
+                              description="Report a document that cannot be built to Procuros (POST /v2/errors, "
+                                          "shown in its portal) once it has failed this many runs; 1 = at once."),
     },
 ) as dag:
     extract = ExtractDocumentsOperator(
@@ -41,16 +40,11 @@ with defaults.delivery_dag(
         dry_run="{{ params.dry_run }}",
     )
     transform = BuildPayloadsOperator(task_id="transform", vendor="procuros", chunks=extract.output)
-    load = ProcurosSendTransactionsOperator(
-        task_id="load",
-        batches=transform.output,
-        extracted=extract.output,
-        dry_run="{{ params.dry_run }}",
-    )
+    load = defaults.load_tasks(ProcurosSendTransactionsOperator, transform,
+                               extracted=extract.output, dry_run="{{ params.dry_run }}")
     reconcile = ProcurosReconcileOperator(
         task_id="reconcile",
-        extracted="{{ ti.xcom_pull(task_ids='extract') }}",
-        delivered="{{ ti.xcom_pull(task_ids='load') }}",
+        **defaults.STEP_RESULTS,
         dry_run="{{ params.dry_run }}",
         report_after="{{ params.report_after }}",
         trigger_rule="all_done",

@@ -18,9 +18,11 @@ with defaults.delivery_dag(
     "procuros_tasks", "Answer Procuros' tasks: export customers and suppliers, sync enabled trade partners",
     "procuros", doc_md=__doc__,
     params={
-        "dry_run": defaults.dry_run("Build the results and show them; change no partner flag and mark no task."),
+        "dry_run": defaults.dry_run("Build the results and show them; change no partner flag and mark no task.",
+                                    section="What to do"),
         "per_page": Param(100, type="integer", minimum=1, maximum=100, title="Tasks per page",
-                          description="Page size when reading Procuros' task queue."),
+                          section=defaults.ADVANCED,
+                          description="Page size when reading Procuros' task queue (1 to 100); every page is read."),
     },
 ) as dag:
     listed = ProcurosListTasksOperator(task_id="list_tasks", per_page="{{ params.per_page }}")

@@ -17,10 +17,12 @@ with defaults.delivery_dag(
     "rambase", doc_md=__doc__,
     params={
         "dry_run": defaults.dry_run("Build and check the requests; start no operation, change nothing."),
-        "limit": defaults.limit("order responses"),
+        "limit": defaults.limit(defaults.single_type(INVOICE_FORWARDING)),
         "only_ids": defaults.only_ids("ERP row ids"),
         "wait_minutes": Param(30, type="number", minimum=0.01, maximum=720, title="Wait for operations (minutes)",
-                              description="How long to wait for running operations; the rest resume next run."),
+                              section=defaults.ADVANCED,
+                              description="How long the triggerer waits for started RamBase operations (up to 720); "
+                                          "the ones still running are picked up by the next run."),
     },
 ) as dag:
     extract = ExtractDocumentsOperator(
@@ -28,13 +30,10 @@ with defaults.delivery_dag(
         limit="{{ params.limit }}", only_ids="{{ params.only_ids }}", dry_run="{{ params.dry_run }}",
     )
     transform = BuildPayloadsOperator(task_id="transform", vendor="rambase", chunks=extract.output)
-    load = RambaseForwardInvoicesOperator(
-        task_id="load", batches=transform.output, extracted=extract.output, dry_run="{{ params.dry_run }}",
-        timeout_seconds="{{ params.wait_minutes * 60 }}",
-    )
+    load = defaults.load_tasks(RambaseForwardInvoicesOperator, transform, extracted=extract.output,
+                               dry_run="{{ params.dry_run }}", timeout_seconds="{{ params.wait_minutes * 60 }}")
     reconcile = ReconcileOperator(
-        task_id="reconcile", vendor="rambase",
-        extracted="{{ ti.xcom_pull(task_ids='extract') }}", delivered="{{ ti.xcom_pull(task_ids='load') }}",
+        task_id="reconcile", vendor="rambase", **defaults.STEP_RESULTS,
         dry_run="{{ params.dry_run }}", trigger_rule="all_done",
     )
     extract >> transform >> load >> reconcile

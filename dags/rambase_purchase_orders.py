@@ -14,7 +14,7 @@ from erp_outbound.rambase.operators import RambaseUpdatePurchaseOrdersOperator
 with defaults.delivery_dag(
     "rambase_purchase_orders", "Update purchase orders in RamBase and record each answer on the ERP row",
     "rambase", doc_md=__doc__,
-    params={"dry_run": defaults.dry_run(), "limit": defaults.limit("updates"),
+    params={"dry_run": defaults.dry_run(), "limit": defaults.limit(defaults.single_type(PURCHASE_ORDER_UPDATE)),
             "only_ids": defaults.only_ids("ERP row ids")},
 ) as dag:
     extract = ExtractDocumentsOperator(
@@ -22,12 +22,10 @@ with defaults.delivery_dag(
         limit="{{ params.limit }}", only_ids="{{ params.only_ids }}", dry_run="{{ params.dry_run }}",
     )
     transform = BuildPayloadsOperator(task_id="transform", vendor="rambase", chunks=extract.output)
-    load = RambaseUpdatePurchaseOrdersOperator(
-        task_id="load", batches=transform.output, extracted=extract.output, dry_run="{{ params.dry_run }}",
-    )
+    load = defaults.load_tasks(RambaseUpdatePurchaseOrdersOperator, transform, extracted=extract.output,
+                               dry_run="{{ params.dry_run }}")
     reconcile = ReconcileOperator(
-        task_id="reconcile", vendor="rambase",
-        extracted="{{ ti.xcom_pull(task_ids='extract') }}", delivered="{{ ti.xcom_pull(task_ids='load') }}",
+        task_id="reconcile", vendor="rambase", **defaults.STEP_RESULTS,
         dry_run="{{ params.dry_run }}", trigger_rule="all_done",
     )
     extract >> transform >> load >> reconcile

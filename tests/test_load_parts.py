@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from erp_outbound.core.transform import load_parts
 
 
@@ -24,3 +26,54 @@ def test_there_is_always_one_part_so_build_errors_are_recorded():
 def test_a_batch_larger_than_the_part_size_is_never_split_or_dropped():
     parts = load_parts([batch(0, 50), batch(1, 50)], [], size=10)
     assert [len(p["batches"]) for p in parts] == [1, 1]
+
+
+def test_reconcile_adds_up_the_mapped_load_tasks_results():
+    from erp_outbound.erp.operators import load_results, merged_load_results
+
+    results = [{"answered": 3, "deferred": 1, "skipped_claims": 0}, None, {"answered": 2, "deferred": 0,
+                                                                        "skipped_claims": 4}]
+    assert len(load_results(results)) == 2  # the failed task left none
+    assert merged_load_results(results) == {"answered": 5, "deferred": 1, "skipped_claims": 4}
+    assert load_results({"answered": 1}) == [{"answered": 1}]
+    assert load_results(None) == []
+    previews = [{"would_send": 2, "preview": "a.jsonl"}, {"would_send": 3, "preview": "b.jsonl"}]
+    assert merged_load_results(previews) == {"would_send": 5, "preview": "a.jsonl, b.jsonl"}
+
+
+def test_reconcile_fails_the_run_when_one_mapped_load_task_failed():
+    from erp_outbound.erp.operators import ReconcileOperator
+
+    reconcile = ReconcileOperator(task_id="reconcile", vendor="procuros", extracted={"chunks": []},
+                                  built={"load_tasks": 3}, delivered=[{"answered": 1}, {"answered": 2}])
+    assert reconcile._a_step_failed()
+    reconcile.delivered = [{"answered": 1}, {"answered": 2}, {"answered": 0}]
+    assert not reconcile._a_step_failed()
+    reconcile.built = None  # transform failed
+    assert reconcile._a_step_failed()
+
+
+@pytest.mark.airflow
+def test_a_backlog_split_over_mapped_load_tasks_is_sent_once_and_reconciled(tmp_path, files, sandbox, monkeypatch):
+    from collections import Counter
+
+    from conftest import connect
+    from erp_outbound.demo import load_dag
+    from erp_outbound.erp.demo import build_demo_erp
+    from test_procuros_dag import assert_verdicts_match_sandbox
+
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    summary = build_demo_erp(url, 80, seed=9)
+    connect(monkeypatch, url, sandbox.base_url)
+    monkeypatch.setenv("ERP_OUTBOUND_CHUNK_SIZE", "10")
+    monkeypatch.setenv("ERP_OUTBOUND_LOAD_TASK_SIZE", "20")
+
+    dag_run = load_dag("procuros_outgoing").test(run_conf={"report_after": 1})
+
+    assert str(dag_run.state).endswith("success")
+    loads = [ti for ti in dag_run.get_task_instances() if ti.task_id == "load"]
+    assert len(loads) >= 4 and all(str(ti.state).endswith("success") for ti in loads)
+    record = sandbox.snapshot()
+    sends = Counter((t["type"], t["identifier"]) for t in record["procuros"]["transactions"])
+    assert max(sends.values()) == 1
+    assert assert_verdicts_match_sandbox(url, record, sandbox.base_url) == summary["expected_outcomes"]

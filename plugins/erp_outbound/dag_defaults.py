@@ -11,6 +11,9 @@ import sys
 import pendulum
 from airflow.sdk import DAG, Param
 
+from erp_outbound.core.alerts import RunFailedNotifier
+from erp_outbound.pools import pool_for
+
 EVERY_15_MINUTES = "*/15 * * * *"  # Procuros recommends 10 to 30 minutes
 
 
@@ -27,20 +30,78 @@ def delivery_dag(dag_id: str, description: str, vendor: str, params: dict, doc_m
         tags=["erp-outbound", vendor],
         doc_md=doc_md,
         params=params,
+        on_failure_callback=RunFailedNotifier(),  # alerts only when the erp_outbound_alerts Variable asks
     )
     # Airflow takes the DAG's file from the frame that built it: that is the DAG file, not this one.
     dag.fileloc = sys._getframe(1).f_code.co_filename
     return dag
 
 
-def dry_run(description: str = "Build and check everything; send nothing, change nothing.") -> Param:
-    return Param(False, type="boolean", title="Dry run", description=description)
+# Trigger-form sections (Param ``section``), shown in the order the fields first name them.
+def load_tasks(operator_class, transform, **kwargs):
+    """The load step: one mapped task per load part the transform step made (one for most runs).
+
+    The executor spreads the parts over its workers; the vendor's pool bounds how many run at once.
+    """
+    return operator_class.partial(task_id="load", pool=pool_for(operator_class.vendor), **kwargs).expand(
+        batches=transform.output)
+
+
+# What the reconcile step reads: every step's XCom (the load step's is a list when it was mapped).
+STEP_RESULTS = {
+    "extracted": "{{ ti.xcom_pull(task_ids='extract') }}",
+    "built": "{{ ti.xcom_pull(task_ids='transform', key='summary') }}",
+    "delivered": "{{ ti.xcom_pull(task_ids='load') }}",
+}
+
+
+WHAT_TO_SEND = "What to send"
+RESENDING = "Resending"
+ERROR_REPORTING = "Error reporting"
+ADVANCED = "Advanced"
+
+# How the form shows each document type (Param ``values_display``).
+DOCUMENT_TYPE_NAMES = {
+    "ORDER": "Orders",
+    "ORDER_RESPONSE": "Order responses",
+    "SHIPPING_NOTICE": "Shipping notices",
+    "INVOICE": "Invoices",
+    "CREDIT_NOTE": "Credit notes",
+    "PURCHASE_ORDER_UPDATE": "Purchase order updates",
+    "INVOICE_FORWARDING": "Order responses forwarded to supplier invoices",
+    "POR_STATUS": "Purchase order response statuses",
+}
+
+# One ERP id per form line: no commas, no surrounding blanks (a pasted "1, 2" is caught);
+# a blank line (the form's trailing newline) matches no document.
+ERP_ID_PATTERN = r"^([^\s,]([^,]*[^\s,])?)?$"
+
+
+def dry_run(description: str = "Build and check everything; send nothing, change nothing.",
+            section: str = WHAT_TO_SEND) -> Param:
+    return Param(False, type="boolean", title="Dry run", description=description, section=section)
+
+
+def doc_types(types: list[str], description: str) -> Param:
+    """A multi-select of document types: the React form lists ``examples`` as its options."""
+    return Param(list(types), description, type="array", title="Document types", section=WHAT_TO_SEND,
+                 items={"type": "string", "enum": list(types)}, uniqueItems=True, minItems=1,
+                 examples=list(types), values_display={t: DOCUMENT_TYPE_NAMES.get(t, t) for t in types})
 
 
 def limit(what: str = "documents") -> Param:
-    return Param(0, type="integer", minimum=0, title="Limit", description=f"At most this many {what} (0 = all pending).")
+    return Param(0, type="integer", minimum=0, title="Limit", section=WHAT_TO_SEND,
+                 description=f"At most this many {what}; 0 = all pending.")
 
 
 def only_ids(what: str = "ERP document ids") -> Param:
-    return Param([], type="array", items={"type": "string"}, title=f"Only these {what}",
-                 description="Send just these, e.g. after fixing them. Empty = every pending one.")
+    # null: the form empties a cleared list to null, which means "every pending one" as [] does.
+    return Param([], type=["array", "null"], items={"type": "string", "pattern": ERP_ID_PATTERN},
+                 title=f"Only these {what}", section=RESENDING,
+                 description="Send only these, one id per line, e.g. right after fixing them; the others wait for "
+                             "the next run. Only pending ones are sent. Empty = every pending one.")
+
+
+def single_type(doc_type: str) -> str:
+    """How a DAG that sends one document type names it in its form, e.g. for the Limit field."""
+    return f"{DOCUMENT_TYPE_NAMES[doc_type].lower()} (document type {doc_type}, the only one this DAG sends)"

@@ -17,16 +17,20 @@ from erp_outbound.erp.operators import ExtractDocumentsOperator
 from erp_outbound.procuros.operators import ProcurosReconcileOperator, ProcurosSendTransactionsOperator
 
 
-def operator(step: str, inputs: dict):
+def operators(step: str, inputs: dict) -> list:
+    """The step's operators; the load step has one per load part, run one after another
+    (as a pool with one slot would)."""
     common = {"task_id": step}
     if step == "extract":
-        return ExtractDocumentsOperator(vendor="procuros", doc_types=["ORDER"], **common)
+        return [ExtractDocumentsOperator(vendor="procuros", doc_types=["ORDER"], **common)]
     if step == "transform":
-        return BuildPayloadsOperator(vendor="procuros", chunks=inputs["extract"], **common)
+        return [BuildPayloadsOperator(vendor="procuros", chunks=inputs["extract"], **common)]
     if step == "load":
-        return ProcurosSendTransactionsOperator(batches=inputs["transform"], extracted=inputs["extract"], **common)
+        return [ProcurosSendTransactionsOperator(batches=part, extracted=inputs["extract"], **common)
+                for part in inputs["transform"]]
     if step == "reconcile":
-        return ProcurosReconcileOperator(extracted=inputs["extract"], delivered=inputs["load"], **common)
+        return [ProcurosReconcileOperator(extracted=inputs["extract"], built=inputs["transform_summary"],
+                                          delivered=inputs["load"], **common)]
     raise SystemExit(f"unknown step {step}")
 
 
@@ -44,12 +48,13 @@ def main() -> None:
     inputs = json.loads(open(source).read())
     context = {"run_id": inputs["run_id"], "dag": SimpleNamespace(dag_id="bench_procuros_outgoing"),
                "ti": PushedXComs(), "outlet_events": defaultdict(lambda: SimpleNamespace(add=lambda *a, **k: None))}
-    task = operator(step, inputs)
+    tasks = operators(step, inputs)
     started = time.perf_counter()
-    result = task.execute(context)
+    results = [task.execute(context) for task in tasks]
     seconds = time.perf_counter() - started
     with open(target, "w") as fh:
-        json.dump({"xcom": result, "seconds": seconds}, fh, default=str)
+        json.dump({"xcom": results if step == "load" else results[0], "pushed": context["ti"], "seconds": seconds},
+                  fh, default=str)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ reads the answers itself.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.log import redact
 from requests.auth import AuthBase
 from requests_toolbelt.adapters.socket_options import TCPKeepAliveAdapter
 
@@ -23,6 +25,11 @@ from erp_outbound.core.delivery_settings import DeliverySettings
 
 # Connection extras that tune erp-outbound and must never be sent as HTTP headers.
 TUNING_EXTRAS = frozenset(DeliverySettings.extra_names())
+
+# Request and response bodies go to this logger at DEBUG only, masked and cut to LOGGED_BODY_CHARS;
+# INFO and WARNING lines never carry them. The task log shows them with logging_level DEBUG.
+body_log = logging.getLogger("erp_outbound.http")
+LOGGED_BODY_CHARS = 2000
 
 
 class TransientError(Exception):
@@ -87,12 +94,16 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def read_answer(response: requests.Response) -> Answer:
-    text = response.text or ""
+    return answer_of(response.status_code, response.text or "", dict(response.headers))
+
+
+def answer_of(status: int, text: str, headers: dict[str, str]) -> Answer:
+    """An answer from its parts; a body that is not JSON leaves ``body`` None."""
     try:
         body = json.loads(text) if text.strip() else None
     except ValueError:
         body = None
-    return Answer(response.status_code, body, text[:500], dict(response.headers))
+    return Answer(status, body, text[:500], headers)
 
 
 def raise_for_transient(answer: Answer) -> None:
@@ -105,10 +116,49 @@ def raise_for_transient(answer: Answer) -> None:
         raise TransientError(f"vendor error {answer.status}: {answer.message()}", answer.retry_after, answer.status)
 
 
-def request(session: requests.Session, method: str, url: str, timeout: float, **kwargs) -> Answer:
-    """One HTTP request; network failures become TransientError, a URL that cannot work a config error."""
+def loggable_body(body: Any) -> str:
+    """A body as the DEBUG log shows it: every secret registered with mask_secret masked (in a dict
+    also the values of keys such as ``password``), then cut to LOGGED_BODY_CHARS characters."""
+    if body is None or body == b"" or body == "":
+        return "(none)"
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    if not isinstance(body, str):  # json= or form data
+        body = json.dumps(redact(body), ensure_ascii=False, default=str)
+    text = redact(body)
+    if len(text) > LOGGED_BODY_CHARS:
+        return f"{text[:LOGGED_BODY_CHARS]}... ({len(text)} characters)"
+    return text
+
+
+def _log_exchange(method: str, url: str, kwargs: dict, outcome: str, answer_text: str | None) -> None:
+    sent = kwargs.get("json") if kwargs.get("json") is not None else kwargs.get("data")
+    body_log.debug("%s %s -> %s\nrequest body: %s\nresponse body: %s", method, redact(url), outcome,
+                   loggable_body(sent), loggable_body(answer_text) if answer_text is not None else "(no answer)")
+
+
+def request(session: requests.Session, method: str, url: str, timeout: float, *, log_bodies: bool = True,
+            **kwargs) -> Answer:
+    """One HTTP request; network failures become TransientError, a URL that cannot work a config error.
+
+    With DEBUG logging on, the request and its answer go to the log (``log_bodies=False`` for
+    token requests, whose bodies are credentials).
+    """
+    debug = log_bodies and body_log.isEnabledFor(logging.DEBUG)
     try:
-        response = session.request(method, url, timeout=timeout, **kwargs)
+        response = _send(session, method, url, timeout, **kwargs)
+    except Exception as exc:
+        if debug:
+            _log_exchange(method, url, kwargs, f"no answer ({redact(str(exc))})", None)
+        raise
+    if debug:
+        _log_exchange(method, response.url or url, kwargs, f"HTTP {response.status_code}", response.text or "")
+    return read_answer(response)
+
+
+def _send(session: requests.Session, method: str, url: str, timeout: float, **kwargs) -> requests.Response:
+    try:
+        return session.request(method, url, timeout=timeout, **kwargs)
     except requests.Timeout as exc:
         raise TransientError(f"timeout after {timeout:g}s") from exc
     except requests.ConnectionError as exc:
@@ -119,7 +169,6 @@ def request(session: requests.Session, method: str, url: str, timeout: float, **
     except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
             requests.exceptions.InvalidSchema) as exc:
         raise ConnectionConfigError(f"{_without_query(url)} is not a usable URL: check the connection's Host") from exc
-    return read_answer(response)
 
 
 def _unresolvable(exc: BaseException) -> bool:

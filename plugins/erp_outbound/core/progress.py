@@ -8,6 +8,18 @@ import time
 log = logging.getLogger("erp_outbound.progress")
 
 
+def duration(seconds: float) -> str:
+    """42s, 7m05s, 2h03m: an ETA of a long backlog stays readable."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
 class Progress:
     def __init__(self, total: int, label: str, every: float = 10.0):
         self.total = total
@@ -24,16 +36,17 @@ class Progress:
             self._last = now
             self._log(now)
 
-    def _log(self, now: float) -> None:
+    def _log(self, now: float, finished: bool = False) -> None:
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
-        remaining = (self.total - self.done) / rate if rate > 0 else float("inf")
         share = 100.0 * self.done / self.total if self.total else 100.0
-        log.info(
-            "%s: %d/%d (%.0f%%), %.0f/s, ETA %s",
-            self.label, self.done, self.total, share, rate,
-            f"{remaining:.0f}s" if remaining != float("inf") else "unknown",
-        )
+        if finished:
+            tail = f"took {duration(elapsed)}"
+        elif rate > 0:
+            tail = f"ETA {duration((self.total - self.done) / rate)}"
+        else:
+            tail = "ETA unknown"
+        log.info("%s: %d/%d (%.0f%%), %.0f/s, %s", self.label, self.done, self.total, share, rate, tail)
 
     def finish(self) -> None:
-        self._log(time.monotonic())
+        self._log(time.monotonic(), finished=True)

@@ -51,7 +51,7 @@ def build_error_verdicts(vendor: str, refs: list[str]) -> list[Verdict]:
     return verdicts
 
 
-LOAD_PARTS = "load_parts"  # the XCom the mapped load tasks expand over
+SUMMARY = "summary"  # the XCom key of the step's counts; its return value is the load parts
 
 
 def load_parts(batches: list[dict], build_errors: list[str], size: int) -> list[dict]:
@@ -73,6 +73,9 @@ def load_parts(batches: list[dict], build_errors: list[str], size: int) -> list[
 class BuildPayloadsOperator(BaseOperator):
     """Build each staged chunk into payloads with the vendor's pandas transforms.
 
+    Returns the load parts (see ``load_parts``), which the load step maps over, and
+    pushes its counts as the ``summary`` XCom.
+
     Documents that cannot be built are staged as build errors naming the field; they never
     fail their batch. Load records them as verdicts, after it has reached the vendor.
     """
@@ -85,7 +88,7 @@ class BuildPayloadsOperator(BaseOperator):
         self.vendor = vendor
         self.chunks = chunks
 
-    def execute(self, context) -> dict:
+    def execute(self, context) -> list[dict]:
         chunks = self.chunks["chunks"] if isinstance(self.chunks, dict) else self.chunks
         folder = runs.staging_folder(context, "transform")
         tz = settings.erp_timezone()
@@ -111,6 +114,6 @@ class BuildPayloadsOperator(BaseOperator):
         parts = load_parts(batches, error_refs, settings.load_task_size())
         if len(parts) > 1:
             self.log.info("%d load tasks will send them, up to %d documents each", len(parts), settings.load_task_size())
-        context["ti"].xcom_push(key=LOAD_PARTS, value=parts)
-        return {"batches": batches, "build_errors": error_refs, "payloads": payloads, "build_error_count": errors,
-                "load_tasks": len(parts)}
+        context["ti"].xcom_push(key=SUMMARY, value={"payloads": payloads, "build_error_count": errors,
+                                                    "load_tasks": len(parts)})
+        return parts  # the load step maps over them

@@ -16,6 +16,8 @@ from airflow.sdk import BaseOperator
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from erp_outbound.core import runs, settings
+from erp_outbound.core.async_delivery import AsyncDelivery
+from erp_outbound.core.async_http import client_session
 from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import ConnectionConfigError, TransientError
 from erp_outbound.core.params import as_bool
@@ -25,6 +27,7 @@ from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, JournalWriter
+from erp_outbound.pools import take_vendor_pool
 
 BODY_MARK = ',"body":'
 
@@ -44,7 +47,7 @@ def percentile_ms(values: list[float], q: int) -> float | None:
 
 
 class LoadOperator(BaseOperator):
-    """Base of the vendors' load operators. ``batches`` is the transform step's XCom.
+    """Base of the vendors' load operators. ``batches`` is one load part of the transform step.
 
     With ``documents_per_request`` above 1, ``send_one`` gets lists of documents and
     returns a verdict for each.
@@ -57,6 +60,7 @@ class LoadOperator(BaseOperator):
 
     def __init__(self, *, batches: Any, extracted: Any = None, erp_conn_id: str = ErpHook.default_conn_name,
                  dry_run: Any = False, **kwargs) -> None:
+        take_vendor_pool(kwargs, self.vendor)
         super().__init__(**kwargs)
         self.batches = batches
         self.extracted = extracted
@@ -127,11 +131,7 @@ class LoadOperator(BaseOperator):
                     record(self.deferred_verdict(doc, unreachable))
                 stats = {"answered": 0, "deferred": total - self.skipped, "unreachable": unreachable.reason}
             else:
-                delivery = Delivery(
-                    delivery_settings, hook.session,
-                    lambda session, item, timeout: self.send_one(hook, session, item, timeout),
-                    self.deferred_verdict, record, label=f"{self.vendor} requests",
-                )
+                delivery = self.delivery(hook, delivery_settings, record)
                 requests_total = -(-total // max(1, self.documents_per_request))
                 result = delivery.run(self.requests_for(self.documents(batches, claims)), requests_total)
                 stats = result.as_dict() | {"latency_p50_ms": percentile_ms(result.latencies, 50),
@@ -139,6 +139,24 @@ class LoadOperator(BaseOperator):
         stats["skipped_claims"] = self.skipped
         self.log.info("Delivery: %s", {k: v for k, v in stats.items() if k != "transient_reasons"})
         return self.after_delivery(context, stats)
+
+    # A vendor may also say how one document is sent on an aiohttp session: a coroutine
+    # ``asend_one(hook, session, doc, timeout)``. It then gets the asyncio delivery loop.
+    asend_one = None
+
+    def delivery(self, hook, delivery_settings, record) -> Delivery:
+        label = f"{self.vendor} requests"
+        if self.asend_one is not None:
+            return AsyncDelivery(
+                delivery_settings, lambda: client_session(hook.session(), delivery_settings.max_concurrency),
+                lambda session, item, timeout: self.asend_one(hook, session, item, timeout),
+                self.deferred_verdict, record, label=label,
+            )
+        return Delivery(
+            delivery_settings, hook.session,
+            lambda session, item, timeout: self.send_one(hook, session, item, timeout),
+            self.deferred_verdict, record, label=label,
+        )
 
     def on_verdict(self, writer: JournalWriter):
         """Where verdicts go as they arrive: the journal. None means "not decided yet"."""
@@ -189,7 +207,9 @@ class LoadOperator(BaseOperator):
     def preview(self, context, batches: list[dict], total: int) -> dict:
         """Dry run: write what would be sent to the reports folder; send nothing."""
         folder = Folder(settings.reports_url())
-        name = safe_name(f"{context['dag'].dag_id}__{runs.run_id(context)}__dry-run-payloads.jsonl")
+        map_index = getattr(context.get("ti"), "map_index", None) or 0
+        part = f"-part{map_index + 1}" if map_index > 0 else ""  # one file per load task
+        name = safe_name(f"{context['dag'].dag_id}__{runs.run_id(context)}__dry-run-payloads{part}.jsonl")
         path = folder.write_lines(name, (line for batch in batches for line in read_lines(batch["ref"])))
         for batch in batches:
             self.log.info("Dry run: would send %d %s documents", batch["count"], batch["doc_type"])

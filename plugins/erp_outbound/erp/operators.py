@@ -106,10 +106,10 @@ class ReconcileOperator(BaseOperator):
     (see ``core/assets.py``); new document errors are sent as an alert when alerts are on.
     """
 
-    template_fields: Sequence[str] = ("extracted", "delivered", "dry_run")
+    template_fields: Sequence[str] = ("extracted", "built", "delivered", "dry_run")
     ui_color = "#e6f5e6"
 
-    def __init__(self, *, vendor: str, extracted: Any = None, delivered: Any = None,
+    def __init__(self, *, vendor: str, extracted: Any = None, built: Any = None, delivered: Any = None,
                  erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = False,
                  reports_url: str | None = None, **kwargs) -> None:
         # Asset events for the delivered types are added to this alias at run time.
@@ -118,6 +118,7 @@ class ReconcileOperator(BaseOperator):
         super().__init__(**kwargs)
         self.vendor = vendor
         self.extracted = extracted
+        self.built = built
         self.delivered = delivered
         self.erp_conn_id = erp_conn_id
         self.dry_run = dry_run
@@ -152,7 +153,7 @@ class ReconcileOperator(BaseOperator):
             self._alert_new_errors(report, files)
         runs.run_staging(context).remove()
         self.after_apply(report)
-        if not dry_run and (self.extracted is None or self.delivered is None):
+        if not dry_run and self._a_step_failed():
             # Reconcile runs even when a step failed, to keep what was recorded; the run still fails.
             raise RuntimeError("An earlier step of this run failed (see its log); the verdicts it recorded "
                                "were applied and its documents go again next run.")
@@ -175,8 +176,14 @@ class ReconcileOperator(BaseOperator):
         except Exception as exc:  # noqa: BLE001 - an alert must never fail a delivery run
             self.log.warning("Could not send the new-errors alert (%s); the run is not affected.", exc)
 
+    def _a_step_failed(self) -> bool:
+        """Extract, transform or one of the load tasks left no result."""
+        if self.extracted is None or self.built is None:
+            return True
+        return len(load_results(self.delivered)) < int(self.built.get("load_tasks", 1))
+
     def _notes(self, report: RunReport, applied: dict[str, int]) -> None:
-        delivered = self.delivered or {}
+        delivered = merged_load_results(self.delivered)
         deferred = [v for v in report.verdicts if v.outcome is Outcome.DEFERRED]
         if deferred:
             reasons = sorted({v.message or "" for v in deferred})
@@ -195,6 +202,25 @@ class ReconcileOperator(BaseOperator):
                                 f"they are in {delivered['preview']}")
         if applied:
             self.log.info("Applied to the ERP: %s", applied)
+
+
+def load_results(delivered: Any) -> list[dict]:
+    """The load step's XCom: one dict, or a list with one per mapped load task (a failed one left none)."""
+    if isinstance(delivered, dict):
+        return [delivered]
+    return [d for d in delivered or [] if isinstance(d, dict)]
+
+
+def merged_load_results(delivered: Any) -> dict:
+    """The load tasks' results as one: counts added up, dry-run previews listed."""
+    merged: dict = {}
+    for result in load_results(delivered):
+        for key, value in result.items():
+            if key == "preview":
+                merged[key] = f"{merged[key]}, {value}" if key in merged else value
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                merged[key] = merged.get(key, 0) + value
+    return merged
 
 
 def new_failures(engine, report: RunReport, chunk: int = 500) -> list[dict]:

@@ -60,7 +60,7 @@ class GepSmartHook(VendorHttpHook):
         mask_secret(auth_key)
         with requests.Session() as plain:
             plain.cert = self.extras.get("cert") or None
-            answer = request(plain, "GET", token_url, timeout,
+            answer = request(plain, "GET", token_url, timeout, log_bodies=False,  # the answer is the token
                              headers={"gep-auth-key": auth_key, "Accept": "application/json"} | self._subscription())
         raise_for_transient(answer)
         body = answer.body if isinstance(answer.body, dict) else {}

@@ -9,6 +9,7 @@ from erp_outbound.core.report import RunReport
 from erp_outbound.core.verdict import Verdict
 from erp_outbound.erp.load import LoadOperator
 from erp_outbound.erp.operators import ReconcileOperator
+from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER, ErrorReporter
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.verdicts import transaction_verdict
@@ -32,6 +33,10 @@ class ProcurosSendTransactionsOperator(LoadOperator):
     def send_one(self, hook: ProcurosHook, session, doc: dict, timeout: float) -> Verdict:
         return transaction_verdict(doc, hook.send_transaction(session, doc["body"], timeout), hook.check_access)
 
+    async def asend_one(self, hook: ProcurosHook, session, doc: dict, timeout: float) -> Verdict:
+        answer = await hook.asend_transaction(session, doc["body"], timeout)
+        return transaction_verdict(doc, answer, hook.check_access)
+
 
 class ProcurosReconcileOperator(ReconcileOperator):
     """Reconcile, reporting due build errors to Procuros (POST /v2/errors) first."""
@@ -40,6 +45,7 @@ class ProcurosReconcileOperator(ReconcileOperator):
 
     def __init__(self, *, procuros_conn_id: str = ProcurosHook.default_conn_name,
                  report_after: Any = DEFAULT_REPORT_AFTER, **kwargs) -> None:
+        take_vendor_pool(kwargs, "procuros")  # it reports build errors to Procuros
         super().__init__(vendor="procuros", **kwargs)
         self.procuros_conn_id = procuros_conn_id
         self.report_after = report_after

@@ -16,6 +16,7 @@ from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder, read_lines
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
+from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.tasks import handle
 from erp_outbound.procuros.verdicts import mark_verdict
@@ -30,6 +31,7 @@ class ProcurosListTasksOperator(BaseOperator):
     ui_color = "#e8f4fd"
 
     def __init__(self, *, per_page: Any = 100, procuros_conn_id: str = ProcurosHook.default_conn_name, **kwargs):
+        take_vendor_pool(kwargs, "procuros")
         super().__init__(**kwargs)
         self.per_page = per_page
         self.procuros_conn_id = procuros_conn_id
@@ -66,8 +68,8 @@ class ProcurosListTasksOperator(BaseOperator):
                 raise_for_transient(answer)
                 hook.check_access(answer)
                 if answer.status != 200 or not isinstance(answer.body, dict) or "items" not in answer.body:
-                    raise TransientError(f"unreadable task list: HTTP {answer.status} {answer.text[:80]!r}",
-                                         status=answer.status)
+                    # The answer itself is in the DEBUG log (core/http.py), never in an INFO/WARNING line.
+                    raise TransientError(f"unreadable task list: HTTP {answer.status}", status=answer.status)
         return answer.body
 
 
@@ -103,6 +105,7 @@ class ProcurosMarkTasksOperator(BaseOperator):
 
     def __init__(self, *, handled: Any, procuros_conn_id: str = ProcurosHook.default_conn_name,
                  dry_run: Any = False, **kwargs):
+        take_vendor_pool(kwargs, "procuros")
         super().__init__(**kwargs)
         self.handled = handled
         self.procuros_conn_id = procuros_conn_id

@@ -71,7 +71,9 @@ class RambaseHook(VendorHttpHook):
         if not self.base_url:
             self._set_base_url(self.connection)
         with requests.Session() as plain:
-            answer = request(plain, "POST", self.url("/oauth2/access_token"), timeout, data=self._grant())
+            # log_bodies=False: the request carries the client secret, the answer the token.
+            answer = request(plain, "POST", self.url("/oauth2/access_token"), timeout, log_bodies=False,
+                             data=self._grant())
         raise_for_transient(answer)
         body = answer.body if isinstance(answer.body, dict) else {}
         if answer.status in (400, 401, 403):
