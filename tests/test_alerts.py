@@ -20,8 +20,7 @@ from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.demo import load_dag
 from erp_outbound.erp.demo import build_demo_erp
 from erp_outbound.erp.hook import make_engine
-from erp_outbound.erp.journal import Journal
-from erp_outbound.erp.operators import new_failures
+from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.state import ensure_tables
 
 HOOK_SECRET = "hook-secret-Zq81"

@@ -14,12 +14,16 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Engine
 
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.state import verdicts
+
+if TYPE_CHECKING:
+    from erp_outbound.core.report import RunReport
 
 
 def _row(verdict: Verdict, run_id: str, dry_run: bool, now: float) -> dict:
@@ -146,3 +150,34 @@ class JournalWriter:
                     return
             if closing:
                 return
+
+
+def new_failures(engine: Engine, report: RunReport, chunk: int = 500) -> list[dict]:
+    """The report's failures that are new: no earlier verdict for the document, or a different error.
+
+    Compares with the document's latest earlier verdict in the journal (deferrals decide nothing and
+    are skipped); an unchanged error of a document that keeps failing is not new.
+    """
+    failed = {(f["doc_type"], f["document_id"]): f for f in report.failures()
+              if f["outcome"] in (Outcome.REJECTED.value, Outcome.BUILD_ERROR.value)}
+    document_ids = sorted({document_id for _, document_id in failed})
+    previous = {}
+    with engine.connect() as conn:
+        for start in range(0, len(document_ids), chunk):
+            query = (select(verdicts)
+                     .where(verdicts.c.vendor == report.vendor,
+                            verdicts.c.document_id.in_(document_ids[start:start + chunk]),
+                            verdicts.c.run_id != report.run_id,
+                            verdicts.c.dry_run.is_(False),
+                            verdicts.c.outcome != Outcome.DEFERRED.value)
+                     .order_by(verdicts.c.id))
+            for row in conn.execute(query):
+                earlier = verdict_from_row(row)
+                previous[(earlier.doc_type, earlier.document_id)] = earlier  # the latest one wins
+    new = []
+    for key, failure in failed.items():
+        earlier = previous.get(key)
+        if earlier is None or (earlier.outcome.value, earlier.reason, earlier.error_code or "") != (
+                failure["outcome"], failure["reason"], failure["error_code"]):
+            new.append(failure)
+    return new

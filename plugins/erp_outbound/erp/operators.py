@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from sqlalchemy import select
 
 from erp_outbound.core import alerts, assets, runs, settings
 from erp_outbound.core.flows import flow
@@ -17,8 +16,7 @@ from erp_outbound.core.verdict import Outcome
 from erp_outbound.erp.claims import DEFAULT_LEASE_SECONDS, Claims
 from erp_outbound.erp.extract import pending_chunks
 from erp_outbound.erp.hook import ErpHook
-from erp_outbound.erp.journal import Journal, verdict_from_row
-from erp_outbound.erp.state import verdicts as verdict_table
+from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.writeback import apply_verdicts
 
 
@@ -221,34 +219,3 @@ def merged_load_results(delivered: Any) -> dict:
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 merged[key] = merged.get(key, 0) + value
     return merged
-
-
-def new_failures(engine, report: RunReport, chunk: int = 500) -> list[dict]:
-    """The report's failures that are new: no earlier verdict for the document, or a different error.
-
-    Compares with the document's latest earlier verdict in the journal (deferrals decide nothing and
-    are skipped); an unchanged error of a document that keeps failing is not new.
-    """
-    failed = {(f["doc_type"], f["document_id"]): f for f in report.failures()
-              if f["outcome"] in (Outcome.REJECTED.value, Outcome.BUILD_ERROR.value)}
-    document_ids = sorted({document_id for _, document_id in failed})
-    previous = {}
-    with engine.connect() as conn:
-        for start in range(0, len(document_ids), chunk):
-            query = (select(verdict_table)
-                     .where(verdict_table.c.vendor == report.vendor,
-                            verdict_table.c.document_id.in_(document_ids[start:start + chunk]),
-                            verdict_table.c.run_id != report.run_id,
-                            verdict_table.c.dry_run.is_(False),
-                            verdict_table.c.outcome != Outcome.DEFERRED.value)
-                     .order_by(verdict_table.c.id))
-            for row in conn.execute(query):
-                earlier = verdict_from_row(row)
-                previous[(earlier.doc_type, earlier.document_id)] = earlier  # the latest one wins
-    new = []
-    for key, failure in failed.items():
-        earlier = previous.get(key)
-        if earlier is None or (earlier.outcome.value, earlier.reason, earlier.error_code or "") != (
-                failure["outcome"], failure["reason"], failure["error_code"]):
-            new.append(failure)
-    return new
