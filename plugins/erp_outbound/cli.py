@@ -53,6 +53,24 @@ def _demo(args) -> int:
     return run_demo(args.workdir, args.documents, args.seed)
 
 
+def _airflow(args) -> int:
+    from erp_outbound.local_airflow import LocalAirflowConfig, run_foreground
+    from erp_outbound.local_airflow.layout import DEFAULT_WORKDIR
+
+    config = LocalAirflowConfig(workdir=args.workdir or DEFAULT_WORKDIR, port=args.port,
+                                sandbox_port=args.sandbox_port, documents=args.documents, seed=args.seed,
+                                executor=args.executor, sql_alchemy_conn=args.sql_alchemy_conn,
+                                schedules=not args.no_schedules)
+    return run_foreground(config)
+
+
+def _airflow_stop(args) -> int:
+    from erp_outbound.local_airflow import stop_running
+    from erp_outbound.local_airflow.layout import DEFAULT_WORKDIR
+
+    return stop_running(args.workdir or DEFAULT_WORKDIR)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="erp-outbound", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -84,6 +102,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--documents", type=int, default=300)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("airflow", help="run a local Airflow (UI, scheduler, ...) with the demo; Ctrl-C stops it")
+    p.add_argument("--port", type=int, default=8080, help="api-server / UI port on 127.0.0.1 (0 = any free one)")
+    p.add_argument("--workdir", help="AIRFLOW_HOME, demo ERP, reports, logs (default: .airflow-local/ in the repo)")
+    p.add_argument("--documents", type=int, default=300, help="documents of the demo ERP")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--sandbox-port", type=int, default=0, help="vendor sandbox port (0 = any free one)")
+    p.add_argument("--executor", default="LocalExecutor")
+    p.add_argument("--sql-alchemy-conn", help="metadata DB URL (default: SQLite in the workdir)")
+    p.add_argument("--no-schedules", action="store_true", help="run only triggered runs, never the 15-minute ones")
+    p.set_defaults(func=_airflow)
+
+    p = sub.add_parser("airflow-stop", help="stop the local Airflow started by `erp-outbound airflow`")
+    p.add_argument("--workdir", help="the workdir `erp-outbound airflow` was given")
+    p.set_defaults(func=_airflow_stop)
 
     args = parser.parse_args(argv)
     return args.func(args)
