@@ -63,13 +63,14 @@ bench: install db
 # load task, no document sent twice. Prints a table and a BENCH_DISTRIBUTED JSON line.
 WORKERS ?= 1,2
 LOAD_TASKS ?= 4
+REPEAT ?= 1
 bench-distributed: install
 	$(BIN)/python -m erp_outbound.bench.distributed --documents $(or $(DOCUMENTS),20000) \
-		--load-tasks $(LOAD_TASKS) --workers $(WORKERS) --workdir .bench/distributed
+		--load-tasks $(LOAD_TASKS) --workers $(WORKERS) --repeat $(REPEAT) --workdir .bench/distributed
 
 # Re-pin every dependency after changing pyproject.toml (run in a fresh venv).
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^erp-outbound' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .airflow .demo .bench reports .pytest_cache
+	rm -rf $(VENV) .airflow .airflow-local .demo .bench reports .pytest_cache
