@@ -64,9 +64,11 @@ bench: install db
 WORKERS ?= 1,2
 LOAD_TASKS ?= 4
 REPEAT ?= 1
+LATENCY_MS ?= 20
 bench-distributed: install
 	$(BIN)/python -m erp_outbound.bench.distributed --documents $(or $(DOCUMENTS),20000) \
-		--load-tasks $(LOAD_TASKS) --workers $(WORKERS) --repeat $(REPEAT) --workdir .bench/distributed
+		--load-tasks $(LOAD_TASKS) --workers $(WORKERS) --repeat $(REPEAT) --latency-ms $(LATENCY_MS) \
+		--workdir .bench/distributed
 
 # Re-pin every dependency after changing pyproject.toml (run in a fresh venv).
 lock:

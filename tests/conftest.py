@@ -18,6 +18,8 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 POSTGRES_URL = os.environ.get("ERP_OUTBOUND_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 MARIADB_URL = os.environ.get("ERP_OUTBOUND_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+# Database 6 of the local Redis: the Celery broker of the scale-out test (make bench-distributed uses 5).
+REDIS_URL = os.environ.get("ERP_OUTBOUND_TEST_REDIS", "redis://127.0.0.1:6379/6")
 SANDBOX_TOKEN = "test-token-7f3a9c"
 IN_CI = bool(os.environ.get("CI"))
 
@@ -120,6 +122,12 @@ def postgres_url():
 def mariadb_url():
     need_server("MariaDB", 3306)
     return MARIADB_URL
+
+
+@pytest.fixture
+def redis_url():
+    need_server("Redis", 6379)
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")
