@@ -86,7 +86,26 @@ class AsyncDelivery(Delivery):
         return verdict
 
     async def _deliver_async(self, session: aiohttp.ClientSession, item: Item) -> Verdict:
-        # A Retrying per document: tenacity keeps its state per thread, and coroutines share one.
+        try:
+            verdict = await self._attempt_async(session, item)
+        except TransientError as first:
+            try:
+                verdict = await self._retry_async(session, item, first)
+            except TransientError as error:
+                verdict = self._deferred(item, error)
+                self.on_verdict(verdict)
+                return verdict
+        self.stats.answered += 1
+        self.on_verdict(verdict)
+        return verdict
+
+    async def _retry_async(self, session: aiohttp.ClientSession, item: Item, first: TransientError) -> Verdict:
+        """The tries after a first transient failure, as tenacity's policy says.
+
+        The first try runs without tenacity (most documents need only one); its failure is
+        handed to tenacity as attempt 1, so waits and the number of tries stay the same.
+        A Retrying per document: tenacity keeps its state per thread, and coroutines share one.
+        """
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(TransientError),
             stop=stop_after_attempt(self.settings.max_tries),
@@ -94,14 +113,13 @@ class AsyncDelivery(Delivery):
             before_sleep=self._before_sleep,
             reraise=True,
         )
-        try:
-            verdict = await retrying(self._attempt_async, session, item)
-        except TransientError as error:
-            verdict = self._deferred(item, error)
-        else:
-            self.stats.answered += 1
-        self.on_verdict(verdict)
-        return verdict
+        pending = [first]
+        async for attempt in retrying:
+            with attempt:
+                if pending:
+                    raise pending.pop()
+                return await self._attempt_async(session, item)
+        raise AssertionError("tenacity ended without an outcome")  # reraise=True re-raises the last error
 
 
 _END = object()

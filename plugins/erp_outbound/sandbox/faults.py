@@ -122,10 +122,17 @@ def make_fault_middleware(injector: FaultInjector) -> Any:
             return await handler(request)
 
         fault = injector.draw(endpoint)
+        if fault is None:
+            # The answer leaves ``latency`` after the request arrived: the emulator's own work
+            # happens inside that time instead of adding to it (under load it queues up).
+            arrived = asyncio.get_running_loop().time()
+            response = await handler(request)
+            remaining = arrived + injector.latency_s - asyncio.get_running_loop().time()
+            if remaining > 0:
+                await asyncio.sleep(remaining)
+            return response
         if injector.latency_s:
             await asyncio.sleep(injector.latency_s)
-        if fault is None:
-            return await handler(request)
 
         request[FAULT_KEY] = fault
         if fault == "rate_limit":
