@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
@@ -21,15 +21,9 @@ from erp_outbound.core.progress import Progress
 from erp_outbound.core.throttle import AsyncAdaptiveLimit
 from erp_outbound.core.verdict import Verdict
 
-AsyncSend = Callable[[aiohttp.ClientSession, Item, float], Awaitable[Verdict]]
-
-
 class AsyncDelivery(Delivery):
-    """``make_session`` returns an ``aiohttp.ClientSession``; ``send_one`` is a coroutine."""
-
-    def __init__(self, settings, make_session: Callable[[], aiohttp.ClientSession], send_one: AsyncSend, defer,
-                 on_verdict, label: str = "documents", progress_every: float = 10.0):
-        super().__init__(settings, make_session, send_one, defer, on_verdict, label, progress_every)
+    """Delivery whose ``make_session`` returns an ``aiohttp.ClientSession`` and whose
+    ``send_one(session, item, timeout)`` is a coroutine."""
 
     def run(self, items: Iterable[Item], total: int) -> DeliveryStats:
         """Deliver every item; returns the statistics. Raises ConnectionConfigError at once."""
