@@ -443,7 +443,7 @@ def test_deterministic(tmp_path):
     a, b, c = (f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db", "c.db"))
     sa_ = build_demo_erp(a, 800, seed=3)
     sb = build_demo_erp(b, 800, seed=3)
-    sc = build_demo_erp(c, 800, seed=4)
+    build_demo_erp(c, 800, seed=4)
     assert sa_ == sb
     for table in demo_tables():
         assert _rows(a, table) == _rows(b, table), table
