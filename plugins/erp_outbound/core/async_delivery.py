@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
-from erp_outbound.core.delivery import Delivery, DeliveryStats, Item, _Stopped, wait_retry_after
+from erp_outbound.core.delivery import _END, Delivery, DeliveryStats, Item, _Stopped, wait_retry_after
 from erp_outbound.core.http import TransientError
 from erp_outbound.core.progress import Progress
 from erp_outbound.core.throttle import AsyncAdaptiveLimit
@@ -53,12 +53,7 @@ class AsyncDelivery(Delivery):
                     self._stop.set()
 
             await asyncio.gather(*(sender() for _ in range(self.settings.max_concurrency)))
-        self.stats.seconds = time.perf_counter() - started
-        self.stats.lowest_concurrency = self.limit.lowest
-        progress.finish()
-        if failures:
-            raise failures[0]
-        return self.stats
+        return self._finish(started, progress, failures)
 
     async def _attempt_async(self, session: aiohttp.ClientSession, item: Item) -> Verdict:
         if self._stop.is_set():
@@ -115,5 +110,3 @@ class AsyncDelivery(Delivery):
                 return await self._attempt_async(session, item)
         raise AssertionError("tenacity ended without an outcome")  # reraise=True re-raises the last error
 
-
-_END = object()

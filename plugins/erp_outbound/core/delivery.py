@@ -195,6 +195,10 @@ class Delivery(Generic[Item]):
         finally:
             for session in self._sessions:
                 session.close()
+        return self._finish(started, progress, failures)
+
+    def _finish(self, started: float, progress: Progress, failures: list[BaseException]) -> DeliveryStats:
+        """The statistics of a finished delivery; the first failure that stopped it is raised."""
         self.stats.seconds = time.perf_counter() - started
         self.stats.lowest_concurrency = self.limit.lowest
         progress.finish()

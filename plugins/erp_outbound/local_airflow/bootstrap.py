@@ -15,7 +15,7 @@ from pathlib import Path
 from erp_outbound.demo import connections_env
 from erp_outbound.local_airflow.config import DemoSecrets
 from erp_outbound.local_airflow.layout import Layout
-from erp_outbound.pools import POOLS
+from erp_outbound import pools
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
@@ -81,8 +81,7 @@ def import_connections(connections: dict[str, dict], layout: Layout, env: dict[s
 
 def import_pools(layout: Layout, env: dict[str, str], log: Path) -> None:
     path = layout.workdir / "pools.import.json"
-    path.write_text(json.dumps({pool.name: {"slots": pool.slots, "description": pool.description}
-                                for pool in POOLS.values()}))
+    path.write_text(json.dumps(pools.import_file()))
     try:
         run_airflow_cli(["pools", "import", str(path)], env, log)
     finally:
