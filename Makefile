@@ -51,12 +51,12 @@ airflow-stop: install
 # The README's pictures of the UI, taken with headless chromium from a running `make airflow`.
 screenshots: install
 	test -x /usr/bin/chromium || apt-get install -y chromium || sudo apt-get install -y chromium
-	$(BIN)/python -m erp_outbound.local_airflow.screenshots --out docs/screenshots
+	$(BIN)/python -m erp_outbound_tools.local_airflow.screenshots --out docs/screenshots
 
 # Throughput, latency and memory of the Procuros pipeline: prints a table and a JSON line.
 SIZES ?= 1000,10000,100000
 bench: install db
-	$(BIN)/python -m erp_outbound.bench.run --sizes $(SIZES) --workdir .bench
+	$(BIN)/python -m erp_outbound_tools.bench.run --sizes $(SIZES) --workdir .bench
 
 # The same backlog on one and on two Celery workers (CeleryExecutor; broker: the local Redis; metadata DB,
 # result backend and ERP: scratch databases on the local PostgreSQL): wall time, which worker ran each
@@ -66,7 +66,7 @@ LOAD_TASKS ?= 4
 REPEAT ?= 1
 LATENCY_MS ?= 20
 bench-distributed: install
-	$(BIN)/python -m erp_outbound.bench.distributed --documents $(or $(DOCUMENTS),20000) \
+	$(BIN)/python -m erp_outbound_tools.bench.distributed --documents $(or $(DOCUMENTS),20000) \
 		--load-tasks $(LOAD_TASKS) --workers $(WORKERS) --repeat $(REPEAT) --latency-ms $(LATENCY_MS) \
 		--workdir .bench/distributed
 

@@ -62,7 +62,7 @@ def files(tmp_path, monkeypatch):
 
 @pytest.fixture
 def sandbox():
-    from erp_outbound.sandbox import SandboxConfig, SandboxServer
+    from erp_outbound_tools.sandbox import SandboxConfig, SandboxServer
 
     config = SandboxConfig()
     config.procuros.tokens = [SANDBOX_TOKEN]
@@ -73,7 +73,7 @@ def sandbox():
 @pytest.fixture
 def sandbox_with():
     """A sandbox with configuration overrides, e.g. ``sandbox_with(faults={...})``."""
-    from erp_outbound.sandbox import SandboxConfig, SandboxServer
+    from erp_outbound_tools.sandbox import SandboxConfig, SandboxServer
 
     servers = []
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from erp_outbound.demo import load_dag
+from erp_outbound_tools.demo.run import load_dag
 
 
 def wait_at_barrier(barrier: str) -> None:

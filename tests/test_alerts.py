@@ -17,8 +17,8 @@ from conftest import SANDBOX_TOKEN, connect
 from erp_outbound.core import alerts
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.demo import load_dag
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.run import load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.state import ensure_tables

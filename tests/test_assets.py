@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import connect
 from erp_outbound.core.assets import delivery_asset, delivery_extras, vendor_alias
-from erp_outbound.demo import load_dag
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.run import load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
 
 
 def asset_events(dag_id: str, run_id: str) -> dict[str, dict]:

@@ -18,7 +18,7 @@ import os
 from collections import Counter
 
 import pytest
-from erp_outbound.bench.distributed import RoundSetup, run_round
+from erp_outbound_tools.bench.distributed import RoundSetup, run_round
 
 pytestmark = [pytest.mark.celery, pytest.mark.postgres, pytest.mark.e2e]
 

@@ -8,7 +8,7 @@ import pytest
 
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.claims import Claims
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.erp.journal import Journal
 from erp_outbound.erp.state import ensure_tables

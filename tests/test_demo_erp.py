@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from erp_outbound.erp import demo
-from erp_outbound.erp.demo import (
+from erp_outbound_tools.demo import erp as demo
+from erp_outbound_tools.demo.erp import (
     ANCHOR,
     DOCUMENT_TYPES,
     INACTIVE_GLN_PREFIX,

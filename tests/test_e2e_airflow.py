@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from erp_outbound.local_airflow import DemoSecrets, LocalAirflow, LocalAirflowConfig
-from erp_outbound.local_airflow.processes import running
+from erp_outbound_tools.local_airflow import DemoSecrets, LocalAirflow, LocalAirflowConfig
+from erp_outbound_tools.local_airflow.processes import running
 from erp_outbound.pools import POOLS
 
 pytestmark = pytest.mark.e2e

@@ -11,8 +11,8 @@ from sqlalchemy import create_engine
 from conftest import connect, connect_gep
 from erp_outbound.core.http import Answer, ConnectionConfigError, TransientError
 from erp_outbound.core.verdict import Outcome
-from erp_outbound.demo import load_dag
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.run import load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_outbound.gep.verdicts import batch_verdicts
 
 DOCS = [{"doc_type": "POR_STATUS", "document_id": str(i), "identifier": key, "attempts": 0}

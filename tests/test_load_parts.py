@@ -58,8 +58,8 @@ def test_a_backlog_split_over_mapped_load_tasks_is_sent_once_and_reconciled(tmp_
     from collections import Counter
 
     from conftest import connect
-    from erp_outbound.demo import load_dag
-    from erp_outbound.erp.demo import build_demo_erp
+    from erp_outbound_tools.demo.run import load_dag
+    from erp_outbound_tools.demo.erp import build_demo_erp
     from test_procuros_dag import assert_verdicts_match_sandbox
 
     url = f"sqlite:///{tmp_path / 'erp.db'}"

@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, text
 
 from conftest import SANDBOX_TOKEN, connect, connect_rambase
 from erp_outbound.core.http import LOGGED_BODY_CHARS, loggable_body
-from erp_outbound.demo import load_dag
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.run import load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
 
 MARKER = "BODYMARK-7Qx4-Lm29"
 

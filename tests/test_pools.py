@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SANDBOX_TOKEN
-from erp_outbound.demo import connections_env, load_dag
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.run import connections_env, load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_outbound.pools import POOLS, pool_for
 from processes import start_dag
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import connect
-from erp_outbound.demo import load_dag
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.run import load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_rows import documents
 
 pytestmark = pytest.mark.airflow

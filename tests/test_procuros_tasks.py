@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import create_engine
 
 from conftest import connect
-from erp_outbound.demo import load_dag
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.run import load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.procuros.tasks import handle
 

@@ -662,7 +662,7 @@ def test_integer_party_ids_with_a_null_ship_to(procuros_spec):
 
 def test_every_demo_document_builds_or_fails_as_planned(procuros_spec, tmp_path):
     from erp_outbound.core.flows import flows
-    from erp_outbound.erp.demo import build_demo_erp
+    from erp_outbound_tools.demo.erp import build_demo_erp
     from erp_outbound.erp.extract import pending_chunks
     from erp_outbound.erp.hook import make_engine
 

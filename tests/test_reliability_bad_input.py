@@ -30,9 +30,9 @@ from sqlalchemy import create_engine
 
 from conftest import connect, connect_gep, connect_rambase
 from erp_outbound.core.storage import safe_name
-from erp_outbound.demo import load_dag
-from erp_outbound.erp.demo import build_demo_erp
-from erp_outbound.sandbox.procuros import _canonical_hash
+from erp_outbound_tools.demo.run import load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
+from erp_outbound_tools.sandbox.procuros import _canonical_hash
 from erp_rows import documents
 
 pytestmark = pytest.mark.airflow
@@ -502,7 +502,7 @@ def with_teapot_routes(monkeypatch) -> None:
     token service stays where it is), and every document endpoint answers 418 I'm a teapot,
     a status code none of the vendors documents.
     """
-    from erp_outbound.sandbox import server
+    from erp_outbound_tools.sandbox import server
 
     build_app = server.build_app
 

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, select, text
 
 from conftest import connect, connect_gep, connect_rambase
-from erp_outbound.demo import load_dag
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.run import load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
 
 pytestmark = pytest.mark.airflow
 

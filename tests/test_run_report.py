@@ -18,8 +18,8 @@ from conftest import connect, connect_gep, connect_rambase
 from erp_outbound.core.report import FAILURE_COLUMNS, RunReport
 from erp_outbound.core.storage import Folder
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.demo import load_dag
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.run import load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
 from fsspec.implementations.memory import MemoryFileSystem
 
 HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'

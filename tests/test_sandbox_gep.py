@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from erp_outbound.sandbox import GepConfig, SandboxConfig, SandboxServer
+from erp_outbound_tools.sandbox import GepConfig, SandboxConfig, SandboxServer
 
 AUTH_KEY = "sandbox-gep-key"
 POR = "/SmartInterfaceAPI/api/Order/PORStatus"

@@ -12,8 +12,8 @@ import uuid
 import pytest
 import requests
 
-from erp_outbound.sandbox import SandboxConfig, SandboxServer
-from erp_outbound.sandbox.config import ProcurosConfig
+from erp_outbound_tools.sandbox import SandboxConfig, SandboxServer
+from erp_outbound_tools.sandbox.config import ProcurosConfig
 
 TOKEN = "sandbox-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

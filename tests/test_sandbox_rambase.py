@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from erp_outbound.sandbox import RambaseConfig, SandboxConfig, SandboxServer
+from erp_outbound_tools.sandbox import RambaseConfig, SandboxConfig, SandboxServer
 
 CLIENT = {"client_id": "sandbox-client", "client_secret": "sandbox-secret"}
 USER = {"username": "sandbox-user", "password": "sandbox-password"}

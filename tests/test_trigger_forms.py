@@ -11,8 +11,8 @@ import pytest
 from airflow.exceptions import ParamValidationError
 
 from conftest import connect
-from erp_outbound.demo import load_dag
-from erp_outbound.erp.demo import build_demo_erp
+from erp_outbound_tools.demo.run import load_dag
+from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_rows import documents
 
 DAG_IDS = ["procuros_outgoing", "procuros_tasks", "rambase_purchase_orders", "rambase_invoice_forwarding",

@@ -13,10 +13,10 @@ import os
 import time
 from collections.abc import Callable
 
-from erp_outbound.local_airflow import LocalAirflow, LocalAirflowConfig
-from erp_outbound.local_airflow.bootstrap import AIRFLOW, LocalAirflowError
-from erp_outbound.local_airflow.config import airflow_environment
-from erp_outbound.local_airflow.processes import (
+from erp_outbound_tools.local_airflow import LocalAirflow, LocalAirflowConfig
+from erp_outbound_tools.local_airflow.bootstrap import AIRFLOW, LocalAirflowError
+from erp_outbound_tools.local_airflow.config import airflow_environment
+from erp_outbound_tools.local_airflow.processes import (
     Child,
     process_tree,
     start_child,
@@ -24,7 +24,7 @@ from erp_outbound.local_airflow.processes import (
 )
 
 WORKER_NAME_VARIABLE = "ERP_OUTBOUND_WORKER_NAME"
-HOSTNAME_CALLABLE = "erp_outbound.bench.celery_airflow.worker_hostname"
+HOSTNAME_CALLABLE = "erp_outbound_tools.bench.celery_airflow.worker_hostname"
 
 
 def worker_hostname() -> str:

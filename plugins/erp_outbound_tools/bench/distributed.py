@@ -28,23 +28,23 @@ import requests
 from sqlalchemy import text
 from tabulate import tabulate
 
-from erp_outbound.bench.celery_airflow import CeleryAirflow
-from erp_outbound.bench.cpu import CpuMeter
-from erp_outbound.bench.databases import flush_redis, scratch_databases
-from erp_outbound.bench.workload import build_orders
+from erp_outbound_tools.bench.celery_airflow import CeleryAirflow
+from erp_outbound_tools.bench.cpu import CpuMeter
+from erp_outbound_tools.bench.databases import flush_redis, scratch_databases
+from erp_outbound_tools.bench.workload import build_orders
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.erp.status import status_frame
-from erp_outbound.local_airflow import LocalAirflowConfig
-from erp_outbound.local_airflow.bootstrap import import_connections
-from erp_outbound.local_airflow.config import airflow_environment, sandbox_environment
-from erp_outbound.local_airflow.launcher import free_port
-from erp_outbound.local_airflow.processes import (
+from erp_outbound_tools.local_airflow import LocalAirflowConfig
+from erp_outbound_tools.local_airflow.bootstrap import import_connections
+from erp_outbound_tools.local_airflow.config import airflow_environment, sandbox_environment
+from erp_outbound_tools.local_airflow.launcher import free_port
+from erp_outbound_tools.local_airflow.processes import (
     Child,
     running,
     start_child,
     stop_processes,
 )
-from erp_outbound.local_airflow.readiness import wait_until
+from erp_outbound_tools.local_airflow.readiness import wait_until
 
 DAG_ID = "procuros_outgoing"
 DELIVERED_STATUSES = {"TRANSMITTED", "DELIVERED"}

@@ -18,7 +18,7 @@ from pathlib import Path
 import requests
 from tabulate import tabulate
 
-from erp_outbound.bench.workload import build_orders
+from erp_outbound_tools.bench.workload import build_orders
 
 STEPS = ("extract", "transform", "load", "reconcile")
 TOKEN = "bench-token"
@@ -57,7 +57,7 @@ def run_step(step: str, inputs: dict, workdir: Path, env: dict) -> tuple[dict, f
     source, target = workdir / f"{step}.in.json", workdir / f"{step}.out.json"
     source.write_text(json.dumps(inputs))
     with (workdir / f"{step}.log").open("w") as log:
-        child = subprocess.Popen([sys.executable, "-m", "erp_outbound.bench.step", step, str(source), str(target)],
+        child = subprocess.Popen([sys.executable, "-m", "erp_outbound_tools.bench.step", step, str(source), str(target)],
                                  env=env, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
     if status != 0:
@@ -91,7 +91,7 @@ def dag_test_wall(size: int, env: dict, erp_url: str, sandbox_url: str) -> float
     """Wall time of a whole dag.test() run of procuros_outgoing on the same backlog."""
     build_orders(erp_url, size)
     requests.post(f"{sandbox_url}/_sandbox/reset", timeout=10)
-    code = "from erp_outbound.demo import load_dag; r = load_dag('procuros_outgoing').test(); print(r.state)"
+    code = "from erp_outbound_tools.demo.run import load_dag; r = load_dag('procuros_outgoing').test(); print(r.state)"
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started

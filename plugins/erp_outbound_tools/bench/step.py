@@ -1,6 +1,6 @@
 """One pipeline step in its own process, so its time and peak memory are its own.
 
-``python -m erp_outbound.bench.step STEP IN.json OUT.json`` runs the step's operator
+``python -m erp_outbound_tools.bench.step STEP IN.json OUT.json`` runs the step's operator
 ``execute`` with the previous step's XCom from IN.json and writes its XCom and timing to OUT.json.
 """
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert
 
-from erp_outbound.erp.demo import _create_schema, gs1_check_digit
+from erp_outbound_tools.demo.erp import _create_schema, gs1_check_digit
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.erp.state import ensure_tables
 

@@ -59,7 +59,7 @@ from sqlalchemy.engine import make_url
 
 from erp_outbound.erp import state
 
-# plugins/erp_outbound/erp/demo.py -> <repo>/include/erp/demo_schema.sql
+# plugins/erp_outbound_tools/demo/erp.py -> <repo>/include/erp/demo_schema.sql
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "include" / "erp" / "demo_schema.sql"
 
 #: All demo dates are relative to this (naive, local) moment; no wall clock is used.

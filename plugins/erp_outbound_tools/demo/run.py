@@ -10,7 +10,7 @@ import os
 import runpy
 from pathlib import Path
 
-DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
+DAGS_DIR = Path(__file__).resolve().parents[3] / "dags"
 DEMO_TOKEN = "demo-procuros-token"
 
 
@@ -46,11 +46,11 @@ def load_dag(dag_id: str):
 
 
 def run_demo(workdir: str, documents: int, seed: int) -> int:
-    from erp_outbound.erp.demo import build_demo_erp
+    from erp_outbound_tools.demo.erp import build_demo_erp
     from erp_outbound.erp.hook import make_engine
     from erp_outbound.erp.status import render_status
-    from erp_outbound.sandbox import SandboxConfig, SandboxServer
-    from erp_outbound.sandbox.procuros_tasks import demo_tasks
+    from erp_outbound_tools.sandbox import SandboxConfig, SandboxServer
+    from erp_outbound_tools.sandbox.procuros_tasks import demo_tasks
 
     folder = Path(workdir).resolve()
     folder.mkdir(parents=True, exist_ok=True)

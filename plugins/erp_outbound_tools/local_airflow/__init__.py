@@ -13,8 +13,8 @@ demo ERP, the vendor sandbox, the run reports and one log file per process.
 - ``cdp``, ``screenshots``: headless chromium pictures of the UI
 """
 
-from erp_outbound.local_airflow.config import DemoSecrets, LocalAirflowConfig
-from erp_outbound.local_airflow.launcher import (
+from erp_outbound_tools.local_airflow.config import DemoSecrets, LocalAirflowConfig
+from erp_outbound_tools.local_airflow.launcher import (
     LocalAirflow,
     run_foreground,
     stop_running,

@@ -12,9 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from erp_outbound.demo import connections_env
-from erp_outbound.local_airflow.config import DemoSecrets
-from erp_outbound.local_airflow.layout import Layout
+from erp_outbound_tools.demo.run import connections_env
+from erp_outbound_tools.local_airflow.config import DemoSecrets
+from erp_outbound_tools.local_airflow.layout import Layout
 from erp_outbound import pools
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -26,7 +26,7 @@ class LocalAirflowError(RuntimeError):
 
 def build_erp(layout: Layout, documents: int, seed: int) -> tuple[str, dict]:
     """A fresh demo ERP in the work folder (each start begins with the same pending documents)."""
-    from erp_outbound.erp.demo import build_demo_erp
+    from erp_outbound_tools.demo.erp import build_demo_erp
 
     url = f"sqlite:///{layout.erp_db}"
     return url, build_demo_erp(url, documents, seed)
@@ -49,7 +49,7 @@ def migrate(env: dict[str, str], log: Path) -> None:
 
 
 def demo_connections(erp_url: str, sandbox_url: str, secrets: DemoSecrets) -> dict[str, dict]:
-    """The demo's connections (``erp_outbound.demo.connections_env``), as ``airflow connections import`` reads them."""
+    """The demo's connections (``erp_outbound_tools.demo.run.connections_env``), as ``airflow connections import`` reads them."""
     connections = {}
     for variable, value in connections_env(erp_url, sandbox_url, secrets.procuros_token).items():
         conn_id = variable.removeprefix("AIRFLOW_CONN_").lower()

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from erp_outbound.demo import DEMO_TOKEN
-from erp_outbound.local_airflow.layout import DAGS_FOLDER, DEFAULT_WORKDIR, Layout
+from erp_outbound_tools.demo.run import DEMO_TOKEN
+from erp_outbound_tools.local_airflow.layout import DAGS_FOLDER, DEFAULT_WORKDIR, Layout
 
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 ADMIN_USER = "admin"

@@ -14,24 +14,24 @@ from collections.abc import Callable
 import psutil
 import requests
 
-from erp_outbound.local_airflow import bootstrap
-from erp_outbound.local_airflow.bootstrap import AIRFLOW, LocalAirflowError
-from erp_outbound.local_airflow.config import (
+from erp_outbound_tools.local_airflow import bootstrap
+from erp_outbound_tools.local_airflow.bootstrap import AIRFLOW, LocalAirflowError
+from erp_outbound_tools.local_airflow.config import (
     ADMIN_USER,
     LocalAirflowConfig,
     airflow_environment,
     sandbox_environment,
 )
-from erp_outbound.local_airflow.layout import DAGS_FOLDER, Layout
-from erp_outbound.local_airflow.processes import (
+from erp_outbound_tools.local_airflow.layout import DAGS_FOLDER, Layout
+from erp_outbound_tools.local_airflow.processes import (
     Child,
     process_tree,
     start_child,
     stop_processes,
 )
-from erp_outbound.local_airflow.readiness import read_admin_password, wait_until
-from erp_outbound.local_airflow.rest import AirflowRestClient
-from erp_outbound.local_airflow.state import RunningState, this_process_started
+from erp_outbound_tools.local_airflow.readiness import read_admin_password, wait_until
+from erp_outbound_tools.local_airflow.rest import AirflowRestClient
+from erp_outbound_tools.local_airflow.state import RunningState, this_process_started
 
 # Stopped in this order: the scheduler first, so no task starts while the others go.
 AIRFLOW_PROCESSES = ("scheduler", "triggerer", "dag-processor", "api-server")

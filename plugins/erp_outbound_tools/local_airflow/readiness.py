@@ -10,9 +10,9 @@ from typing import TypeVar
 
 import requests
 
-from erp_outbound.local_airflow.bootstrap import LocalAirflowError
-from erp_outbound.local_airflow.config import ADMIN_USER
-from erp_outbound.local_airflow.rest import AirflowApiError
+from erp_outbound_tools.local_airflow.bootstrap import LocalAirflowError
+from erp_outbound_tools.local_airflow.config import ADMIN_USER
+from erp_outbound_tools.local_airflow.rest import AirflowApiError
 
 T = TypeVar("T")
 # What "not ready yet" looks like while a server starts.

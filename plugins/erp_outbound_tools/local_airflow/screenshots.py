@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
-from erp_outbound.local_airflow.cdp import CHROMIUM, Chromium, Page
-from erp_outbound.local_airflow.config import ADMIN_USER
-from erp_outbound.local_airflow.layout import DEFAULT_WORKDIR, REPO, Layout
-from erp_outbound.local_airflow.readiness import read_admin_password
-from erp_outbound.local_airflow.rest import AirflowApiError, AirflowRestClient
-from erp_outbound.local_airflow.state import RunningState
+from erp_outbound_tools.local_airflow.cdp import CHROMIUM, Chromium, Page
+from erp_outbound_tools.local_airflow.config import ADMIN_USER
+from erp_outbound_tools.local_airflow.layout import DEFAULT_WORKDIR, REPO, Layout
+from erp_outbound_tools.local_airflow.readiness import read_admin_password
+from erp_outbound_tools.local_airflow.rest import AirflowApiError, AirflowRestClient
+from erp_outbound_tools.local_airflow.state import RunningState
 
 DAG_ID = "procuros_outgoing"
 CONNECTION = "procuros_default"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from erp_outbound.local_airflow.processes import Identity, find, running
+from erp_outbound_tools.local_airflow.processes import Identity, find, running
 
 
 @dataclass
