@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sqlparse
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
@@ -122,41 +123,9 @@ def gs1_valid(code: str | None) -> bool:
 
 
 def _split_sql(source: str) -> list[str]:
-    """Split an SQL script into statements: ``;`` outside quotes and comments."""
-    statements: list[str] = []
-    buf: list[str] = []
-    i, n = 0, len(source)
-    while i < n:
-        ch = source[i]
-        if ch == "-" and source.startswith("--", i):
-            j = source.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if ch == "/" and source.startswith("/*", i):
-            j = source.find("*/", i + 2)
-            i = n if j < 0 else j + 2
-            buf.append(" ")
-            continue
-        if ch in "'\"`":
-            j = i + 1
-            while j < n:
-                if source[j] == ch:
-                    if j + 1 < n and source[j + 1] == ch:  # doubled quote
-                        j += 2
-                        continue
-                    break
-                j += 1
-            buf.append(source[i : j + 1])
-            i = j + 1
-            continue
-        if ch == ";":
-            statements.append("".join(buf).strip())
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    statements.append("".join(buf).strip())
-    return [s for s in statements if s]
+    """Split an SQL script into statements, without comments and without their closing ``;``."""
+    statements = sqlparse.split(sqlparse.format(source, strip_comments=True))
+    return [s for s in (stmt.strip().rstrip(";").strip() for stmt in statements) if s]
 
 
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"`]?(\w+)", re.I)
