@@ -10,7 +10,7 @@ demo ERP, the vendor sandbox, the run reports and one log file per process.
 - ``bootstrap``: demo ERP, metadata DB migration, connections and pools
 - ``launcher``: starts it all, waits until it is ready, stops it
 - ``rest``: a small client of Airflow's REST API v2 (the e2e test and the screenshots use it)
-- ``cdp``, ``screenshots``: headless chromium pictures of the UI
+- ``screenshots``: pictures of the UI, Playwright driving headless chromium
 """
 
 from erp_outbound_tools.local_airflow.config import DemoSecrets, LocalAirflowConfig

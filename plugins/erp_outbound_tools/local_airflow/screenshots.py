@@ -1,34 +1,33 @@
 """``make screenshots``: pictures of the running local Airflow's UI for the README.
 
 Logs in as the UI does (the JWT from ``POST /auth/token`` in the ``_token`` cookie), then
-takes with headless chromium: the trigger form of procuros_outgoing, a finished run's
-reconcile log with the run report, the procuros connection form, and the connection list
-after its Test button. Needs ``make airflow`` running; triggers a run if none has finished.
+takes with Playwright driving Debian's headless chromium (never a downloaded browser): the
+trigger form of procuros_outgoing, a finished run's reconcile log with the run report, the
+procuros connection form, and the connection list after its Test button. Needs ``make airflow``
+running; triggers a run if none has finished.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import re
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
-from erp_outbound_tools.local_airflow.cdp import CHROMIUM, Chromium, Page
+from playwright.sync_api import Locator, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from erp_outbound_tools.local_airflow.config import ADMIN_USER
 from erp_outbound_tools.local_airflow.layout import DEFAULT_WORKDIR, REPO, Layout
 from erp_outbound_tools.local_airflow.readiness import read_admin_password
 from erp_outbound_tools.local_airflow.rest import AirflowApiError, AirflowRestClient
 from erp_outbound_tools.local_airflow.state import RunningState
 
+CHROMIUM = "/usr/bin/chromium"
+
 DAG_ID = "procuros_outgoing"
 CONNECTION = "procuros_default"
-
-
-def _row_button(conn_id: str, label: str) -> str:
-    """JavaScript: the button ``label`` in the connection list's row of ``conn_id``."""
-    return (f"Array.from(document.querySelectorAll('tr')).find(r => r.innerText.includes('{conn_id}'))"
-            f".querySelector('button[aria-label=\"{label}\"]')")
 
 
 def finished_run(client: AirflowRestClient) -> str:
@@ -53,64 +52,80 @@ def finished_run(client: AirflowRestClient) -> str:
     return run_id
 
 
-async def trigger_form(page: Page, url: str, path: Path) -> None:
-    await page.goto(f"{url}/dags/{DAG_ID}")
-    await page.click("document.querySelector('[data-testid=trigger-dag-button]')", "the Trigger button")
+def _shown(page: Page, locator: Locator, what: str, timeout: float = 30) -> Locator:
+    """The first element ``locator`` finds once it is visible (the UI renders after its API calls answer)."""
+    first = locator.first
+    try:
+        first.wait_for(state="visible", timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        text = page.evaluate("document.body ? document.body.innerText.slice(0, 300) : ''")
+        raise SystemExit(f"waited {timeout:.0f} s for {what}; the page shows: {text!r}") from None
+    return first
+
+
+def _row_button(page: Page, conn_id: str, label: str) -> Locator:
+    """The button ``label`` in the connection list's row of ``conn_id``."""
+    return page.locator("tr", has_text=conn_id).locator(f'button[aria-label="{label}"]')
+
+
+def trigger_form(page: Page, url: str, path: Path) -> None:
+    page.goto(f"{url}/dags/{DAG_ID}")
+    _shown(page, page.get_by_test_id("trigger-dag-button"), "the Trigger button").click()
     # The form groups the DAG's fields in sections: open the first one (not Airflow's "Advanced Options").
-    sections = "Array.from(document.querySelectorAll('[role=dialog] [data-scope=accordion][data-part=item-trigger]'))"
-    await page.click(f"{sections}.find(b => b.innerText.trim() != 'Advanced Options')", "a section of the trigger form")
-    await page.wait_for(f"{sections}.some(b => b.getAttribute('aria-expanded') == 'true')",
-                        "an open section of the trigger form")
-    await asyncio.sleep(1)  # the section's opening animation
-    await page.screenshot(path)
+    sections = page.locator("[role=dialog] [data-scope=accordion][data-part=item-trigger]")
+    _shown(page, sections.filter(has_not_text="Advanced Options"), "a section of the trigger form").click()
+    _shown(page, sections.and_(page.locator("[aria-expanded=true]")), "an open section of the trigger form")
+    page.wait_for_timeout(1000)  # the section's opening animation
+    page.screenshot(path=path)
 
 
-async def reconcile_log(page: Page, url: str, run_id: str, path: Path) -> None:
-    await page.goto(f"{url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/reconcile")
-    await page.wait_for("document.body.innerText.includes('erp-outbound run report')", "the run report in the log")
-    await asyncio.sleep(1)  # the log view scrolls to its end once loaded; then we scroll to the report's title
-    await page.evaluate(
-        "(() => { const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);"
-        " while (walk.nextNode()) { if (walk.currentNode.textContent.includes('erp-outbound run report')) {"
-        " walk.currentNode.parentElement.scrollIntoView({block: 'start', inline: 'nearest'}); return true; } } return false; })()")
-    await asyncio.sleep(0.5)
-    await page.screenshot(path)
+def reconcile_log(page: Page, url: str, run_id: str, path: Path) -> None:
+    page.goto(f"{url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/reconcile")
+    title = _shown(page, page.get_by_text("erp-outbound run report"), "the run report in the log")
+    page.wait_for_timeout(1000)  # the log view scrolls to its end once loaded; then we scroll to the report's title
+    title.evaluate("e => e.scrollIntoView({block: 'start', inline: 'nearest'})")
+    page.wait_for_timeout(500)
+    page.screenshot(path=path)
 
 
-async def connection_form(page: Page, url: str, path: Path) -> None:
-    await page.goto(f"{url}/connections")
-    await page.click(_row_button(CONNECTION, "Edit Connection"), f"the Edit button of {CONNECTION}")
-    await page.wait_for("(document.querySelector('[role=dialog]') || {innerText: ''}).innerText.includes('API token')",
-                        "the procuros connection form")
-    await asyncio.sleep(1)  # the dialog fades in
-    await page.screenshot(path)
+def connection_form(page: Page, url: str, path: Path) -> None:
+    page.goto(f"{url}/connections")
+    _shown(page, _row_button(page, CONNECTION, "Edit Connection"), f"the Edit button of {CONNECTION}").click()
+    _shown(page, page.locator("[role=dialog]", has_text="API token"), "the procuros connection form")
+    page.wait_for_timeout(1000)  # the dialog fades in
+    page.screenshot(path=path)
 
 
-async def connection_test(page: Page, url: str, path: Path) -> None:
-    await page.goto(f"{url}/connections")
-    await page.click(_row_button(CONNECTION, "Test Connection"), f"the Test button of {CONNECTION}")
-    outcome = await page.wait_for("(t => t.includes('Test Connection Failed') ? 'failed' : "
-                                  "t.includes('Procuros answered') ? 'ok' : null)(document.body.innerText)",
-                                  "the answer of Test connection")
-    await page.screenshot(path)
-    if outcome != "ok":
+def connection_test(page: Page, url: str, path: Path) -> None:
+    page.goto(f"{url}/connections")
+    _shown(page, _row_button(page, CONNECTION, "Test Connection"), f"the Test button of {CONNECTION}").click()
+    answer = _shown(page, page.get_by_text(re.compile("Test Connection Failed|Procuros answered")),
+                    "the answer of Test connection")
+    page.screenshot(path=path)
+    if "Procuros answered" not in answer.inner_text():
         raise SystemExit(f"Test connection of {CONNECTION} failed in the UI; see {path}")
 
 
-async def take_all(client: AirflowRestClient, run_id: str, out: Path, chromium: str) -> list[Path]:
+def take_all(client: AirflowRestClient, run_id: str, out: Path, chromium: str) -> list[Path]:
     shots = [out / "trigger-form.png", out / "reconcile-log.png", out / "procuros-connection.png",
              out / "connection-test.png"]
-    async with Chromium(chromium, width=1400, height=1000) as browser:
-        page = await browser.page()
-        await page.set_cookie(client.base_url, "_token", client.token())  # how the UI keeps its login
-        await page.resize(1400, 1080)
-        await trigger_form(page, client.base_url, shots[0])
-        await page.resize(1400, 1000)
-        await reconcile_log(page, client.base_url, run_id, shots[1])
-        await page.resize(1400, 820)
-        await connection_form(page, client.base_url, shots[2])
-        await page.resize(1400, 600)
-        await connection_test(page, client.base_url, shots[3])
+    out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1080})
+            context.add_cookies([{"name": "_token", "value": client.token(),  # how the UI keeps its login
+                                  "url": client.base_url}])
+            page = context.new_page()
+            trigger_form(page, client.base_url, shots[0])
+            page.set_viewport_size({"width": 1400, "height": 1000})
+            reconcile_log(page, client.base_url, run_id, shots[1])
+            page.set_viewport_size({"width": 1400, "height": 820})
+            connection_form(page, client.base_url, shots[2])
+            page.set_viewport_size({"width": 1400, "height": 600})
+            connection_test(page, client.base_url, shots[3])
+        finally:
+            browser.close()
     return shots
 
 
@@ -127,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     client = AirflowRestClient(state.url, ADMIN_USER, read_admin_password(layout.password_file))
     run_id = finished_run(client)
-    for shot in asyncio.run(take_all(client, run_id, Path(args.out), args.chromium)):
+    for shot in take_all(client, run_id, Path(args.out), args.chromium):
         print(f"wrote {shot}")
     return 0
 
