@@ -1,4 +1,4 @@
-"""``erp-outbound``: the ERP's status report, and the tools' commands when they are installed.
+"""``erp-outbound``: migrate the ERP's bookkeeping tables, the ERP's status report, and the tools' commands.
 
 The runtime's own commands live here. The tools (``pip install 'erp-outbound[tools]'``: demo ERP,
 sandbox, make demo, make airflow) add theirs through the ``erp_outbound.commands`` entry point,
@@ -22,6 +22,36 @@ def _status(args) -> int:
     return 0
 
 
+def _db_upgrade(args) -> int:
+    from erp_outbound.erp import migrations
+    from erp_outbound.erp.hook import make_engine, sqlalchemy_url
+
+    if args.db:
+        url = args.db
+    else:
+        # Not a task: Airflow's own lookup, which also reads connections kept in the metadata DB.
+        from airflow.exceptions import AirflowNotFoundException
+        from airflow.models.connection import Connection
+
+        try:
+            url = sqlalchemy_url(Connection.get_connection_from_secrets(args.conn_id))
+        except AirflowNotFoundException:
+            print(f"No Airflow connection {args.conn_id!r}: give --conn-id of the ERP's connection, "
+                  "or --db with its SQLAlchemy URL.", file=sys.stderr)
+            return 1
+    engine = make_engine(url)
+    try:
+        before, after = migrations.upgrade(engine, args.revision)
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        print(f"The bookkeeping tables in {where} are at revision {after}: nothing to do.")
+    else:
+        print(f"The bookkeeping tables in {where} went from revision {before or '(none)'} to {after}.")
+    return 0
+
+
 def _add_installed_commands(sub: argparse._SubParsersAction) -> list[str]:
     """Subcommands other installed packages offer; returns the entry points that could not be loaded."""
     unavailable = []
@@ -38,6 +68,16 @@ def _add_installed_commands(sub: argparse._SubParsersAction) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="erp-outbound", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="erp-outbound's bookkeeping tables in the ERP database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    p = db_sub.add_parser("upgrade", help="create or migrate the bookkeeping tables (claims, verdict journal, "
+                                          "error reports); safe to run again")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--conn-id", default="erp_default", help="the Airflow connection of the ERP (default erp_default)")
+    where.add_argument("--db", help="the ERP's SQLAlchemy URL instead of a connection")
+    p.add_argument("--revision", default="head", help="migrate up to this revision (default: the latest)")
+    p.set_defaults(func=_db_upgrade)
 
     p = sub.add_parser("status", help="documents per type and Status in an ERP")
     p.add_argument("--db", required=True, help="SQLAlchemy URL of the ERP")

@@ -8,14 +8,14 @@ claim held by a dead worker expires and the document becomes claimable again.
 from __future__ import annotations
 
 import os
-import time
 import uuid
+from datetime import timedelta
 from collections.abc import Sequence
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Engine
 
-from erp_outbound.erp.state import claims
+from erp_outbound.erp.state import claims, utcnow
 
 # How long a claim holds without its run renewing it; a dead worker's claims free up after this.
 DEFAULT_LEASE_SECONDS = float(os.environ.get("ERP_OUTBOUND_CLAIM_LEASE_SECONDS", 30 * 60))
@@ -47,14 +47,14 @@ class Claims:
         """Claim what is free (or whose lease ran out); return the ids this run now holds."""
         if not document_ids:
             return set()
-        now = time.time()
+        now = utcnow()
         ids = [str(i) for i in document_ids]
         key = and_(claims.c.vendor == vendor, claims.c.doc_type == doc_type, claims.c.document_id.in_(ids))
         with self.engine.begin() as conn:
             conn.execute(delete(claims).where(key, claims.c.lease_until < now))
         rows = [
             dict(vendor=vendor, doc_type=doc_type, document_id=i, run_id=self.run_id,
-                 token=self.token, lease_until=now + self.lease_seconds)
+                 token=self.token, lease_until=now + timedelta(seconds=self.lease_seconds))
             for i in ids
         ]
         with self.engine.begin() as conn:
@@ -69,7 +69,7 @@ class Claims:
         """
         if not document_ids:
             return set()
-        now = time.time()
+        lease_until = utcnow() + timedelta(seconds=self.lease_seconds)
         ids = [str(i) for i in document_ids]
         mine = and_(
             claims.c.vendor == vendor,
@@ -78,7 +78,7 @@ class Claims:
             claims.c.token == self.token,
         )
         with self.engine.begin() as conn:
-            conn.execute(update(claims).where(mine).values(lease_until=now + self.lease_seconds))
+            conn.execute(update(claims).where(mine).values(lease_until=lease_until))
             return {r[0] for r in conn.execute(select(claims.c.document_id).where(mine))}
 
     @classmethod

@@ -9,7 +9,7 @@ from airflow.sdk import BaseHook
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 
-from erp_outbound.erp.state import ensure_tables
+from erp_outbound.erp import migrations
 
 # Airflow connection types we accept and the SQLAlchemy driver each one means.
 _DRIVERS = {
@@ -80,9 +80,9 @@ class ErpHook(BaseHook):
 
     @cached_property
     def engine(self) -> Engine:
-        conn = self.get_connection(self.erp_conn_id)
-        engine = make_engine(sqlalchemy_url(conn))
-        ensure_tables(engine)
+        """The ERP's engine, once its bookkeeping tables are known to be at this version's revision."""
+        engine = make_engine(sqlalchemy_url(self.get_connection(self.erp_conn_id)))
+        migrations.check(engine, self.erp_conn_id)
         return engine
 
     def get_conn(self) -> Engine:
@@ -90,8 +90,13 @@ class ErpHook(BaseHook):
 
     def test_connection(self) -> tuple[bool, str]:
         try:
-            with self.engine.connect() as connection:
+            engine = make_engine(sqlalchemy_url(self.get_connection(self.erp_conn_id)))
+            with engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
-            return True, f"Connected to the ERP database ({self.engine.url.get_backend_name()})."
+            connected = f"Connected to the ERP database ({engine.url.get_backend_name()})"
+            migrations.check(engine, self.erp_conn_id)
+            return True, connected + "."
+        except migrations.ErpSchemaError as exc:
+            return False, f"{connected}, but: {exc}"
         except Exception as exc:  # noqa: BLE001 - the UI shows the reason
             return False, str(exc)

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Engine
 
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.erp.state import verdicts
+from erp_outbound.erp.state import utcnow, verdicts
 
 if TYPE_CHECKING:
     from erp_outbound.core.report import RunReport
 
 
-def _row(verdict: Verdict, run_id: str, dry_run: bool, now: float) -> dict:
+def _row(verdict: Verdict, run_id: str, dry_run: bool, now: datetime) -> dict:
     row = verdict.as_row()
     row["errors"] = json.dumps(row["errors"], ensure_ascii=False) if row["errors"] else None
     row.update(run_id=run_id, dry_run=dry_run, recorded_at=now, applied_at=None)
@@ -59,7 +59,7 @@ class Journal:
         self.dry_run = dry_run
 
     def record(self, batch: Iterable[Verdict]) -> int:
-        now = time.time()
+        now = utcnow()
         rows = [_row(v, self.run_id, self.dry_run, now) for v in batch]
         if rows:
             with self.engine.begin() as conn:
@@ -86,7 +86,7 @@ class Journal:
         conn.execute(
             update(verdicts)
             .where(verdicts.c.id.in_(ids), verdicts.c.applied_at.is_(None))
-            .values(applied_at=time.time(), applied_by=token)
+            .values(applied_at=utcnow(), applied_by=token)
         )
         taken = select(verdicts.c.id).where(verdicts.c.id.in_(ids), verdicts.c.applied_by == token)
         return {r[0] for r in conn.execute(taken)}

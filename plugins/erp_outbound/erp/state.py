@@ -1,15 +1,18 @@
 """erp-outbound's own bookkeeping tables, kept in the ERP database beside the documents.
 
-They are created on first use. Keeping them in the same database lets a claim, a verdict
-and the document's status be checked against each other in one place.
+Keeping them in the same database lets a claim, a verdict and the document's status be
+checked against each other in one place. ``erp-outbound db upgrade`` creates and migrates
+them (``erp/migrations``); tasks only check that they are at this version's revision.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import (
     Boolean,
     Column,
-    Float,
+    DateTime,
     Index,
     Integer,
     MetaData,
@@ -17,8 +20,40 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcTimestamp(TypeDecorator):
+    """A point in time: TIMESTAMP WITH TIME ZONE on PostgreSQL, DATETIME(6) in UTC on MariaDB/MySQL and
+    SQLite. Takes aware datetimes, gives them back in UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"{value!r} has no time zone: bookkeeping timestamps are aware datetimes")
+        value = value.astimezone(timezone.utc)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
 
 metadata = MetaData()
 
@@ -31,7 +66,7 @@ claims = Table(
     Column("document_id", String(64), primary_key=True),
     Column("run_id", String(250), nullable=False),
     Column("token", String(36), nullable=False, index=True),
-    Column("lease_until", Float, nullable=False),
+    Column("lease_until", UtcTimestamp, nullable=False),
 )
 
 # Every verdict, written the moment it is known, applied to the ERP by reconcile.
@@ -53,9 +88,9 @@ verdicts = Table(
     Column("vendor_reference", String(100)),
     Column("http_status", Integer),
     Column("attempts_before", Integer, nullable=False, default=0),
-    Column("recorded_at", Float, nullable=False),
+    Column("recorded_at", UtcTimestamp, nullable=False),
     Column("dry_run", Boolean, nullable=False, default=False),
-    Column("applied_at", Float),
+    Column("applied_at", UtcTimestamp),
     Column("applied_by", String(36)),  # the reconcile that applied it: one applier per verdict
     Index("ix_erp_outbound_verdicts_run", "run_id"),
     Index("ix_erp_outbound_verdicts_pending", "vendor", "applied_at"),
@@ -70,13 +105,12 @@ error_reports = Table(
     Column("document_id", String(64), primary_key=True),
     Column("signature", String(64), nullable=False),
     Column("error_url", String(500)),
-    Column("reported_at", Float, nullable=False),
+    Column("reported_at", UtcTimestamp, nullable=False),
 )
 
 
 def ensure_tables(engine: Engine) -> None:
-    """Create the tables if missing. Two workers starting at once may race: the loser retries."""
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except DBAPIError:
-        metadata.create_all(engine, checkfirst=True)
+    """Bring the tables to this version's schema, as ``erp-outbound db upgrade`` does (tools and tests; never a task)."""
+    from erp_outbound.erp.migrations import upgrade
+
+    upgrade(engine)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Sequence
 
 from sqlalchemy import and_, delete, insert, select
@@ -16,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.erp.state import error_reports
+from erp_outbound.erp.state import error_reports, utcnow
 from erp_outbound.procuros.hook import ProcurosHook
 
 log = logging.getLogger(__name__)
@@ -100,4 +99,4 @@ class ErrorReporter:
             conn.execute(delete(error_reports).where(where))
             conn.execute(insert(error_reports).values(
                 vendor="procuros", doc_type=key[0], document_id=key[1], signature=sig,
-                error_url=verdict.error_url, reported_at=time.time()))
+                error_url=verdict.error_url, reported_at=utcnow()))

@@ -58,7 +58,7 @@ import sqlparse
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from erp_outbound.erp import state
+from erp_outbound.erp import migrations, state
 
 # plugins/erp_outbound_tools/demo/erp.py -> <repo>/include/erp/demo_schema.sql
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "include" / "erp" / "demo_schema.sql"
@@ -164,6 +164,7 @@ def _create_schema(engine: sa.Engine, reset: bool) -> list[str]:
             # erp-outbound's own bookkeeping refers to the old documents' ids: start afresh.
             for table in reversed(state.metadata.sorted_tables):
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {migrations.VERSION_TABLE}")
             existing: set[str] = set()
         else:
             existing = set(sa.inspect(conn).get_table_names())
@@ -1404,6 +1405,7 @@ def build_demo_erp(url: str, documents: int, seed: int = 0, *, reset: bool = Tru
     engine = _engine(url)
     try:
         tables = _create_schema(engine, reset)
+        migrations.upgrade(engine)  # erp-outbound's bookkeeping tables, as `erp-outbound db upgrade` makes them
         metadata = sa.MetaData()
         inserted: dict[str, int] = {}
         with engine.begin() as conn:

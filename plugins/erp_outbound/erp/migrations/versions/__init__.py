@@ -1,0 +1,1 @@
+"""The revisions, oldest first: ``0001`` adopts or creates the tables, ``0002`` makes times timestamps."""
