@@ -237,6 +237,18 @@ def test_spec_validation_adds_errors_the_rules_do_not_check(make_sandbox, procur
     assert post_tx(make_sandbox(), body).status_code == 201
 
 
+def test_the_sandbox_refuses_what_the_runtime_spec_validator_finds(make_sandbox, procuros_spec):
+    """One validator of the spec: the sandbox's 422 names the fields the runtime's ProcurosSpec names."""
+    sandbox = make_sandbox(procuros={"spec_path": str(procuros_spec.path)})
+    body = tx("INVOICE")
+    body["content"]["summary"] = {"dueAmount": "ten"}
+    found = {line.split(":", 1)[0] for line in procuros_spec.errors("SentInvoiceTransaction", body)
+             if not line.endswith("unknown property")}
+    r = post_tx(sandbox, body)
+    assert r.status_code == 422
+    assert found and found <= set(r.json()["errors"]) | {p.rsplit(".", 1)[0] for p in r.json()["errors"]}
+
+
 def test_identical_resend_of_accepted_document_is_400(sandbox):
     body = tx("ORDER")
     first = post_tx(sandbox, body)

@@ -1,4 +1,4 @@
-"""Procuros' published OpenAPI description, as a validator of what we send.
+"""Procuros' published OpenAPI description, as a validator of what we send (and, in the sandbox, of what it receives).
 
 Validation covers the schema (types, required fields, enums, patterns, formats such as
 the UTC offset of a date-time) and, because no Procuros schema forbids unknown
@@ -32,6 +32,11 @@ TRANSACTION_SCHEMAS = {
 }
 
 
+def transaction_schema(tx_type: str) -> str:
+    """The request schema of POST /v2/transactions for a type: ORDER_RESPONSE -> SentOrderResponseTransaction."""
+    return "Sent" + "".join(word.capitalize() for word in tx_type.split("_")) + "Transaction"
+
+
 def spec_path() -> Path | None:
     """PROCUROS_OPENAPI_SPEC, else the shared spec beside the repository, else None."""
     configured = os.environ.get("PROCUROS_OPENAPI_SPEC")
@@ -43,7 +48,8 @@ def spec_path() -> Path | None:
 class ProcurosSpec:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.document = yaml.safe_load(self.path.read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when there: the spec is large
+        self.document = yaml.load(self.path.read_text(encoding="utf-8"), Loader=loader)
         resource = Resource(contents=self.document, specification=DRAFT4)
         self.registry = Registry().with_resource(SPEC_URI, resource)
         self.schemas = self.document["components"]["schemas"]

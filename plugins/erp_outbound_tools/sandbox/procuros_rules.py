@@ -430,39 +430,24 @@ def _is_date(value: str) -> bool:
 class SpecValidator:
     """Validates bodies against components/schemas/Sent<Type>Transaction of the spec.
 
-    The spec is parsed once; one validator per transaction type is built lazily.
+    The runtime's ``ProcurosSpec`` parses the spec once and builds one validator per type; this
+    only turns its findings into Procuros' error shape.
     """
 
-    _URI = "urn:erp-outbound:procuros-openapi"
-
     def __init__(self, spec_path: str) -> None:
-        import yaml
-        from jsonschema import FormatChecker
-        from referencing import Registry, Resource
-        from referencing.jsonschema import DRAFT4
+        from erp_outbound.procuros.spec import load_spec
 
-        with open(spec_path, encoding="utf-8") as fh:
-            self._spec = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        self._registry = Registry().with_resource(self._URI, Resource(contents=self._spec, specification=DRAFT4))
-        self._format_checker = FormatChecker()
-        self._schemas = self._spec["components"]["schemas"]
-        self._validators: dict[str, Any] = {}
+        self._spec = load_spec(str(spec_path))
+        if self._spec is None:
+            raise FileNotFoundError(f"no Procuros OpenAPI file at {spec_path}")
 
-    def _validator(self, tx_type: str) -> Any:
-        validator = self._validators.get(tx_type)
-        if validator is None:
-            from openapi_schema_validator import OAS30Validator
+    def _validator(self, tx_type: Any) -> Any:
+        from erp_outbound.procuros.spec import transaction_schema
 
-            name = "Sent" + "".join(w.capitalize() for w in tx_type.split("_")) + "Transaction"
-            if name not in self._schemas:
-                raise KeyError(name)
-            validator = OAS30Validator(
-                {"$ref": f"{self._URI}#/components/schemas/{name}"},
-                registry=self._registry,
-                format_checker=self._format_checker,
-            )
-            self._validators[tx_type] = validator
-        return validator
+        name = transaction_schema(tx_type) if isinstance(tx_type, str) else None
+        if name not in self._spec.schemas:
+            raise KeyError(name)
+        return self._spec.validator(name)
 
     def errors(self, body: dict[str, Any]) -> Errors:
         errors: Errors = {}
