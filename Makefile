@@ -10,7 +10,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export ERP_OUTBOUND_REPORTS ?= $(CURDIR)/reports
 
-.PHONY: install db pools demo test bench bench-distributed clean lock airflow airflow-stop screenshots
+.PHONY: install db pools demo test test-runtime-install bench bench-distributed clean lock airflow airflow-stop screenshots
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ demo: install db
 
 test: install db
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Only the runtime-only install test (part of `make test`): pip install . without extras into a fresh venv.
+test-runtime-install: install
+	$(BIN)/python -m pytest -q -m install $(PYTEST_ARGS)
 
 # A real local Airflow with the demo ERP and the sandbox, in .airflow-local/ (its own AIRFLOW_HOME,
 # not the .airflow above): UI on http://127.0.0.1:$(AIRFLOW_PORT), user admin, password printed.

@@ -2,14 +2,16 @@
 
 The runtime's own commands live here. The tools (``pip install 'erp-outbound[tools]'``: demo ERP,
 sandbox, make demo, make airflow) add theirs through the ``erp_outbound.commands`` entry point,
-so this module never imports them.
+loaded only when the extra of the same name is installed: a runtime-only install never imports them.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import Distribution, PackageNotFoundError, entry_points, version
+
+from packaging.requirements import Requirement
 
 COMMANDS_GROUP = "erp_outbound.commands"
 
@@ -52,14 +54,29 @@ def _db_upgrade(args) -> int:
     return 0
 
 
+def _extra_installed(distribution: Distribution | None, extra: str) -> bool:
+    """Whether every package the distribution's extra adds is installed (an extra it does not have: yes)."""
+    for line in (distribution.requires or []) if distribution else []:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        if marker and marker.evaluate({"extra": extra}) and not marker.evaluate({"extra": ""}):
+            try:
+                version(requirement.name)
+            except PackageNotFoundError:
+                return False
+    return True
+
+
 def _add_installed_commands(sub: argparse._SubParsersAction) -> list[str]:
-    """Subcommands other installed packages offer; returns the entry points that could not be loaded."""
+    """Subcommands of the installed extras (entry point ``tools`` <-> extra ``tools``); returns the missing ones."""
     unavailable = []
     for entry_point in entry_points(group=COMMANDS_GROUP):
         try:
+            if not _extra_installed(entry_point.dist, entry_point.name):
+                raise ImportError(f"the {entry_point.name} extra is not installed")
             add_commands = entry_point.load()
-        except ImportError as exc:
-            unavailable.append(f"{entry_point.name} ({exc})")
+        except ImportError:
+            unavailable.append(entry_point.name)
             continue
         add_commands(sub)
     return unavailable
@@ -86,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
     unavailable = _add_installed_commands(sub)
     if unavailable:
-        hint = ("Not available: " + ", ".join(unavailable) + ". The demo, sandbox and local Airflow "
-                "commands come with pip install 'erp-outbound[tools]'.")
+        hint = (f"Not installed: {', '.join(unavailable)}. The demo, sandbox and local Airflow commands "
+                "come with pip install 'erp-outbound[tools]'.")
         parser.epilog = hint
         refuse = parser.error
         parser.error = lambda message: refuse(f"{message}\n{hint}")
