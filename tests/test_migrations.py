@@ -197,12 +197,16 @@ def test_an_early_verdict_table_without_error_code_gets_the_column(tmp_path):
     assert differences(engine) == []
 
 
-def test_a_table_of_the_same_name_that_is_not_ours_is_refused(tmp_path):
+def test_a_table_of_the_same_name_that_is_not_ours_is_refused_and_nothing_changes(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'erp.db'}")
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE erp_outbound_claims (id INTEGER PRIMARY KEY)")
-    with pytest.raises(RuntimeError, match="erp_outbound_claims exists but lacks the columns"):
+        conn.exec_driver_sql("CREATE TABLE erp_outbound_error_reports (id INTEGER PRIMARY KEY)")
+    with pytest.raises(RuntimeError, match="erp_outbound_error_reports exists but lacks the columns"):
         migrations.upgrade(engine)
+    assert bookkeeping_tables(engine) - {migrations.VERSION_TABLE} == {"erp_outbound_error_reports"}, \
+        "no other table was created"
+    with engine.connect() as conn:
+        assert migrations.current(conn) is None
 
 
 # -- what a task sees --------------------------------------------------------------------------

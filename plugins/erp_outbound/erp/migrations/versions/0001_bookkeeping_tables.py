@@ -69,19 +69,21 @@ TABLES = (
 def upgrade() -> None:
     bind = op.get_bind()
     existing = set(sa.inspect(bind).get_table_names())
-    for table in TABLES:
+    missing_columns = {table.name: _missing_columns(bind, table) for table in TABLES if table.name in existing}
+    for table in TABLES:  # every table is checked before anything changes
         if table.name in existing:
-            _adopt(bind, table)
+            for column in missing_columns[table.name]:
+                op.add_column(table.name, sa.Column(column.name, column.type, nullable=True))
         else:
             table.create(bind)
 
 
-def _adopt(bind, table: sa.Table) -> None:
+def _missing_columns(bind, table: sa.Table) -> list[sa.Column]:
+    """The columns an adopted table lacks: only nullable ones an early build did not have may be added."""
     found = {column["name"] for column in sa.inspect(bind).get_columns(table.name)}
     missing = [column for column in table.columns if column.name not in found]
     required = [column.name for column in missing if not column.nullable]
     if required:
         raise RuntimeError(f"{table.name} exists but lacks the columns {', '.join(required)}; "
                            "it was not made by erp-outbound, so it cannot be adopted")
-    for column in missing:
-        op.add_column(table.name, sa.Column(column.name, column.type, nullable=True))
+    return missing
