@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import timedelta
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Engine

@@ -89,14 +89,20 @@ class ErpHook(BaseHook):
         return self.engine
 
     def test_connection(self) -> tuple[bool, str]:
+        """Connects, then checks the bookkeeping tables (the Test button says what to run when they are not there)."""
         try:
             engine = make_engine(sqlalchemy_url(self.get_connection(self.erp_conn_id)))
+        except Exception as exc:  # noqa: BLE001 - the UI shows the reason
+            return False, str(exc)
+        connected = f"Connected to the ERP database ({engine.url.get_backend_name()})"
+        try:
             with engine.connect() as connection:
                 connection.exec_driver_sql("SELECT 1")
-            connected = f"Connected to the ERP database ({engine.url.get_backend_name()})"
             migrations.check(engine, self.erp_conn_id)
             return True, connected + "."
         except migrations.ErpSchemaError as exc:
             return False, f"{connected}, but: {exc}"
         except Exception as exc:  # noqa: BLE001 - the UI shows the reason
             return False, str(exc)
+        finally:
+            engine.dispose()
