@@ -74,9 +74,40 @@ error_reports = Table(
 )
 
 
+def upsert(engine: Engine, table: Table, row: dict):
+    """INSERT ``row``, or UPDATE the row with its primary key: one atomic statement in each database,
+    so two writers of one key at once never fail on a duplicate key."""
+    keys = [c.name for c in table.primary_key.columns]
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(table).values(row)
+        return statement.on_conflict_do_update(
+            index_elements=keys, set_={k: statement.excluded[k] for k in row if k not in keys})
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).values(row)
+        return statement.on_conflict_do_update(
+            index_elements=keys, set_={k: statement.excluded[k] for k in row if k not in keys})
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        statement = mysql_insert(table).values(row)
+        return statement.on_duplicate_key_update({k: statement.inserted[k] for k in row if k not in keys})
+    raise ValueError(f"erp-outbound keeps its bookkeeping in SQLite, PostgreSQL or MariaDB/MySQL, not {dialect}")
+
+
 def ensure_tables(engine: Engine) -> None:
-    """Create the tables if missing. Two workers starting at once may race: the loser retries."""
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except DBAPIError:
-        metadata.create_all(engine, checkfirst=True)
+    """Create the tables if missing. Workers starting at once race: a CREATE fails when another
+    worker made that table since our check. On SQLite and MariaDB each table is created on its own
+    (no transactional DDL), so one retry is not enough; every failure means one more table exists,
+    so as many retries as tables always end."""
+    for attempt in range(len(metadata.tables) + 1):
+        try:
+            metadata.create_all(engine, checkfirst=True)
+            return
+        except DBAPIError:
+            if attempt == len(metadata.tables):
+                raise
