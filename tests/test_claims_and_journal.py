@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import time
+from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import event, inspect
 
 from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.erp import claims as claims_module
+from erp_outbound.erp import journal as journal_module
 from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.demo import build_demo_erp
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.erp.journal import Journal
-from erp_outbound.erp.state import ensure_tables
+from erp_outbound.erp.state import ensure_tables, metadata
 from erp_outbound.erp.writeback import apply_verdicts
 from erp_rows import documents
 
@@ -32,6 +35,16 @@ def engine_url(request, tmp_path):
     engine.dispose()
 
 
+@pytest.fixture
+def clock(monkeypatch):
+    """The time claims and the journal see, moved by the test: leases run out by construction, not by sleeping."""
+    now = [1_000_000.0]
+    fake = SimpleNamespace(time=lambda: now[0])
+    monkeypatch.setattr(claims_module, "time", fake)
+    monkeypatch.setattr(journal_module, "time", fake)
+    return SimpleNamespace(advance=lambda seconds: now.__setitem__(0, now[0] + seconds))
+
+
 def test_a_claimed_document_cannot_be_claimed_by_another_run(engine_url):
     engine, _ = engine_url
     first, second = Claims(engine, "run-1"), Claims(engine, "run-2")
@@ -42,14 +55,15 @@ def test_a_claimed_document_cannot_be_claimed_by_another_run(engine_url):
     assert second.claim("procuros", "ORDER", ["1", "2"]) == {"1", "2"}
 
 
-def test_a_dead_workers_claim_expires_with_its_lease(engine_url):
+def test_a_dead_workers_claim_expires_with_its_lease(engine_url, clock):
     engine, _ = engine_url
-    dead = Claims(engine, "run-dead", lease_seconds=0.2)
+    dead = Claims(engine, "run-dead", lease_seconds=60)
     assert dead.claim("procuros", "INVOICE", ["7"]) == {"7"}
+    clock.advance(59)
     assert Claims(engine, "run-2").claim("procuros", "INVOICE", ["7"]) == set()
-    time.sleep(0.3)
+    clock.advance(2)
     assert dead.held("procuros", "INVOICE", ["7"]) == {"7"}, "expired but not taken over: still its own"
-    time.sleep(0.3)
+    clock.advance(61)
     assert Claims(engine, "run-3").claim("procuros", "INVOICE", ["7"]) == {"7"}
     assert dead.held("procuros", "INVOICE", ["7"]) == set()  # taken over: the dead run may no longer send it
 
@@ -84,3 +98,63 @@ def test_dry_run_verdicts_are_never_applied(engine_url):
     Journal(engine, "dry", dry_run=True).record(
         [Verdict("procuros", "ORDER", "1", "PO-2026-000001", Outcome.BUILD_ERROR, message="x")])
     assert Journal(engine, "later").unapplied("procuros") == []
+
+
+def build_error(document_id: str) -> Verdict:
+    return Verdict("procuros", "ORDER", document_id, f"PO-2026-00000{document_id}", Outcome.BUILD_ERROR,
+                   message="cannot build the payload", errors={"currency": ["EU is not an ISO 4217 code"]})
+
+
+def pending_ids(engine, run_id: str) -> set[str]:
+    return {v.document_id for _, v in Journal(engine, run_id).unapplied("procuros")}
+
+
+def test_a_run_in_flight_applies_its_verdicts_itself(engine_url, clock):
+    """Two overlapping runs: each reconcile takes its own verdicts, never those of the other, still going.
+
+    Before, both took all of them and reported each build error twice (one died on a duplicate key).
+    """
+    engine, _ = engine_url
+    first, second = Claims(engine, "run-1", lease_seconds=60), Claims(engine, "run-2", lease_seconds=60)
+    assert first.claim("procuros", "ORDER", ["1", "2"]) == {"1", "2"}
+    assert second.claim("procuros", "ORDER", ["3"]) == {"3"}
+    Journal(engine, "run-1").record([build_error("1"), build_error("2")])
+    Journal(engine, "run-2").record([build_error("3")])
+    assert pending_ids(engine, "run-1") == {"1", "2"}
+    assert pending_ids(engine, "run-2") == {"3"}
+    assert pending_ids(engine, "run-3") == set(), "a third run leaves both alone"
+
+    first.release()  # run-1 let go of its claims: whatever it left unapplied is anyone's
+    assert pending_ids(engine, "run-2") == {"1", "2", "3"}
+    clock.advance(61)  # run-2 died: its lease ran out, the next run applies what it recorded
+    assert pending_ids(engine, "run-3") == {"1", "2", "3"}
+
+
+@pytest.mark.parametrize("server", ["sqlite", "postgres", "mariadb"])
+def test_bookkeeping_tables_made_by_another_worker_at_the_same_time(server, request, tmp_path):
+    """Workers starting at once all create the tables: each CREATE may find the table just made by another.
+
+    Worst case by construction: every table appears between our check and our CREATE. (SQLite and
+    MariaDB create table by table, so one retry was not enough.)
+    """
+    url = f"sqlite:///{tmp_path / 'erp.db'}" if server == "sqlite" else request.getfixturevalue(f"{server}_url")
+    engine, other_worker = make_engine(url), make_engine(url)
+    metadata.drop_all(engine)
+    raced: list[str] = []
+
+    def other_worker_creates_it_first(table, connection, **kw):
+        if table.name not in raced:
+            raced.append(table.name)
+            table.create(other_worker)
+
+    for table in metadata.sorted_tables:
+        event.listen(table, "before_create", other_worker_creates_it_first)
+    try:
+        ensure_tables(engine)
+    finally:
+        for table in metadata.sorted_tables:
+            event.remove(table, "before_create", other_worker_creates_it_first)
+        other_worker.dispose()
+    assert sorted(raced) == sorted(metadata.tables)
+    assert set(metadata.tables) <= set(inspect(engine).get_table_names())
+    engine.dispose()
