@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -86,6 +87,16 @@ def sandbox_with():
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def sandbox_clock(monkeypatch):
+    """The clock the sandbox's tokens expire by, moved by the test: no sleeping, no racing a short TTL."""
+    from erp_outbound_tools.sandbox import tokens
+
+    now = [1_000.0]
+    monkeypatch.setattr(tokens, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    return SimpleNamespace(advance=lambda seconds: now.__setitem__(0, now[0] + seconds))
 
 
 def connect(monkeypatch, erp_url: str, procuros_url: str, token: str = SANDBOX_TOKEN, **extra) -> None:

@@ -19,22 +19,31 @@ def verdict(item, outcome=Outcome.DELIVERED, message=None) -> Verdict:
 
 
 class FakeVendor:
-    """Answers per item from a script: a list of exceptions to raise before succeeding."""
+    """Answers per item from a script: a list of exceptions to raise before succeeding.
 
-    def __init__(self, script=None, delay=0.0):
+    With ``together=n`` the first n requests wait for each other: n in flight at once by construction
+    (and a loop that never has n in flight fails with BrokenBarrierError instead of passing by luck).
+    """
+
+    def __init__(self, script=None, delay=0.0, together=0):
         self.script = {k: list(v) for k, v in (script or {}).items()}
         self.delay = delay
         self.calls: list[int] = []
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
+        self.together = together
+        self.meeting = threading.Barrier(together, timeout=30) if together else None
 
     def send(self, session, item, timeout):
         with self.lock:
             self.calls.append(item)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            meets = len(self.calls) <= self.together
         try:
+            if meets:
+                self.meeting.wait()
             time.sleep(self.delay)
             with self.lock:
                 planned = self.script.get(item)
@@ -67,11 +76,11 @@ def deliver(vendor, items, **settings):
 
 
 def test_every_document_gets_exactly_one_verdict_under_concurrency():
-    vendor = FakeVendor(delay=0.002)
+    vendor = FakeVendor(delay=0.002, together=8)
     results, stats, _ = deliver(vendor, list(range(300)), max_concurrency=8)
     assert sorted(int(v.document_id) for v in results) == list(range(300))
     assert stats.answered == 300 and stats.deferred == 0
-    assert 1 < vendor.max_in_flight <= 8
+    assert vendor.max_in_flight == 8
 
 
 def test_transient_failures_are_retried_then_succeed():
@@ -114,11 +123,31 @@ def test_wait_honours_retry_after_and_caps_it():
     assert 0 <= wait(State(TransientError("503", status=503))) <= 10
 
 
+class RefusingVendor(FakeVendor):
+    """Refuses document 0 at once; every other request is answered only after the sender that got
+    the refusal has finished (it stops the run): no race between that sender and the others."""
+
+    def __init__(self):
+        super().__init__({0: [ConnectionConfigError("refused: check the token")]})
+        self.refused = threading.Event()
+        self.refusing_sender: threading.Thread | None = None
+
+    def send(self, session, item, timeout):
+        if item == 0:
+            self.refusing_sender = threading.current_thread()
+            self.refused.set()
+        else:
+            assert self.refused.wait(30), "document 0 was never sent"
+            self.refusing_sender.join(30)
+        return super().send(session, item, timeout)
+
+
 def test_a_refused_connection_stops_all_sending():
-    vendor = FakeVendor({0: [ConnectionConfigError("refused: check the token")]}, delay=0.001)
+    vendor = RefusingVendor()
     with pytest.raises(ConnectionConfigError, match="check the token"):
         deliver(vendor, list(range(1000)), max_concurrency=4)
-    assert len(vendor.calls) < 100  # stopped early, not after every document
+    # Stopped at once: the other three senders finished the document each had, and took no other.
+    assert len(vendor.calls) <= 4 and set(vendor.calls) <= {0, 1, 2, 3}, vendor.calls
 
 
 def test_rate_limit_spaces_request_starts():
@@ -180,6 +209,6 @@ def test_a_failing_document_source_stops_the_run_with_its_error():
 
 
 def test_concurrency_never_exceeds_the_connection_limit():
-    vendor = FakeVendor(delay=0.003)
+    vendor = FakeVendor(delay=0.003, together=5)
     deliver(vendor, list(range(200)), max_concurrency=5)
     assert vendor.max_in_flight == 5

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from sqlalchemy import func, insert, select, text
 
 from conftest import connect
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import make_engine
-from erp_outbound.erp.state import ensure_tables
-from erp_outbound.procuros.errors import ErrorReporter, error_report
+from erp_outbound.erp.state import ensure_tables, error_reports
+from erp_outbound.procuros.errors import ErrorReporter, error_report, signature
 from erp_outbound.procuros.hook import ProcurosHook
 
 
@@ -85,3 +89,66 @@ def test_an_unavailable_procuros_reports_nothing_and_remembers_nothing(tmp_path,
     r = ErrorReporter(ProcurosHook(), engine, report_after=1)
     r.report([build_error(1)])
     assert r.outcomes[("INVOICE", "42")] == "reported now"
+
+
+# Sessions of this test's own database waiting for a row lock on the error reports.
+LOCK_WAITS = {
+    "postgresql": "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                  "AND wait_event_type = 'Lock' AND query LIKE '%erp_outbound_error_reports%'",
+    "mysql": "SELECT COUNT(*) FROM information_schema.innodb_trx t "
+             "JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id "
+             "WHERE p.db = DATABASE() AND t.trx_state = 'LOCK WAIT' "
+             "AND t.trx_query LIKE '%erp_outbound_error_reports%'",
+}
+
+
+@pytest.mark.parametrize("server", ["postgres", "mariadb"])
+def test_two_reconciles_remember_one_report_at_once(server, request, sandbox, monkeypatch):
+    """Another reconcile has written the same document's report and not committed yet: ours waits for it,
+    then keeps its own report; it never fails the run on a duplicate key (the failed run of issue 12)."""
+    url = request.getfixturevalue(f"{server}_url")
+    connect(monkeypatch, url, sandbox.base_url)
+    engine = make_engine(url)
+    ensure_tables(engine)
+    with engine.begin() as conn:
+        conn.execute(error_reports.delete())
+    verdict = build_error(0)
+    other = engine.connect()
+    other_write = other.begin()
+    other.execute(insert(error_reports).values(
+        vendor="procuros", doc_type="INVOICE", document_id="42", signature=signature(verdict),
+        error_url="http://other-reconcile/errors/1", reported_at=0.0))
+    outcome: dict = {}
+
+    def ours():
+        try:
+            reporter = ErrorReporter(ProcurosHook(), engine, report_after=1)
+            reporter.report([verdict])
+            outcome["reported"] = reporter.outcomes[("INVOICE", "42")]
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=ours)
+    thread.start()
+    try:
+        # By construction: the other commits only once ours is blocked on its row.
+        deadline = time.monotonic() + 60
+        with engine.connect() as probe:
+            while not probe.execute(text(LOCK_WAITS[engine.dialect.name])).scalar():
+                assert thread.is_alive(), outcome
+                assert time.monotonic() < deadline, "our report never waited for the other reconcile's row"
+                # Not faster: InnoDB refreshes its lock tables only after 0.1 s without a read.
+                time.sleep(0.25)
+                probe.rollback()  # a fresh snapshot for the next look
+        other_write.commit()
+    finally:
+        if other_write.is_active:
+            other_write.rollback()
+        other.close()
+        thread.join(timeout=60)
+    assert "error" not in outcome, outcome
+    assert outcome["reported"] == "reported now"
+    with engine.connect() as conn:
+        rows = conn.execute(select(error_reports.c.error_url, func.count()).group_by(error_reports.c.error_url)).all()
+    assert rows == [(verdict.error_url, 1)] and verdict.error_url.startswith(sandbox.base_url)
+    engine.dispose()

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from conftest import connect
 from erp_outbound_tools.demo.run import load_dag
@@ -32,28 +33,67 @@ def wait_for(condition, seconds: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def hold_answers_from(sandbox, n: int):
+    """From the n-th transaction on, Procuros takes each one, but its answer does not leave for an hour.
+
+    The load step is then surely in the middle of sending (with answers the vendor gave and the worker
+    never heard) when it is killed, however slow the machine. Returns the function that ends the hold.
+    """
+    injector = sandbox.record.injector
+    draw, latency = injector.draw, injector.latency_s
+
+    def draw_then_hold(endpoint):
+        fault = draw(endpoint)
+        if endpoint == "procuros.transactions" and injector.requests[endpoint] >= n:
+            injector.latency_s = 3600.0  # read once the request was processed: its answer waits
+        return fault
+
+    def release():
+        del injector.draw
+        injector.latency_s = latency
+
+    sandbox.call(setattr, injector, "draw", draw_then_hold)
+    return lambda: sandbox.call(release)
+
+
+def live_claims(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT COUNT(*) FROM erp_outbound_claims WHERE lease_until >= :now"),
+                                {"now": time.time()}).scalar()
+    finally:
+        engine.dispose()
+
+
 def test_sigkill_during_load_then_a_new_run(tmp_path, files, sandbox_with, monkeypatch):
     url = f"sqlite:///{tmp_path / 'erp.db'}"
     summary = build_demo_erp(url, 400, seed=17)
     sandbox = sandbox_with(latency_ms=40)
-    connect(monkeypatch, url, sandbox.base_url, max_concurrency=4)
+    # A held answer is waited for (no timeout, no retry) until the kill.
+    connect(monkeypatch, url, sandbox.base_url, max_concurrency=4, timeout=3600)
     monkeypatch.setenv("ERP_OUTBOUND_CLAIM_LEASE_SECONDS", "3")
+    release = hold_answers_from(sandbox, 80)
 
     child = start_dag("procuros_outgoing", {"report_after": 1}, {}, airflow_home_copy(tmp_path / "home"),
                       tmp_path / "child.log")
     try:
-        wait_for(lambda: len(sandbox.snapshot()["procuros"]["transactions"]) >= 80, 120, "sending to start")
+        # Kill once each of the 4 senders waits for a held answer: nothing is left on the way to Procuros
+        # (a request arriving after the kill would look like the new run's).
+        wait_for(lambda: len(sandbox.snapshot()["procuros"]["transactions"]) >= 80 + 3, 300,
+                 "every sender to wait for a held answer")
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
     finally:
         if child.poll() is None:
             child.kill()
-    assert child.returncode == -signal.SIGKILL
+    assert child.returncode == -signal.SIGKILL, (tmp_path / "child.log").read_text()[-3000:]
     sent_before_kill = len(sandbox.snapshot()["procuros"]["transactions"])
     total = sum(summary["documents_by_type"].values())
-    assert sent_before_kill < total, "the kill came before the end of the load step"
+    assert sent_before_kill == 80 + 3 < total, "the kill came in the middle of the load step"
 
-    time.sleep(3.5)  # the dead run's claims expire
+    wait_for(lambda: live_claims(url) == 0, 60, "the dead run's claims to expire")
+    release()
     dag_run = load_dag("procuros_outgoing").test(run_conf={"report_after": 1})
     assert str(dag_run.state).endswith("success")
 

@@ -177,10 +177,12 @@ def test_api_calls_need_a_valid_bearer_token(api, headers):
     assert [(p["id"], p["status_code"]) for p in rec["order_puts"]] == [(100000, 401)]  # rejected PUTs are recorded
 
 
-def test_token_expires_after_ttl(sandbox_with):
+def test_token_expires_after_ttl(sandbox_with, sandbox_clock):
     api = Api(sandbox_with(rambase={"token_ttl_s": 0.3}))
     assert api.put_order(100000, {}).status_code == 200
-    time.sleep(0.4)
+    sandbox_clock.advance(0.29)
+    assert api.put_order(100000, {}).status_code == 200
+    sandbox_clock.advance(0.02)
     assert api.put_order(100000, {}).status_code == 401
     api.token = new_token(api.sandbox)  # what a client does on 401
     assert api.put_order(100000, {}).status_code == 200

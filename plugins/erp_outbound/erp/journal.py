@@ -16,11 +16,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.erp.state import utcnow, verdicts
+from erp_outbound.erp.state import claims, utcnow, verdicts
 
 if TYPE_CHECKING:
     from erp_outbound.core.report import RunReport
@@ -67,11 +67,25 @@ class Journal:
         return len(rows)
 
     def unapplied(self, vendor: str, limit: int = 5000) -> list[tuple[int, Verdict]]:
-        """Verdicts of real runs (this one and crashed earlier ones) not yet on the ERP."""
+        """Verdicts of real runs (this one and crashed earlier ones) not yet on the ERP.
+
+        A verdict of another run that still holds its document's claim is left to that run: it is
+        still going and applies (and reports) its verdicts itself. Two overlapping reconciles would
+        otherwise both report one build error. Once that run released its claims, or died and its
+        lease ran out, its verdicts are anyone's.
+        """
+        in_flight = select(claims.c.document_id).where(
+            claims.c.vendor == verdicts.c.vendor,
+            claims.c.doc_type == verdicts.c.doc_type,
+            claims.c.document_id == verdicts.c.document_id,
+            claims.c.run_id == verdicts.c.run_id,
+            claims.c.lease_until >= utcnow(),
+        ).exists()
         query = (
             select(verdicts)
             .where(and_(verdicts.c.vendor == vendor, verdicts.c.applied_at.is_(None),
-                        verdicts.c.dry_run.is_(False)))
+                        verdicts.c.dry_run.is_(False),
+                        or_(verdicts.c.run_id == self.run_id, ~in_flight)))
             .order_by(verdicts.c.id)
             .limit(limit)
         )

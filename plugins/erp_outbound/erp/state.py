@@ -109,6 +109,31 @@ error_reports = Table(
 )
 
 
+def upsert(engine: Engine, table: Table, row: dict):
+    """INSERT ``row``, or UPDATE the row with its primary key: one atomic statement in each database,
+    so two writers of one key at once never fail on a duplicate key."""
+    keys = [c.name for c in table.primary_key.columns]
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(table).values(row)
+        return statement.on_conflict_do_update(
+            index_elements=keys, set_={k: statement.excluded[k] for k in row if k not in keys})
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).values(row)
+        return statement.on_conflict_do_update(
+            index_elements=keys, set_={k: statement.excluded[k] for k in row if k not in keys})
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        statement = mysql_insert(table).values(row)
+        return statement.on_duplicate_key_update({k: statement.inserted[k] for k in row if k not in keys})
+    raise ValueError(f"erp-outbound keeps its bookkeeping in SQLite, PostgreSQL or MariaDB/MySQL, not {dialect}")
+
+
 def ensure_tables(engine: Engine) -> None:
     """Bring the tables to this version's schema, as ``erp-outbound db upgrade`` does (tools and tests; never a task)."""
     from erp_outbound.erp.migrations import upgrade

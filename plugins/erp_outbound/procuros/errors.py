@@ -10,12 +10,12 @@ import hashlib
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 
 from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.erp.state import error_reports, utcnow
+from erp_outbound.erp.state import error_reports, upsert, utcnow
 from erp_outbound.procuros.hook import ProcurosHook
 
 log = logging.getLogger(__name__)
@@ -93,10 +93,8 @@ class ErrorReporter:
             return
         verdict.error_url = body.get("errorUrl") or verdict.error_url
         self.outcomes[key] = "reported now"
+        # An upsert: another reconcile may remember the same document at the same moment.
         with self.engine.begin() as conn:
-            where = and_(error_reports.c.vendor == "procuros", error_reports.c.doc_type == key[0],
-                         error_reports.c.document_id == key[1])
-            conn.execute(delete(error_reports).where(where))
-            conn.execute(insert(error_reports).values(
+            conn.execute(upsert(self.engine, error_reports, dict(
                 vendor="procuros", doc_type=key[0], document_id=key[1], signature=sig,
-                error_url=verdict.error_url, reported_at=utcnow()))
+                error_url=verdict.error_url, reported_at=utcnow())))
