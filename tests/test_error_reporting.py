@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import func, insert, select, text
@@ -117,7 +118,7 @@ def test_two_reconciles_remember_one_report_at_once(server, request, sandbox, mo
     other_write = other.begin()
     other.execute(insert(error_reports).values(
         vendor="procuros", doc_type="INVOICE", document_id="42", signature=signature(verdict),
-        error_url="http://other-reconcile/errors/1", reported_at=0.0))
+        error_url="http://other-reconcile/errors/1", reported_at=datetime(2026, 1, 1, tzinfo=timezone.utc)))
     outcome: dict = {}
 
     def ours():

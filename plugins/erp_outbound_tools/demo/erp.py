@@ -159,12 +159,18 @@ def _create_schema(engine: sa.Engine, reset: bool) -> list[str]:
             except sa.exc.DBAPIError:  # pragma: no cover - read-only on some old servers
                 pass
         if reset:
-            for table in reversed(tables):  # children first: FK-safe
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+            # Children first; CASCADE (PostgreSQL) also drops what tables of another demo version refer to.
+            cascade = " CASCADE" if engine.dialect.name == "postgresql" else ""
+            if engine.dialect.name in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 0")
+            for table in reversed(tables):
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}{cascade}")
             # erp-outbound's own bookkeeping refers to the old documents' ids: start afresh.
             for table in reversed(state.metadata.sorted_tables):
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {migrations.VERSION_TABLE}")
+            if engine.dialect.name in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET SESSION foreign_key_checks = 1")
             existing: set[str] = set()
         else:
             existing = set(sa.inspect(conn).get_table_names())
