@@ -14,9 +14,10 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select
 
 from conftest import connect
+from erp_outbound.erp.state import claims, utcnow
 from erp_outbound_tools.demo.run import load_dag
 from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_rows import documents
@@ -60,8 +61,8 @@ def live_claims(url: str) -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT COUNT(*) FROM erp_outbound_claims WHERE lease_until >= :now"),
-                                {"now": time.time()}).scalar()
+            return conn.execute(select(func.count()).select_from(claims)
+                                .where(claims.c.lease_until >= utcnow())).scalar()
     finally:
         engine.dispose()
 
