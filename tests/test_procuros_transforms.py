@@ -665,7 +665,10 @@ def test_every_demo_document_builds_or_fails_as_planned(procuros_spec, tmp_path)
     from erp_outbound.erp.demo import build_demo_erp
     from erp_outbound.erp.extract import pending_chunks
     from erp_outbound.erp.hook import make_engine
+    from procuros_more_rows import HEADER_COLUMNS as MORE_HEADERS
+    from procuros_more_rows import LINE_COLUMNS as MORE_LINES
 
+    headers, lines = HEADER_COLUMNS | MORE_HEADERS, LINE_COLUMNS | MORE_LINES  # all twelve types
     url = f"sqlite:///{tmp_path}/erp.db"
     summary = build_demo_erp(url, 400, seed=9)
     engine = make_engine(url)
@@ -674,8 +677,8 @@ def test_every_demo_document_builds_or_fails_as_planned(procuros_spec, tmp_path)
         for doc_type, flow in flows("procuros").items():
             payloads = errors = 0
             for chunk in pending_chunks(engine, flow, chunk_size=50):
-                assert list(chunk.headers.columns) == HEADER_COLUMNS[doc_type]
-                assert list(chunk.lines.columns) == LINE_COLUMNS[doc_type]
+                assert list(chunk.headers.columns) == headers[doc_type]
+                assert list(chunk.lines.columns) == lines[doc_type]
                 assert list(chunk.parties.columns) == PARTY_COLUMNS
                 built = flow.build(chunk, TZ)
                 assert_valid(procuros_spec, built)
