@@ -395,6 +395,14 @@ def test_every_type_has_its_own_bad_cases_and_keeps_them_apart(procuros_spec, do
         assert list(errors[str(doc_id)]) == [case.payload_field], case.name
 
 
+@pytest.mark.parametrize("doc_type", NEW_TYPES)
+def test_a_chunk_without_any_lines_gives_each_document_its_error(doc_type):
+    built = build(doc_type, [HEADER[doc_type](1), HEADER[doc_type](2)], [])
+    part = "locations" if doc_type == "SALES_REPORT" else "items"
+    assert build_errors(built) == {"1": {part: ["the document has no lines"]}, "2": {part: ["the document has no lines"]}}
+    assert build(doc_type, [], []).payloads.empty
+
+
 def test_a_catalog_without_a_number_is_named_by_its_id_and_receiver():
     built = build("PRODUCT_CATALOG", [HEADER["PRODUCT_CATALOG"](7, catalog_number=None, currency="euro")],
                   [line("PRODUCT_CATALOG", 7, 1)])

@@ -20,7 +20,7 @@ def build(data: Extracted, tz: str) -> Built:
     deducted = C.money(pd.to_numeric(lines["deduction_amount"], errors="coerce").fillna(0))
     off = (due - deducted - remitted).round(2)
     def amount(values: pd.Series) -> pd.Series:
-        return values.map("{:.2f}".format)
+        return values.map("{:.2f}".format, na_action="ignore").astype("string")
 
     problems.add_lines(lines, off.abs() >= 0.01, "remittedTotal",
                        "remitted " + amount(remitted) + " is not the due " + amount(due) + " less the deduction "
