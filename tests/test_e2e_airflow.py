@@ -8,15 +8,20 @@ Fails (never skips) when Airflow cannot start.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
 
 import pytest
 import requests
+from erp_outbound.dag_defaults import DOCUMENT_TYPE_NAMES
 from erp_outbound.local_airflow import DemoSecrets, LocalAirflow, LocalAirflowConfig
+from erp_outbound.local_airflow.cdp import Chromium
 from erp_outbound.local_airflow.processes import running
+from erp_outbound.local_airflow.screenshots import trigger_form
 from erp_outbound.pools import POOLS
+from erp_outbound.procuros.flows import FLOWS
 
 pytestmark = pytest.mark.e2e
 
@@ -97,6 +102,12 @@ def test_procuros_outgoing_runs_in_a_local_airflow_through_the_rest_api(tmp_path
         assert {p.name: p.slots for p in POOLS.values()} == {n: pools[n]["slots"] for n in pools if n in
                                                              {p.name for p in POOLS.values()}}
 
+        # -- the trigger form, in a real browser, offers every Procuros document type --------------
+        form = asyncio.run(_trigger_form_text(client, tmp_path / "trigger-form.png"))
+        assert "Document types" in form, form[:500]
+        missing = [t for t in FLOWS if DOCUMENT_TYPE_NAMES[t] not in form]
+        assert missing == [], f"not in the form: {missing}\n{form[:2000]}"
+
         # -- no secret in any log the API serves, nor in any answer ------------------------------
         texts = [_log(client, run_id, t) for t in instances]
         texts += [json.dumps(client.connection(c)) for c in ("procuros_default", "rambase_default",
@@ -115,6 +126,16 @@ def test_procuros_outgoing_runs_in_a_local_airflow_through_the_rest_api(tmp_path
                                                      config.layout.reports)
              for secret in SECRETS.values() if secret in path.read_text(errors="replace")]
     assert leaks == []
+
+
+async def _trigger_form_text(client, shot: Path) -> str:
+    """The text of procuros_outgoing's trigger form with its "What to send" section open (chromium)."""
+    async with Chromium(width=1400, height=1080) as browser:
+        page = await browser.page()
+        await page.set_cookie(client.base_url, "_token", client.token())  # how the UI keeps its login
+        await trigger_form(page, client.base_url, shot)
+        return await page.evaluate("Array.from(document.querySelectorAll('[role=dialog]')).map(d => d.innerText)"
+                                   ".join('\\n')")  # the trigger form and any popover the page has open
 
 
 def _log(client, run_id: str, instance: dict) -> str:

@@ -72,6 +72,8 @@ STORES = (("OWN-M1", "Spreeland Markt Berlin-Mitte", "Rosenthaler Straße 40", "
           ("OWN-M9", "Spreeland Pop-up Store Hamburg", "Spitalerstraße 1", "Hamburg", "20095", None))
 WAREHOUSES = ("OWN-S1", "OWN-S2")
 
+#: The partner category a document's fate needs (demo.py's categories); the others go to normal partners.
+_CATEGORY = {"inactive": "inactive", "unknown": "unknown", PARTNER_WITHOUT_IDENTIFIER: "noid"}
 _REJECT_REASONS = ("Transportschaden", "Mindesthaltbarkeit unterschritten", "Verpackung beschädigt",
                    "Falsche Ware geliefert")
 _METHODS = ("SEPA credit transfer", "SEPA credit transfer", "SEPA credit transfer", "SEPA direct debit", "cheque")
@@ -159,9 +161,7 @@ class _World:
         """The receiving partner of each document, from the pool its fate needs."""
         out = []
         for fate in plan.tolist():
-            category = {"inactive": "inactive", "unknown": "unknown", PARTNER_WITHOUT_IDENTIFIER: "noid"}.get(fate,
-                                                                                                            "normal")
-            pool = partners.pool(category)
+            pool = partners.pool(_CATEGORY.get(fate, "normal"))
             out.append(str(partners.ids[pool[int(self.rng.integers(len(pool)))]]))
         return out
 
@@ -245,7 +245,7 @@ def _receival_notices(w: _World, plan: np.ndarray) -> None:
         orders[supplier].append((number, date))
     for i, (fate, supplier) in enumerate(zip(plan.tolist(), w.receivers(plan, w.suppliers)), start=1):
         when = w.moment(1, 30)
-        known = orders.get(supplier)
+        known = [o for o in orders.get(supplier, ()) if o[1] < when - dt.timedelta(days=1)]
         order = (known[int(w.rng.integers(len(known)))] if known
                  else (_number("PO", 900000 + i), when - dt.timedelta(days=6)))  # an order from before the demo
         note_date = when - dt.timedelta(days=int(w.rng.integers(0, 3)), hours=int(w.rng.integers(1, 6)))

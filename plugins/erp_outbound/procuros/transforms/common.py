@@ -291,23 +291,22 @@ def line_datetime(lines: pd.DataFrame, column: str, name: str, tz: str, problems
     return text
 
 
-def dates(lines: pd.DataFrame, column: str, name: str, problems: Problems) -> pd.Series:
-    """An optional calendar date (the spec's ``Date``, e.g. a best-before date): 2026-11-02."""
+def dates(lines: pd.DataFrame, column: str, name: str, tz: str, problems: Problems) -> pd.Series:
+    """An optional calendar date (the spec's ``Date``, e.g. a best-before date): 2026-11-02,
+    read as the date-times are (dotted dates day first; a value with an offset on its day in ``tz``)."""
     values = lines[column]
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_localize(None)
+    parsed = _parse_times(values, tz).dt.tz_localize(None)
     given = values.notna() & (values.astype("string").str.strip() != "")
     problems.add_lines(lines, given & parsed.isna(), name, f"{name} is not a date: " + shown(values))
     text = np.datetime_as_string(parsed.to_numpy().astype("datetime64[D]"), unit="D")
     return J.string(pd.Series(text, index=lines.index).where(parsed.notna()))
 
 
-def batches(lines: pd.DataFrame, quantity: pd.Series, problems: Problems,
+def batches(lines: pd.DataFrame, quantity: pd.Series, tz: str, problems: Problems,
             expiry_column: str | None = "best_before_date") -> pd.Series:
     """``[{batchIdentifier, expirationDate, quantity}]`` for lines with a batch number, else missing."""
     li = lines.index
-    expiry = (dates(lines, expiry_column, "batches.expirationDate", problems) if expiry_column
+    expiry = (dates(lines, expiry_column, "batches.expirationDate", tz, problems) if expiry_column
               else pd.Series(pd.NA, index=li, dtype=J.TEXT))
     batch = J.obj({
         "batchIdentifier": J.string(lines["batch_number"]),

@@ -36,7 +36,7 @@ def build_instruction(data: Extracted, tz: str) -> Built:
         "unitOfMeasure": C.unit_of_measure(lines, problems),
         "unitPrice": C.optional_number(lines, "unit_price", "unitPrice", problems),
         # required: the batches to ship, or none when the warehouse may pick any
-        "batches": C.batches(lines, shipped_values, problems, expiry_column=None).fillna("[]"),
+        "batches": C.batches(lines, shipped_values, tz, problems, expiry_column=None).fillna("[]"),
     }, li), lines["document_id"], h.index)
     C.require_items(h, items, problems)
     header = J.obj({
@@ -76,7 +76,7 @@ def build_response(data: Extracted, tz: str) -> Built:
         "openQuantityAction": C.code(lines, "open_quantity_action", "openQuantityAction", OPEN_QUANTITY_ACTIONS,
                                      problems, lines=True),
         "unitOfMeasure": C.unit_of_measure(lines, problems),
-        "batches": C.batches(lines, shipped_values, problems),
+        "batches": C.batches(lines, shipped_values, tz, problems),
     }, li), lines["document_id"], h.index)
     C.require_items(h, items, problems)
     carrier = J.optional_obj({"name": J.string(h["carrier"]), "trackingNumber": J.string(h["tracking_number"])},

@@ -22,7 +22,7 @@ def build(data: Extracted, tz: str) -> Built:
         "blockedQuantity": J.number(blocked, 3),
         "orderedQuantity": J.number(C.quantity_values(lines, "ordered_quantity", "orderedQuantity", problems), 3),
         "unitOfMeasure": C.unit_of_measure(lines, problems),
-        "batches": C.batches(lines, available + blocked.fillna(0), problems),
+        "batches": C.batches(lines, available + blocked.fillna(0), tz, problems),
     }, li), lines["document_id"], h.index)
     C.require_items(h, items, problems)
     header = J.obj({

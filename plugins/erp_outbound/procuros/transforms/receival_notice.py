@@ -30,7 +30,7 @@ def build(data: Extracted, tz: str) -> Built:
         "rejectedQuantity": J.number(rejected.where(rejected > 0), 3),
         "rejectReason": reason.where(rejected > 0),
         "unitOfMeasure": C.unit_of_measure(lines, problems),
-        "batches": C.batches(lines, received, problems),
+        "batches": C.batches(lines, received, tz, problems),
     }, li), lines["document_id"], h.index)
     C.require_items(h, items, problems)
     transport_unit = J.obj({
