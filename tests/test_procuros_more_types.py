@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import requests
 from conftest import SANDBOX_TOKEN
+import test_procuros_transforms as transforms_tests
 from procuros_more_rows import HEADER, HEADER_COLUMNS, LINE_COLUMNS, NUMBER_COLUMN, line
 from test_procuros_transforms import (
     CUSTOMER_GLN,
@@ -26,6 +27,7 @@ from test_procuros_transforms import (
     SSCC,
     TZ,
     WAREHOUSE_GLN,
+    assert_one_bad,
     assert_valid,
     build_errors,
     gs1,
@@ -356,31 +358,13 @@ BAD = [
 
 
 def batch_with(doc_type: str, bad: list[Bad]):
-    """Good documents 1 and 2, then one document per case (ids 10, 11, ...), each with two lines."""
-    make = HEADER[doc_type]
-    headers = [make(1), make(2)]
-    lines = [line(doc_type, doc_id, n) for doc_id in (1, 2) for n in (1, 2)]
-    for doc_id, case in enumerate(bad, start=10):
-        headers.append(make(doc_id, **case.header))
-        if case.line is not None:
-            lines += [line(doc_type, doc_id, 1), line(doc_type, doc_id, 2, **case.line)]
-    return build(doc_type, headers, lines)
+    return transforms_tests.batch_with(doc_type, bad, HEADER[doc_type], line, build)
 
 
 @pytest.mark.parametrize("case", BAD, ids=lambda c: f"{c.doc_type}-{c.name}")
 def test_a_bad_document_gets_a_build_error_naming_the_field_and_the_value(procuros_spec, case):
     built = batch_with(case.doc_type, [case])
-
-    assert list(built.payloads["document_id"]) == ["1", "2"]
-    assert_valid(procuros_spec, built)
-    errors = build_errors(built)
-    assert list(errors) == ["10"]
-    assert list(errors["10"]) == [case.payload_field]
-    [message] = errors["10"][case.payload_field]
-    assert case.value in message
-    number = HEADER[case.doc_type](10, **case.header)[NUMBER_COLUMN[case.doc_type]]
-    if number is not None:
-        assert built.errors.loc[0, "identifier"] == number
+    assert_one_bad(procuros_spec, built, case, HEADER[case.doc_type](10, **case.header)[NUMBER_COLUMN[case.doc_type]])
 
 
 @pytest.mark.parametrize("doc_type", NEW_TYPES)
