@@ -11,6 +11,13 @@ TABLES = {
     "SHIPPING_NOTICE": ("shipping_notices", "notice_number"),
     "INVOICE": ("invoices", "invoice_number"),
     "CREDIT_NOTE": ("credit_notes", "credit_note_number"),
+    "RECEIVAL_NOTICE": ("goods_receipts", "receipt_number"),
+    "REMITTANCE_ADVICE": ("payments", "advice_number"),
+    "SALES_REPORT": ("sales_reports", "report_number"),
+    "PRODUCT_CATALOG": ("product_catalogs", "catalog_number"),  # every demo catalog has a number
+    "INVENTORY_REPORT": ("stock_reports", "report_number"),
+    "DISPATCH_INSTRUCTION": ("dispatch_instructions", "shipment_number"),
+    "DISPATCH_INSTRUCTION_RESPONSE": ("dispatch_confirmations", "shipment_number"),
 }
 
 

@@ -14,9 +14,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from erp_outbound.dag_defaults import DOCUMENT_TYPE_NAMES
 from erp_outbound_tools.local_airflow import DemoSecrets, LocalAirflow, LocalAirflowConfig
 from erp_outbound_tools.local_airflow.processes import running
+from erp_outbound_tools.local_airflow.screenshots import trigger_form
+from playwright.sync_api import sync_playwright
 from erp_outbound.pools import POOLS
+from erp_outbound.procuros.flows import FLOWS
 
 pytestmark = pytest.mark.e2e
 
@@ -97,6 +101,12 @@ def test_procuros_outgoing_runs_in_a_local_airflow_through_the_rest_api(tmp_path
         assert {p.name: p.slots for p in POOLS.values()} == {n: pools[n]["slots"] for n in pools if n in
                                                              {p.name for p in POOLS.values()}}
 
+        # -- the trigger form, in a real browser, offers every Procuros document type --------------
+        form = _trigger_form_text(client, tmp_path / "trigger-form.png")
+        assert "Document types" in form, form[:500]
+        missing = [t for t in FLOWS if DOCUMENT_TYPE_NAMES[t] not in form]
+        assert missing == [], f"not in the form: {missing}\n{form[:2000]}"
+
         # -- no secret in any log the API serves, nor in any answer ------------------------------
         texts = [_log(client, run_id, t) for t in instances]
         texts += [json.dumps(client.connection(c)) for c in ("procuros_default", "rambase_default",
@@ -115,6 +125,23 @@ def test_procuros_outgoing_runs_in_a_local_airflow_through_the_rest_api(tmp_path
                                                      config.layout.reports)
              for secret in SECRETS.values() if secret in path.read_text(errors="replace")]
     assert leaks == []
+
+
+def _trigger_form_text(client, shot: Path) -> str:
+    """The text of procuros_outgoing's trigger form with its "What to send" section open (chromium)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1080})
+            context.add_cookies([{"name": "_token", "value": client.token(),  # how the UI keeps its login
+                                  "url": client.base_url}])
+            page = context.new_page()
+            trigger_form(page, client.base_url, shot)
+            # the trigger form and any popover the page has open
+            return page.evaluate("Array.from(document.querySelectorAll('[role=dialog]')).map(d => d.innerText)"
+                                 ".join('\\n')")
+        finally:
+            browser.close()
 
 
 def _log(client, run_id: str, instance: dict) -> str:

@@ -528,32 +528,35 @@ BAD = [
 ]
 
 
-def batch_with(doc_type: str, bad: list[Bad]):
+def batch_with(doc_type: str, bad: list[Bad], make=None, make_line=line, build_with=build):
     """Good documents 1 and 2, then one document per reason (ids 10, 11, ...), each with two lines."""
-    make = HEADER[doc_type]
+    make = make or HEADER[doc_type]
     headers = [make(1), make(2)]
-    lines = [line(doc_type, doc_id, n) for doc_id in (1, 2) for n in (1, 2)]
+    lines = [make_line(doc_type, doc_id, n) for doc_id in (1, 2) for n in (1, 2)]
     for doc_id, case in enumerate(bad, start=10):
         headers.append(make(doc_id, **case.header))
         if case.line is not None:
-            lines += [line(doc_type, doc_id, 1), line(doc_type, doc_id, 2, **case.line)]
-    return build(doc_type, headers, lines)
+            lines += [make_line(doc_type, doc_id, 1), make_line(doc_type, doc_id, 2, **case.line)]
+    return build_with(doc_type, headers, lines)
 
 
-@pytest.mark.parametrize("case", BAD, ids=lambda c: f"{c.doc_type}-{c.name}")
-def test_a_bad_document_gets_a_build_error_and_the_good_ones_still_build(procuros_spec, case):
-    built = batch_with(case.doc_type, [case])
-
+def assert_one_bad(spec, built, case: Bad, number: str | None) -> None:
+    """Documents 1 and 2 built and valid; document 10 failed on exactly the case's field, showing its value."""
     assert list(built.payloads["document_id"]) == ["1", "2"]
-    assert_valid(procuros_spec, built)
+    assert_valid(spec, built)
     errors = build_errors(built)
     assert list(errors) == ["10"]
     assert list(errors["10"]) == [case.payload_field]
     [message] = errors["10"][case.payload_field]
     assert case.value in message
-    number = HEADER[case.doc_type](10, **case.header)[NUMBER_COLUMN[case.doc_type]]
     if number is not None:  # see test_a_document_without_a_number_keeps_a_text_identifier
         assert built.errors.loc[0, "identifier"] == number
+
+
+@pytest.mark.parametrize("case", BAD, ids=lambda c: f"{c.doc_type}-{c.name}")
+def test_a_bad_document_gets_a_build_error_and_the_good_ones_still_build(procuros_spec, case):
+    built = batch_with(case.doc_type, [case])
+    assert_one_bad(procuros_spec, built, case, HEADER[case.doc_type](10, **case.header)[NUMBER_COLUMN[case.doc_type]])
 
 
 @pytest.mark.parametrize("doc_type", sorted({c.doc_type for c in BAD}))
@@ -665,7 +668,10 @@ def test_every_demo_document_builds_or_fails_as_planned(procuros_spec, tmp_path)
     from erp_outbound_tools.demo.erp import build_demo_erp
     from erp_outbound.erp.extract import pending_chunks
     from erp_outbound.erp.hook import make_engine
+    from procuros_more_rows import HEADER_COLUMNS as MORE_HEADERS
+    from procuros_more_rows import LINE_COLUMNS as MORE_LINES
 
+    headers, lines = HEADER_COLUMNS | MORE_HEADERS, LINE_COLUMNS | MORE_LINES  # all twelve types
     url = f"sqlite:///{tmp_path}/erp.db"
     summary = build_demo_erp(url, 400, seed=9)
     engine = make_engine(url)
@@ -674,8 +680,8 @@ def test_every_demo_document_builds_or_fails_as_planned(procuros_spec, tmp_path)
         for doc_type, flow in flows("procuros").items():
             payloads = errors = 0
             for chunk in pending_chunks(engine, flow, chunk_size=50):
-                assert list(chunk.headers.columns) == HEADER_COLUMNS[doc_type]
-                assert list(chunk.lines.columns) == LINE_COLUMNS[doc_type]
+                assert list(chunk.headers.columns) == headers[doc_type]
+                assert list(chunk.lines.columns) == lines[doc_type]
                 assert list(chunk.parties.columns) == PARTY_COLUMNS
                 built = flow.build(chunk, TZ)
                 assert_valid(procuros_spec, built)

@@ -49,11 +49,14 @@ def test_every_field_has_a_title_a_description_and_a_section(dag_id):
 def test_procuros_document_types_are_a_multi_select_with_display_names():
     schema = scheduler_params("procuros_outgoing").get_param("doc_types").schema
     types = schema["items"]["enum"]
-    assert set(types) == {"ORDER", "ORDER_RESPONSE", "SHIPPING_NOTICE", "INVOICE", "CREDIT_NOTE"}
+    assert set(types) == {"ORDER", "ORDER_RESPONSE", "SHIPPING_NOTICE", "INVOICE", "CREDIT_NOTE", "RECEIVAL_NOTICE",
+                          "REMITTANCE_ADVICE", "SALES_REPORT", "PRODUCT_CATALOG", "INVENTORY_REPORT",
+                          "DISPATCH_INSTRUCTION", "DISPATCH_INSTRUCTION_RESPONSE"}
     # The React form shows an array with ``examples`` as a multi-select of those options.
     assert schema["type"] == "array" and schema["examples"] == types
     assert schema["values_display"]["ORDER"] == "Orders"
     assert schema["values_display"]["ORDER_RESPONSE"] == "Order responses"
+    assert schema["values_display"]["PRODUCT_CATALOG"] == "Product catalogs (articles and prices)"
     assert set(schema["values_display"]) == set(types)
     assert all(label != value for value, label in schema["values_display"].items())
 

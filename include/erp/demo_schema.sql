@@ -250,3 +250,234 @@ CREATE TABLE gep_por_statuses (
     attempts                    INTEGER      NOT NULL DEFAULT 0,
     last_attempt_at             TIMESTAMP
 );
+
+-- The seven later Procuros types. Each outgoing table carries the same seed 001 fields.
+
+-- RECEIVAL_NOTICE: goods we received from suppliers, reported back to them (EDI RECADV).
+CREATE TABLE goods_receipts (
+    id                      INTEGER      PRIMARY KEY,
+    receipt_number          VARCHAR(32)  NOT NULL,
+    receipt_date            TIMESTAMP    NOT NULL,
+    supplier_id             VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    warehouse_id            VARCHAR(40)  NOT NULL,   -- our receiving warehouse (partner_addresses)
+    purchase_order_number   VARCHAR(32),
+    purchase_order_date     TIMESTAMP,
+    delivery_note_number    VARCHAR(40),             -- the supplier's
+    delivery_note_date      TIMESTAMP,
+    package_id              VARCHAR(40),             -- SSCC of the received pallet
+    package_type            VARCHAR(24),             -- EURO_PALLET | EURO_PALLET_HALF | CARTON ...
+    comments                TEXT,
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE goods_receipt_lines (
+    receipt_id          INTEGER       NOT NULL REFERENCES goods_receipts (id),
+    line_number         INTEGER       NOT NULL,
+    order_line_number   INTEGER,
+    product_id          VARCHAR(32)   NOT NULL REFERENCES products (id),
+    ordered_quantity    NUMERIC(12, 3),
+    delivered_quantity  NUMERIC(12, 3),              -- as on the delivery note
+    received_quantity   NUMERIC(12, 3) NOT NULL,
+    rejected_quantity   NUMERIC(12, 3) NOT NULL DEFAULT 0,
+    reject_reason       VARCHAR(200),
+    batch_number        VARCHAR(40),
+    best_before_date    DATE,
+    PRIMARY KEY (receipt_id, line_number)
+);
+
+-- REMITTANCE_ADVICE: our payments to suppliers and the documents each settles (EDI REMADV).
+CREATE TABLE payments (
+    id                      INTEGER      PRIMARY KEY,
+    advice_number           VARCHAR(32)  NOT NULL,
+    advice_date             TIMESTAMP    NOT NULL,
+    payment_date            DATE,
+    supplier_id             VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    payee_id                VARCHAR(40),             -- the supplier's payee (partner_addresses ...-P1), else NULL
+    payment_method          VARCHAR(40),
+    bank_reference          VARCHAR(60),
+    currency                VARCHAR(3),
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE payment_items (
+    payment_id          INTEGER       NOT NULL REFERENCES payments (id),
+    line_number         INTEGER       NOT NULL,
+    document_number     VARCHAR(40),                 -- the supplier's invoice or credit note number
+    document_date       TIMESTAMP,
+    document_type       VARCHAR(16)   NOT NULL,      -- INVOICE | CREDIT_NOTE
+    due_amount          NUMERIC(12, 2) NOT NULL,
+    discount_amount     NUMERIC(12, 2) NOT NULL DEFAULT 0,
+    discount_reason     VARCHAR(100),
+    paid_amount         NUMERIC(12, 2) NOT NULL,
+    PRIMARY KEY (payment_id, line_number)
+);
+
+-- SALES_REPORT: what we sold of a supplier's products, per location (EDI SLSRPT).
+CREATE TABLE sales_reports (
+    id                      INTEGER      PRIMARY KEY,
+    report_number           VARCHAR(32)  NOT NULL,
+    report_date             TIMESTAMP    NOT NULL,
+    period_start            DATE         NOT NULL,
+    period_end              DATE         NOT NULL,
+    supplier_id             VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    currency                VARCHAR(3),
+    comments                TEXT,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE sales_report_lines (
+    report_id           INTEGER       NOT NULL REFERENCES sales_reports (id),
+    line_number         INTEGER       NOT NULL,
+    location_id         VARCHAR(40)   NOT NULL,      -- our selling location (partner_addresses)
+    product_id          VARCHAR(32)   NOT NULL REFERENCES products (id),
+    quantity            NUMERIC(12, 3) NOT NULL,     -- negative: returns exceeded sales
+    unit_price          NUMERIC(12, 4),              -- our net selling price
+    PRIMARY KEY (report_id, line_number)
+);
+
+-- PRODUCT_CATALOG: the articles and prices we offer a customer (EDI PRICAT). One row is one
+-- catalog for one customer; catalog_number may repeat across customers.
+CREATE TABLE product_catalogs (
+    id                      INTEGER      PRIMARY KEY,
+    catalog_number          VARCHAR(32),
+    catalog_date            TIMESTAMP    NOT NULL,
+    customer_id             VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    currency                VARCHAR(3),
+    comments                TEXT,
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE product_catalog_items (
+    catalog_id              INTEGER       NOT NULL REFERENCES product_catalogs (id),
+    line_number             INTEGER       NOT NULL,
+    product_id              VARCHAR(32)   NOT NULL REFERENCES products (id),
+    customer_article_number VARCHAR(40),
+    action                  VARCHAR(8)    NOT NULL,  -- NEW | CHANGED | DELETED
+    pack_quantity           NUMERIC(12, 3) NOT NULL DEFAULT 1,
+    is_orderable            BOOLEAN       NOT NULL DEFAULT TRUE,
+    unit_price              NUMERIC(12, 4),
+    price_valid_from        DATE,
+    price_valid_until       DATE,
+    recommended_retail_price NUMERIC(12, 2),
+    minimum_order_quantity  NUMERIC(12, 3),
+    PRIMARY KEY (catalog_id, line_number)
+);
+
+-- INVENTORY_REPORT: the stock we hold in our warehouses for fulfilment clients (EDI INVRPT).
+CREATE TABLE stock_reports (
+    id                      INTEGER      PRIMARY KEY,
+    report_number           VARCHAR(32)  NOT NULL,
+    report_date             TIMESTAMP    NOT NULL,
+    warehouse_id            VARCHAR(40)  NOT NULL,   -- our warehouse (partner_addresses)
+    owner_id                VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    comments                TEXT,
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE stock_report_lines (
+    report_id           INTEGER       NOT NULL REFERENCES stock_reports (id),
+    line_number         INTEGER       NOT NULL,
+    product_id          VARCHAR(32)   NOT NULL REFERENCES products (id),
+    available_quantity  NUMERIC(12, 3) NOT NULL,
+    blocked_quantity    NUMERIC(12, 3) NOT NULL DEFAULT 0,
+    inbound_quantity    NUMERIC(12, 3),
+    batch_number        VARCHAR(40),
+    best_before_date    DATE,
+    PRIMARY KEY (report_id, line_number)
+);
+
+-- DISPATCH_INSTRUCTION: shipments we ask our fulfilment provider to make to our customers.
+CREATE TABLE dispatch_instructions (
+    id                      INTEGER      PRIMARY KEY,
+    shipment_number         VARCHAR(32)  NOT NULL,
+    instruction_date        TIMESTAMP    NOT NULL,
+    logistics_partner_id    VARCHAR(32)  NOT NULL REFERENCES partners (id),  -- ships from its warehouse
+    customer_id             VARCHAR(32)  NOT NULL REFERENCES partners (id),
+    ship_to_id              VARCHAR(40),
+    customer_order_number   VARCHAR(32),
+    customer_order_date     TIMESTAMP,
+    requested_delivery_date DATE,
+    requested_despatch_date DATE,
+    shipping_method         VARCHAR(40),
+    delivery_notes          VARCHAR(500),
+    currency                VARCHAR(3),
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE dispatch_instruction_lines (
+    instruction_id      INTEGER       NOT NULL REFERENCES dispatch_instructions (id),
+    line_number         INTEGER       NOT NULL,
+    order_line_number   INTEGER,
+    product_id          VARCHAR(32)   NOT NULL REFERENCES products (id),
+    ordered_quantity    NUMERIC(12, 3) NOT NULL,
+    quantity_to_ship    NUMERIC(12, 3) NOT NULL,
+    unit_price          NUMERIC(12, 4),
+    batch_number        VARCHAR(40),                 -- a batch the warehouse must ship, if any
+    PRIMARY KEY (instruction_id, line_number)
+);
+
+-- DISPATCH_INSTRUCTION_RESPONSE: as a fulfilment provider, what we shipped on a client's instruction.
+CREATE TABLE dispatch_confirmations (
+    id                      INTEGER      PRIMARY KEY,
+    shipment_number         VARCHAR(32)  NOT NULL,   -- the client's instruction (shipmentIdentifier)
+    response_date           TIMESTAMP    NOT NULL,
+    client_id               VARCHAR(32)  NOT NULL REFERENCES partners (id),  -- owner of the goods
+    warehouse_id            VARCHAR(40)  NOT NULL,   -- our warehouse (partner_addresses)
+    ship_to_id              VARCHAR(40),
+    order_number            VARCHAR(32),
+    order_date              TIMESTAMP,
+    despatch_date           TIMESTAMP,
+    expected_delivery_date  TIMESTAMP,
+    carrier                 VARCHAR(100),
+    tracking_number         VARCHAR(100),
+    package_id              VARCHAR(40),             -- SSCC
+    package_type            VARCHAR(24),
+    version                 INTEGER      NOT NULL DEFAULT 1,
+    status                  VARCHAR(16),
+    error_url               VARCHAR(500),
+    attempts                INTEGER      NOT NULL DEFAULT 0,
+    last_error              TEXT,
+    procuros_transaction_id VARCHAR(36),
+    last_attempt_at         TIMESTAMP
+);
+CREATE TABLE dispatch_confirmation_lines (
+    confirmation_id         INTEGER       NOT NULL REFERENCES dispatch_confirmations (id),
+    line_number             INTEGER       NOT NULL,
+    instruction_line_number INTEGER,
+    product_id              VARCHAR(32)   NOT NULL REFERENCES products (id),
+    ordered_quantity        NUMERIC(12, 3) NOT NULL,
+    shipped_quantity        NUMERIC(12, 3) NOT NULL,
+    open_quantity_action    VARCHAR(16),             -- DISCARDED | DELIVERED_LATER when short
+    batch_number            VARCHAR(40),
+    best_before_date        DATE,
+    PRIMARY KEY (confirmation_id, line_number)
+);

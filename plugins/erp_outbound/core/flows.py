@@ -19,6 +19,7 @@ class Flow:
     doc_type: str  # the vendor's document type, e.g. ORDER
     build: Callable[[Extracted, str], Built]  # pandas: extracted frames -> payloads + build errors
     party_columns: tuple[str, ...] = ()  # header columns naming parties to look up with parties.sql
+    line_party_columns: tuple[str, ...] = ()  # line columns naming parties (e.g. a sales report's locations)
     has_lines: bool = True  # whether the type's SQL folder has lines.sql
     unique_field: str | None = None  # payload field whose value must not repeat among pending documents
 

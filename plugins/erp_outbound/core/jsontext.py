@@ -72,6 +72,14 @@ def integer(values: pd.Series) -> pd.Series:
     return _text(numbers.where(numbers % 1 == 0).astype("Int64"))
 
 
+def boolean(values: pd.Series) -> pd.Series:
+    """true/false from booleans, 0/1 or yes/no texts; anything else is missing."""
+    text = values.astype("string").str.strip().str.lower()
+    truth = text.map({"true": "true", "1": "true", "yes": "true", "y": "true", "false": "false", "0": "false",
+                      "no": "false", "n": "false", "1.0": "true", "0.0": "false"})
+    return truth.astype(TEXT)
+
+
 def constant(value, index: pd.Index) -> pd.Series:
     return pd.Series(json.dumps(value), index=index, dtype=TEXT)
 

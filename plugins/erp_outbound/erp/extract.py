@@ -71,10 +71,9 @@ def _complete(engine: Engine, flow: Flow, headers: pd.DataFrame) -> Extracted:
         _read(engine, statement(flow.vendor, flow.sql_folder, "lines"), {"document_ids": ids})
         if flow.has_lines else pd.DataFrame({"document_id": [], "line_number": []})
     )
-    party_ids = sorted({
-        v for column in flow.party_columns if column in headers
-        for v in id_text(headers[column]).dropna().unique()
-    })
+    named = [headers[c] for c in flow.party_columns if c in headers]
+    named += [lines[c] for c in flow.line_party_columns if c in lines]
+    party_ids = sorted({v for column in named for v in id_text(column).dropna().unique()})
     parties = (
         _read(engine, statement(flow.vendor, None, "parties"), {"party_ids": party_ids})
         if party_ids else pd.DataFrame({"party_id": []})

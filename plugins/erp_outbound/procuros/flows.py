@@ -5,16 +5,32 @@ from __future__ import annotations
 from erp_outbound.core.flows import Flow
 from erp_outbound.procuros.transforms import BUILDERS
 
-PARTIES = ("buyer_id", "supplier_id", "ship_to_id")
-# A document number names one document: two pending documents with one number is an ERP error.
-NUMBER_FIELDS = {"ORDER": "orderIdentifier", "ORDER_RESPONSE": "orderResponseIdentifier",
-                 "SHIPPING_NOTICE": "shippingNoticeIdentifier", "INVOICE": "invoiceIdentifier",
-                 "CREDIT_NOTE": "creditNoteIdentifier"}
+# Per type: the header columns naming parties (looked up with parties.sql), the payload
+# field that names the document and must not repeat among pending documents (None: may
+# repeat, as one catalog number sent to several customers), and the receiving party.
+TYPES: dict[str, tuple[tuple[str, ...], str | None, str]] = {
+    "ORDER": (("buyer_id", "supplier_id", "ship_to_id"), "orderIdentifier", "supplier"),
+    "ORDER_RESPONSE": (("buyer_id", "supplier_id", "ship_to_id"), "orderResponseIdentifier", "buyer"),
+    "SHIPPING_NOTICE": (("buyer_id", "supplier_id", "ship_to_id"), "shippingNoticeIdentifier", "buyer"),
+    "INVOICE": (("buyer_id", "supplier_id", "ship_to_id"), "invoiceIdentifier", "buyer"),
+    "CREDIT_NOTE": (("buyer_id", "supplier_id", "ship_to_id"), "creditNoteIdentifier", "buyer"),
+    "RECEIVAL_NOTICE": (("customer_id", "supplier_id", "ship_to_id"), "receivalAdviceNumber", "supplier"),
+    "REMITTANCE_ADVICE": (("payer_id", "payee_id", "buyer_id", "supplier_id"), "adviceNumber", "payTo"),
+    "SALES_REPORT": (("buyer_id", "supplier_id"), "salesReportIdentifier", "supplier"),
+    "PRODUCT_CATALOG": (("sender_id", "receiver_id"), None, "receiver"),
+    "INVENTORY_REPORT": (("warehouse_id", "goods_owner_id"), "inventoryReportIdentifier", "goodsOwner"),
+    "DISPATCH_INSTRUCTION": (("ship_from_id", "ship_to_id", "customer_id", "supplier_id"), "shipmentIdentifier",
+                             "shipFrom"),
+    "DISPATCH_INSTRUCTION_RESPONSE": (("supplier_id", "ship_from_id", "ship_to_id"), "shippingNoticeIdentifier",
+                                      "supplier"),
+}
+LINE_PARTIES = {"SALES_REPORT": ("location_id",)}  # each line names its selling location
 
 FLOWS: dict[str, Flow] = {
-    doc_type: Flow("procuros", doc_type, build, party_columns=PARTIES, unique_field=NUMBER_FIELDS[doc_type])
+    doc_type: Flow("procuros", doc_type, build, party_columns=TYPES[doc_type][0],
+                   line_party_columns=LINE_PARTIES.get(doc_type, ()), unique_field=TYPES[doc_type][1])
     for doc_type, build in BUILDERS.items()
 }
 
 # Where the receiving trade partner sits in each type (the sender is the ERP's own company).
-RECEIVER = {"ORDER": "supplier"} | {t: "buyer" for t in BUILDERS if t != "ORDER"}
+RECEIVER = {doc_type: receiver for doc_type, (_, _, receiver) in TYPES.items()}

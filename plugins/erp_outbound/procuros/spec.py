@@ -8,6 +8,7 @@ optional field would otherwise pass silently.
 
 from __future__ import annotations
 
+import difflib
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -21,15 +22,7 @@ from referencing.jsonschema import DRAFT4
 
 SPEC_URI = "urn:procuros-openapi-v2"
 SHARED_SPEC = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "procuros-openapi-v2.yaml"
-
-# The request schema of POST /v2/transactions for each type.
-TRANSACTION_SCHEMAS = {
-    "ORDER": "SentOrderTransaction",
-    "ORDER_RESPONSE": "SentOrderResponseTransaction",
-    "SHIPPING_NOTICE": "SentShippingNoticeTransaction",
-    "INVOICE": "SentInvoiceTransaction",
-    "CREDIT_NOTE": "SentCreditNoteTransaction",
-}
+SCHEMA_REF = "#/components/schemas/"
 
 
 def transaction_schema(tx_type: str) -> str:
@@ -64,7 +57,7 @@ class ProcurosSpec:
             f"{'.'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
             for e in self.validator(schema_name).iter_errors(instance)
         ]
-        found += [f"{path}: unknown property" for path in self.unknown_properties(schema_name, instance)]
+        found += [f"{path}: unknown property{hint}" for path, hint in self._unknown(schema_name, instance)]
         return found
 
     def request_errors(self, path: str, method: str, instance: Any) -> list[str]:
@@ -76,46 +69,80 @@ class ProcurosSpec:
         return [f"{'.'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
                 for e in validator.iter_errors(instance)]
 
+    @property
+    def transaction_schemas(self) -> dict[str, str]:
+        """The request schema of POST /v2/transactions per type, from the spec's discriminator."""
+        mapping = self.schemas["SentTransaction"]["discriminator"]["mapping"]
+        return {tx_type: ref.rsplit("/", 1)[-1] for tx_type, ref in mapping.items()}
+
     def transaction_errors(self, body: dict) -> list[str]:
-        schema = TRANSACTION_SCHEMAS.get(body.get("type"))
+        schema = self.transaction_schemas.get(body.get("type"))
         if schema is None:
-            return [f"type: {body.get('type')!r} is not a type erp-outbound sends"]
+            return [f"type: {body.get('type')!r} is not a Procuros transaction type"]
         return self.errors(schema, body)
 
     # -- unknown properties -------------------------------------------------
-    def _resolve(self, schema: dict) -> dict:
-        while "$ref" in schema:
-            schema = self.schemas[schema["$ref"].rsplit("/", 1)[-1]]
-        return schema
-
-    def _properties(self, schema: dict) -> tuple[dict, dict | None]:
-        """The known properties of an object schema (through $ref and allOf), and its items schema."""
-        schema = self._resolve(schema)
-        properties = dict(schema.get("properties", {}))
-        for part in schema.get("allOf", []) + schema.get("oneOf", []) + schema.get("anyOf", []):
-            more, _ = self._properties(part)
-            properties.update(more)
-        items = schema.get("items")
-        return properties, items
-
     def unknown_properties(self, schema_name: str, instance: Any) -> list[str]:
-        found: list[str] = []
-        self._walk(self.schemas[schema_name], instance, "", found)
+        """Paths of the keys in ``instance`` that its schema does not declare."""
+        return [path for path, _ in self._unknown(schema_name, instance)]
+
+    def _unknown(self, schema_name: str, instance: Any) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []  # (path, hint for a near miss)
+        self._walk([{"$ref": SCHEMA_REF + schema_name}], instance, "", found)
         return found
 
-    def _walk(self, schema: dict, instance: Any, path: str, found: list[str]) -> None:
-        properties, items = self._properties(schema)
-        additional = self._resolve(schema).get("additionalProperties")
-        if isinstance(instance, dict) and (properties or additional is None):
+    def _resolve(self, schema: dict) -> dict:
+        while "$ref" in schema:
+            schema = self.schemas[schema["$ref"].removeprefix(SCHEMA_REF)]
+        return schema
+
+    def _parts(self, schema: dict, instance: Any) -> list[dict]:
+        """``schema`` and every schema it combines that applies to ``instance``: its $ref, all of
+        its allOf, and of a oneOf/anyOf the branch the discriminator or validation picks."""
+        schema = self._resolve(schema)
+        parts = [schema]
+        for part in schema.get("allOf", []):
+            parts += self._parts(part, instance)
+        branches = schema.get("oneOf", []) + schema.get("anyOf", [])
+        for part in self._branches(schema, branches, instance):
+            parts += self._parts(part, instance)
+        return parts
+
+    def _branches(self, schema: dict, branches: list[dict], instance: Any) -> list[dict]:
+        if not branches:
+            return []
+        discriminator = schema.get("discriminator") or {}
+        mapping = discriminator.get("mapping", {})
+        if isinstance(instance, dict) and instance.get(discriminator.get("propertyName")) in mapping:
+            return [{"$ref": mapping[instance[discriminator["propertyName"]]]}]
+        valid = [b for b in branches
+                 if "$ref" in b and self.validator(b["$ref"].removeprefix(SCHEMA_REF)).is_valid(instance)]
+        # None valid: the validator reports that; judge the names against every branch.
+        return valid or branches
+
+    def _walk(self, schemas: list[dict], instance: Any, path: str, found: list[tuple[str, str]]) -> None:
+        parts = [part for schema in schemas for part in self._parts(schema, instance)]
+        if isinstance(instance, dict):
+            properties: dict[str, list[dict]] = {}
+            for part in parts:
+                for key, schema in part.get("properties", {}).items():
+                    properties.setdefault(key, []).append(schema)
+            extra = [p["additionalProperties"] for p in parts if "additionalProperties" in p]
             for key, value in instance.items():
                 where = f"{path}.{key}" if path else key
                 if key in properties:
                     self._walk(properties[key], value, where, found)
-                elif not additional:
-                    found.append(where)
-        elif isinstance(instance, list) and items:
-            for i, value in enumerate(instance):
-                self._walk(items, value, f"{path}[{i}]", found)
+                elif any(isinstance(e, dict) for e in extra):
+                    self._walk([e for e in extra if isinstance(e, dict)], value, where, found)
+                elif properties and not any(e is True for e in extra):
+                    # A schema that declares no properties at all is free-form: nothing to check.
+                    near = difflib.get_close_matches(key, properties, n=1, cutoff=0.75)
+                    found.append((where, f" (did you mean {near[0]}?)" if near else ""))
+        elif isinstance(instance, list):
+            items = [p["items"] for p in parts if "items" in p]
+            if items:
+                for i, value in enumerate(instance):
+                    self._walk(items, value, f"{path}[{i}]", found)
 
 
 @lru_cache(maxsize=64)

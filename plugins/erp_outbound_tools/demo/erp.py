@@ -1407,6 +1407,9 @@ def build_demo_erp(url: str, documents: int, seed: int = 0, *, reset: bool = Tru
     counts = _split_counts(documents, TYPE_SHARES)
     plans = _documents(rng, b, counts, customers, suppliers, products)
     integration = _integration_tables(seed, b, documents)  # a generator of its own: see there
+    from erp_outbound_tools.demo import erp_more as demo_more  # it builds on this module
+
+    more = demo_more.add_documents(seed, b, documents, customers, suppliers)  # the seven later Procuros types
 
     engine = _engine(url)
     try:
@@ -1431,7 +1434,7 @@ def build_demo_erp(url: str, documents: int, seed: int = 0, *, reset: bool = Tru
         inactive, unknown = int((plan == "inactive").sum()), int((plan == "unknown").sum())
         outcomes_by_type[t] = {"TRANSMITTED": len(plan) - bad - inactive - unknown, "NO_ACTION": inactive,
                                "REJECTED": unknown, "BUILD_ERROR": bad}
-    return {
+    return demo_more.with_more({
         "seed": seed,
         "documents": documents,
         "anchor": ANCHOR.isoformat(),
@@ -1451,4 +1454,4 @@ def build_demo_erp(url: str, documents: int, seed: int = 0, *, reset: bool = Tru
                               for o in ("TRANSMITTED", "NO_ACTION", "REJECTED", "BUILD_ERROR")},
         "expected_outcomes_by_type": outcomes_by_type,
         **integration,
-    }
+    }, more)

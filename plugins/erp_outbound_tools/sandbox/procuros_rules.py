@@ -68,6 +68,7 @@ class TypeRule:
     header: tuple[str, ...]  # required header fields
     content: tuple[str, ...]  # required non-empty content parts
     item: tuple[str, ...] = ()  # required fields of each item (and sub-item)
+    summary: tuple[str, ...] = ()  # required amounts of the summary
 
 
 TYPE_RULES: dict[str, TypeRule] = {
@@ -89,18 +90,27 @@ TYPE_RULES: dict[str, TypeRule] = {
     ),
     "CREDIT_NOTE": TypeRule(
         "creditNoteIdentifier", "buyer", ("buyer", "supplier", "creditNoteIdentifier", "creditNoteDate"),
-        ("items", "summary"), _INVOICE_ITEM,
+        ("items", "summary"), _INVOICE_ITEM, ("dueAmount",),
     ),
-    "DISPATCH_INSTRUCTION": TypeRule("shipmentIdentifier", "shipFrom", ("shipmentIdentifier", "shipFrom"), ("items",)),
+    # The fulfilment provider ships: shipFrom receives the instruction.
+    "DISPATCH_INSTRUCTION": TypeRule(
+        "shipmentIdentifier", "shipFrom", ("shipmentIdentifier", "shipFrom"), ("items",),
+        ("shippingNoticeLineNumber", "shippedQuantity", "orderedQuantity", "identifiers", "batches"),
+    ),
     "DISPATCH_INSTRUCTION_RESPONSE": TypeRule(
         "shippingNoticeIdentifier", "supplier", ("shippingNoticeIdentifier", "supplier"), ("transportUnits",)
     ),
+    # The customer that received the goods tells its supplier (EDI RECADV).
     "RECEIVAL_NOTICE": TypeRule(
-        "receivalAdviceNumber", "customer", ("receivalAdviceNumber", "receivalDate", "supplier", "customer"),
+        "receivalAdviceNumber", "supplier", ("receivalAdviceNumber", "receivalDate", "supplier", "customer"),
         ("transportUnits",),
     ),
     "REMITTANCE_ADVICE": TypeRule("adviceNumber", "payTo", ("adviceNumber", "adviceDate"), ("items", "summary")),
-    "PRODUCT_CATALOG": TypeRule(None, "receiver", ("catalogDate", "sender", "receiver"), ("items",)),
+    # No required number: catalogNumber names a catalog when there is one.
+    "PRODUCT_CATALOG": TypeRule(
+        "catalogNumber", "receiver", ("catalogDate", "sender", "receiver"), ("items",),
+        ("lineNumber", "quantity", "identity"),
+    ),
     "INVENTORY_REPORT": TypeRule(
         "inventoryReportIdentifier", "goodsOwner",
         ("inventoryReportIdentifier", "inventoryReportDate", "warehouse", "goodsOwner"), ("items",),
@@ -108,7 +118,7 @@ TYPE_RULES: dict[str, TypeRule] = {
     "SALES_REPORT": TypeRule(
         "salesReportIdentifier", "supplier",
         ("salesReportIdentifier", "salesReportDate", "salesPeriodStartDate", "salesPeriodEndDate", "supplier", "buyer"),
-        ("locations",),
+        ("locations",), ("lineNumber", "identifiers", "salesQuantity"),
     ),
 }
 
@@ -234,16 +244,36 @@ def _check_content(content: dict[str, Any], rule: TypeRule, errors: Errors) -> N
         elif part == "summary":
             if not isinstance(value, dict):
                 _add(errors, path, f"The {path} field must be an object.")
-            elif not _is_number(value.get("dueAmount")):
-                _add(errors, path + ".dueAmount", f"The {path}.dueAmount field is required and must be a number.")
+                continue
+            for name in rule.summary:
+                if not _is_number(value.get(name)):
+                    _add(errors, f"{path}.{name}", f"The {path}.{name} field is required and must be a number.")
         elif not isinstance(value, list):
             _add(errors, path, f"The {path} field must be an array.")
-    if not rule.item:
-        return
     if "transportUnits" in rule.content:
         _check_transport_units(content.get("transportUnits"), "content.transportUnits", rule.item, errors)
-    else:
+    elif "locations" in rule.content:
+        _check_locations(content.get("locations"), "content.locations", rule.item, errors)
+    elif rule.item:
         _check_items(content.get("items"), "content.items", rule.item, errors)
+
+
+def _check_locations(locations: Any, path: str, required: tuple[str, ...], errors: Errors) -> None:
+    """A sales report's locations: each a party with identifiers, and its non-empty items."""
+    if not isinstance(locations, list):
+        return
+    for i, location in enumerate(locations):
+        p = f"{path}.{i}"
+        if not isinstance(location, dict):
+            _add(errors, p, f"The {p} field must be an object.")
+            continue
+        if _blank(location.get("location")):
+            _add(errors, p + ".location", f"The {p}.location field is required.")
+        else:
+            _check_party(location["location"], p + ".location", errors, identifiers_required=True)
+        if _blank(location.get("items")):
+            _add(errors, p + ".items", f"The {p}.items field is required.")
+        _check_items(location.get("items"), p + ".items", required, errors)
 
 
 def _check_transport_units(units: Any, path: str, required: tuple[str, ...], errors: Errors) -> None:
@@ -276,10 +306,14 @@ def _check_items(items: Any, path: str, required: tuple[str, ...], errors: Error
             value = item.get(name)
             if name == "identifiers":
                 continue
-            if _blank(value):
+            if name == "batches":  # required, but an empty list is fine: no batch prescribed
+                message = None if isinstance(value, list) else "The {} field is required and must be an array."
+            elif _blank(value):
                 message = "The {} field is required."
             elif name == "lineNumber":
                 message = None if _is_int(value) else "The {} field must be an integer."
+            elif name == "identity":
+                message = None if isinstance(value, dict) else "The {} field must be an object."
             elif name.startswith("is"):
                 message = None if isinstance(value, bool) else "The {} field must be true or false."
             elif name == "tax":

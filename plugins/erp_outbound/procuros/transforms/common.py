@@ -120,23 +120,31 @@ def party_role(headers: pd.DataFrame, parties: pd.DataFrame, column: str, role: 
                problems: Problems, required: bool = True) -> pd.Series:
     """The JSON of the party each document names in ``column``; checks it can be resolved."""
     ids = id_text(headers[column]) if column in headers else pd.Series(pd.NA, index=headers.index, dtype=J.TEXT)
+    return party_of(ids, parties, column, role, problems, required)
+
+
+def party_of(ids: pd.Series, parties: pd.DataFrame, column: str, role: str, problems: Problems,
+             required: bool = True, field: str | None = None) -> pd.Series:
+    """The JSON of each party id in ``ids`` (indexed by document id; a document may name
+    several, e.g. a sales report's locations); build errors under ``field`` (default: ``role``)."""
+    field = field or role
     known = ids.isin(parties.index)
     if required:
-        problems.add(ids.isna(), role, f"no {role} party ({column} is empty)")
-    problems.add(ids.notna() & ~known, role, f"{role} party " + shown(ids) + " is not in the ERP's partners")
+        problems.add(ids.isna(), field, f"no {role} party ({column} is empty)")
+    problems.add(ids.notna() & ~known, field, f"{role} party " + shown(ids) + " is not in the ERP's partners")
     found = ids.where(known)
     has_identifier = found.map(parties["has_identifier"]).astype("boolean")
     problems.add(
         found.notna() & ~has_identifier.fillna(False) & (required or role != "shipTo"),
-        f"{role}.identifiers",
+        f"{field}.identifiers",
         f"{role} party " + shown(ids) + " has no GLN, German VAT id or DUNS",
     )
     bad_country = found.map(parties["bad_country"])
-    problems.add(bad_country.notna(), f"{role}.postalAddress.countryCode",
+    problems.add(bad_country.notna(), f"{field}.postalAddress.countryCode",
                  f"{role} party " + shown(ids) + " has country code " + shown(bad_country)
                  + ", not an ISO 3166 alpha-2 code")
     bad_email = found.map(parties["bad_email"])
-    problems.add(bad_email.notna(), f"{role}.contacts.email",
+    problems.add(bad_email.notna(), f"{field}.contacts.email",
                  f"{role} party " + shown(ids) + " has contact email " + shown(bad_email)
                  + ", not an email address")
     return J._text(found.map(parties["json"]))
@@ -145,6 +153,12 @@ def party_role(headers: pd.DataFrame, parties: pd.DataFrame, column: str, role: 
 def required_text(headers: pd.DataFrame, column: str, name: str, problems: Problems) -> pd.Series:
     text = J.string(headers[column])
     problems.add(text.isna(), name, f"{name} is empty ({column})")
+    return text
+
+
+def required_line_text(lines: pd.DataFrame, column: str, name: str, problems: Problems) -> pd.Series:
+    text = J.string(lines[column])
+    problems.add_lines(lines, text.isna(), name, f"{name} is empty ({column})")
     return text
 
 
@@ -170,19 +184,36 @@ def currency(headers: pd.DataFrame, problems: Problems, column: str = "currency"
     return J.string(values)
 
 
-def item_identifiers(lines: pd.DataFrame, problems: Problems) -> pd.Series:
-    """The GS1 identifier (GTIN) of each line; a missing or malformed GTIN is a build error."""
+def gtins(lines: pd.DataFrame, problems: Problems, field: str = "identifiers") -> pd.Series:
+    """Each line's GTIN; a missing or malformed one is a build error, as is a line number used twice."""
     gtin = lines["gtin"].astype(J.TEXT).str.strip().mask(lambda s: s == "")
     product = shown(lines.get("product_id", pd.Series(pd.NA, index=lines.index)))
-    problems.add_lines(lines, gtin.isna(), "identifiers", "product " + product + " has no GTIN")
+    problems.add_lines(lines, gtin.isna(), field, "product " + product + " has no GTIN")
     malformed = gtin.notna() & ~gtin.str.fullmatch(r"\d{8}|\d{12,14}").fillna(False)
-    problems.add_lines(lines, malformed, "identifiers", "GTIN " + shown(gtin) + " of product " + product + " is not 8, 12, 13 or 14 digits")
+    problems.add_lines(lines, malformed, field, "GTIN " + shown(gtin) + " of product " + product + " is not 8, 12, 13 or 14 digits")
     wrong_check = gtin.notna() & ~malformed & ~gs1_check_digit_ok(gtin.fillna("0" * 14).where(~malformed, "0" * 14))
-    problems.add_lines(lines, wrong_check, "identifiers", "GTIN " + shown(gtin) + " of product " + product + " has a wrong check digit")
+    problems.add_lines(lines, wrong_check, field, "GTIN " + shown(gtin) + " of product " + product + " has a wrong check digit")
     duplicate = lines.duplicated(["document_id", "line_number"], keep="last")
     problems.add_lines(lines, duplicate, "lineNumber", "line number " + shown(lines["line_number"]) + " appears twice")
+    return gtin
+
+
+def item_identifiers(lines: pd.DataFrame, problems: Problems) -> pd.Series:
+    """The GS1 identifier (GTIN) of each line as ``identifiers``; see :func:`gtins`."""
+    gtin = gtins(lines, problems)
     element = J.obj({"identifier": J.string(gtin), "domain": J.constant("GS1", lines.index)}, lines.index)
     return "[" + element + "]"
+
+
+def product_identity(lines: pd.DataFrame, problems: Problems, receiver_column: str | None = None) -> pd.Series:
+    """A ProductCatalogIdentity per line: our article number, the receiver's (``receiver_column``), the GTIN."""
+    li = lines.index
+    receiver = lines[receiver_column] if receiver_column else pd.Series(pd.NA, index=li)
+    return J.obj({
+        "senderPartnerId": J.string(lines["product_id"]),
+        "receiverPartnerId": J.string(receiver),
+        "gtin": J.string(gtins(lines, problems, "identity.gtin")),
+    }, li)
 
 
 _GS1_WEIGHTS = np.array([3 if (12 - i) % 2 == 0 else 1 for i in range(13)])
@@ -220,6 +251,74 @@ def required_quantity(lines: pd.DataFrame, column: str, name: str, problems: Pro
     values = pd.to_numeric(lines[column], errors="coerce")
     problems.add_lines(lines, values.isna() | (values < 0), name, f"{name} is missing or negative ({column})")
     return J.number(values, 3)
+
+
+def quantity_values(lines: pd.DataFrame, column: str, name: str, problems: Problems,
+                    required: bool = False) -> pd.Series:
+    """Quantities as numbers: unreadable or negative values are build errors, and so is a missing
+    one when ``required``."""
+    values = pd.to_numeric(lines[column], errors="coerce")
+    given = lines[column].notna()
+    problems.add_lines(lines, (given | required) & values.isna() | (values < 0), name,
+                       f"{name} is missing, not a number or negative ({column}): " + shown(lines[column]))
+    return values
+
+
+def required_number(lines: pd.DataFrame, column: str, name: str, problems: Problems, decimals: int = 2) -> pd.Series:
+    """A number that must be there (an amount: negative values are fine)."""
+    values = pd.to_numeric(lines[column], errors="coerce")
+    problems.add_lines(lines, values.isna(), name, f"{name} is missing or not a number ({column}): " + shown(lines[column]))
+    return J.number(values, decimals)
+
+
+def code(frame: pd.DataFrame, column: str, name: str, allowed: tuple[str, ...], problems: Problems,
+         lines: bool = False) -> pd.Series:
+    """An optional code from the spec's enum (upper-cased); any other value is a build error."""
+    values = frame[column].astype(J.TEXT).str.strip().str.upper().mask(lambda s: s == "")
+    bad = values.notna() & ~values.isin(allowed)
+    message = f"{name} " + shown(frame[column]) + f" ({column}) is not one of {', '.join(allowed)}"
+    if lines:
+        problems.add_lines(frame, bad, name, message)
+    else:
+        problems.add(bad, name, message)
+    return J.string(values)
+
+
+def line_datetime(lines: pd.DataFrame, column: str, name: str, tz: str, problems: Problems) -> pd.Series:
+    """An optional date-time of a line (with its UTC offset)."""
+    text, bad = datetimes(lines[column], tz)
+    problems.add_lines(lines, bad, name, f"{name} is not a date: " + shown(lines[column]))
+    return text
+
+
+def dates(lines: pd.DataFrame, column: str, name: str, tz: str, problems: Problems) -> pd.Series:
+    """An optional calendar date (the spec's ``Date``, e.g. a best-before date): 2026-11-02,
+    read as the date-times are (dotted dates day first; a value with an offset on its day in ``tz``)."""
+    values = lines[column]
+    parsed = _parse_times(values, tz).dt.tz_localize(None)
+    given = values.notna() & (values.astype("string").str.strip() != "")
+    problems.add_lines(lines, given & parsed.isna(), name, f"{name} is not a date: " + shown(values))
+    text = np.datetime_as_string(parsed.to_numpy().astype("datetime64[D]"), unit="D")
+    return J.string(pd.Series(text, index=lines.index).where(parsed.notna()))
+
+
+def batches(lines: pd.DataFrame, quantity: pd.Series, tz: str, problems: Problems,
+            expiry_column: str | None = "best_before_date") -> pd.Series:
+    """``[{batchIdentifier, expirationDate, quantity}]`` for lines with a batch number, else missing."""
+    li = lines.index
+    expiry = (dates(lines, expiry_column, "batches.expirationDate", tz, problems) if expiry_column
+              else pd.Series(pd.NA, index=li, dtype=J.TEXT))
+    batch = J.obj({
+        "batchIdentifier": J.string(lines["batch_number"]),
+        "expirationDate": expiry,
+        "quantity": J.number(quantity, 3),
+    }, li)
+    return ("[" + batch + "]").where(J.string(lines["batch_number"]).notna())
+
+
+def header_values(values: pd.Series, lines: pd.DataFrame) -> pd.Series:
+    """A per-document value (indexed by document id) repeated on each of its lines."""
+    return pd.Series(values.reindex(lines["document_id"]).to_numpy(), index=lines.index, dtype=values.dtype)
 
 
 def require_items(headers: pd.DataFrame, items: pd.Series, problems: Problems) -> None:
