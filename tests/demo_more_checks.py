@@ -9,8 +9,8 @@ from collections import Counter
 import sqlalchemy as sa
 
 from erp_outbound_tools.demo import erp_more as demo_more
-from erp_outbound.erp.demo import INACTIVE_GLN_PREFIX, INVALID_CURRENCY, MISSING_GTIN, PARTNER_WITHOUT_IDENTIFIER
-from erp_outbound.erp.demo import UNKNOWN_GLN_PREFIX
+from erp_outbound_tools.demo.erp import INACTIVE_GLN_PREFIX, INVALID_CURRENCY, MISSING_GTIN, PARTNER_WITHOUT_IDENTIFIER
+from erp_outbound_tools.demo.erp import UNKNOWN_GLN_PREFIX
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 
