@@ -17,8 +17,8 @@ with defaults.delivery_dag(
     params={
         "dry_run": defaults.dry_run(),
         "limit": defaults.limit(defaults.single_type(POR_STATUS)),
-        "only_ids": defaults.only_ids("ERP row ids"),
-        "batch_size": Param(100, type="integer", minimum=1, maximum=1000, title="Batch size",
+        "only_ids": defaults.only_ids("statuses", "the order number GEP knows it by"),
+        "batch_size": Param(100, type="integer", **defaults.within(1, 1000), title="Batch size",
                             section=defaults.ADVANCED, description="Rows (keys) per PUT request, 1 to 1000."),
     },
 ) as dag:

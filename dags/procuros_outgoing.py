@@ -25,7 +25,7 @@ with defaults.delivery_dag(
         "doc_types": defaults.doc_types(DOC_TYPES, "Which outgoing document types to send (at least one)."),
         "limit": defaults.limit("documents per type"),
         "only_ids": defaults.only_ids(),
-        "report_after": Param(DEFAULT_REPORT_AFTER, type="integer", minimum=1, maximum=100,
+        "report_after": Param(DEFAULT_REPORT_AFTER, type="integer", **defaults.within(1, 100),
                               title="Report errors after", section=defaults.ERROR_REPORTING,
                               description="Report a document that cannot be built to Procuros (POST /v2/errors, "
                                           "shown in its portal) once it has failed this many runs; 1 = at once."),

@@ -20,7 +20,7 @@ with defaults.delivery_dag(
     params={
         "dry_run": defaults.dry_run("Build the results and show them; change no partner flag and mark no task.",
                                     section="What to do"),
-        "per_page": Param(100, type="integer", minimum=1, maximum=100, title="Tasks per page",
+        "per_page": Param(100, type="integer", **defaults.within(1, 100), title="Tasks per page",
                           section=defaults.ADVANCED,
                           description="Page size when reading Procuros' task queue (1 to 100); every page is read."),
     },

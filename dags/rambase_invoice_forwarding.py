@@ -18,8 +18,8 @@ with defaults.delivery_dag(
     params={
         "dry_run": defaults.dry_run("Build and check the requests; start no operation, change nothing."),
         "limit": defaults.limit(defaults.single_type(INVOICE_FORWARDING)),
-        "only_ids": defaults.only_ids("ERP row ids"),
-        "wait_minutes": Param(30, type="number", minimum=0.01, maximum=720, title="Wait for operations (minutes)",
+        "only_ids": defaults.only_ids("order responses", "the RamBase purchase order response id"),
+        "wait_minutes": Param(30, type="number", **defaults.within(0.01, 720), title="Wait for operations (minutes)",
                               section=defaults.ADVANCED,
                               description="How long the triggerer waits for started RamBase operations (up to 720); "
                                           "the ones still running are picked up by the next run."),

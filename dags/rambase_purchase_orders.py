@@ -15,7 +15,7 @@ with defaults.delivery_dag(
     "rambase_purchase_orders", "Update purchase orders in RamBase and record each answer on the ERP row",
     "rambase", doc_md=__doc__,
     params={"dry_run": defaults.dry_run(), "limit": defaults.limit(defaults.single_type(PURCHASE_ORDER_UPDATE)),
-            "only_ids": defaults.only_ids("ERP row ids")},
+            "only_ids": defaults.only_ids("updates", "the RamBase purchase order id")},
 ) as dag:
     extract = ExtractDocumentsOperator(
         task_id="extract", vendor="rambase", doc_types=[PURCHASE_ORDER_UPDATE],

@@ -21,6 +21,7 @@ class Flow:
     party_columns: tuple[str, ...] = ()  # header columns naming parties to look up with parties.sql
     has_lines: bool = True  # whether the type's SQL folder has lines.sql
     unique_field: str | None = None  # payload field whose value must not repeat among pending documents
+    number_column: str | None = None  # pending.sql column with the number people know it by ("Only these")
 
     @property
     def sql_folder(self) -> str:

@@ -11,8 +11,13 @@ NUMBER_FIELDS = {"ORDER": "orderIdentifier", "ORDER_RESPONSE": "orderResponseIde
                  "SHIPPING_NOTICE": "shippingNoticeIdentifier", "INVOICE": "invoiceIdentifier",
                  "CREDIT_NOTE": "creditNoteIdentifier"}
 
+# The pending.sql column holding that number: "Only these" in the trigger form accepts it besides the ERP id.
+NUMBER_COLUMNS = {"ORDER": "order_number", "ORDER_RESPONSE": "response_number", "SHIPPING_NOTICE": "notice_number",
+                  "INVOICE": "invoice_number", "CREDIT_NOTE": "credit_note_number"}
+
 FLOWS: dict[str, Flow] = {
-    doc_type: Flow("procuros", doc_type, build, party_columns=PARTIES, unique_field=NUMBER_FIELDS[doc_type])
+    doc_type: Flow("procuros", doc_type, build, party_columns=PARTIES, unique_field=NUMBER_FIELDS[doc_type],
+                   number_column=NUMBER_COLUMNS.get(doc_type))
     for doc_type, build in BUILDERS.items()
 }
 
