@@ -125,6 +125,7 @@ def test_the_log_fits_160_characters_and_wraps_reasons_without_cutting_them():
     words = report.failures()[0]["reason"].split()
     assert len(words) > 60 and re.search(".*?".join(map(re.escape, words)), log, re.DOTALL)
     assert "PURCHASE_ORDER_UPDATE" in log and "PO-2026-000001" in log  # short columns are not broken
+    assert url in log, "a vendor link is never broken: the log viewer makes it a link"
     # The files keep every reason whole.
     assert report.failures()[0]["reason"].startswith(reason)
 

@@ -30,8 +30,11 @@ REFERENCE_NAMES = {"rambase": "operation"}  # what a vendor's reference on a fai
 LOG_WIDTH = 160  # the log's tables and notes fit this many characters; long texts wrap, nothing is cut
 COLUMN_GAP = 2  # tabulate's "simple" format puts two blanks between columns
 HEADER_PADDING = 2  # and makes each column at least its header plus two wide (tabulate.MIN_PADDING)
-# How narrow each column of "Documents that need attention" may become before the others give.
-ATTENTION_FLOORS = {"type": 21, "document": 20, "outcome": 11, "reason": 30, "vendor link": 40, "reported": 12}
+
+
+def report_stem(dag_id: str, run_id: str) -> str:
+    """The name (without extension) of a run's report files in the reports folder."""
+    return safe_name(f"{dag_id}__{run_id}")
 
 
 def vendor_ids(vendor: str, error_code: str | None, reference: str | None) -> str:
@@ -147,12 +150,7 @@ class RunReport:
         if failures:
             shown = failures[:max_failures]
             lines.append(f"\nDocuments that need attention ({len(failures)}):")
-            lines.append(fitted_table(
-                ["type", "document", "outcome", "attempts", "reason", "vendor link", "reported"],
-                [[f["doc_type"], f["identifier"], f["outcome"], f["attempts"], f["reason"],
-                  f["vendor_link"] or "-", f["reported"] or "-"] for f in shown],
-                width, floors=ATTENTION_FLOORS,
-            ))
+            lines.append(attention_table(shown, width))
             if len(failures) > len(shown):
                 lines.append(f"... and {len(failures) - len(shown)} more in the report files")
         else:
@@ -195,7 +193,7 @@ class RunReport:
         return "\n".join(parts)
 
     def write(self, folder: Folder) -> dict[str, str]:
-        stem = safe_name(f"{self.dag_id}__{self.run_id}")
+        stem = report_stem(self.dag_id, self.run_id)
         document = {**self.summary(), "dag_id": self.dag_id, "run_id": self.run_id,
                     "created_at": self.created_at, "notes": self.notes, "failures": self.failures()}
         if self.items:
@@ -252,6 +250,24 @@ def fitted_table(headers: list[str], rows: list[list], width: int = LOG_WIDTH,
              for row in texts]
     # Numbers right-aligned only in count tables: a document number such as 0012 stays as it is.
     return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=not numbers)
+
+
+def attention_table(failures: list[dict], width: int = LOG_WIDTH) -> str:
+    """The failed documents: short columns, then one wide cell with the reason wrapped to fit the width,
+    the vendor link on a line of its own (a log viewer links it, so it is never broken) and how the
+    error was reported."""
+    headers = ["type", "document", "outcome", "attempts", "reason / vendor link / reported"]
+    rows = [[f["doc_type"], f["identifier"], f["outcome"], str(f["attempts"])] for f in failures]
+    widths = [max(len(h) + HEADER_PADDING, *(len(row[i]) for row in rows)) for i, h in enumerate(headers[:-1])]
+    reason_width = max(40, width - sum(widths) - COLUMN_GAP * len(widths))
+    for row, f in zip(rows, failures):
+        detail = _wrap(f["reason"] or "-", reason_width)
+        if f["vendor_link"]:
+            detail.append(f["vendor_link"])
+        if f["reported"]:
+            detail.append(f"error report to the vendor: {f['reported']}")
+        row.append("\n".join(detail))
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
 def _wrap_cell(text: str, width: int) -> str:

@@ -18,6 +18,7 @@ from erp_outbound.erp.extract import pending_chunks
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.writeback import apply_verdicts
+from erp_outbound.ui.links import RunReportLink
 
 
 class ExtractDocumentsOperator(BaseOperator):
@@ -129,6 +130,7 @@ class ReconcileOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("extracted", "built", "delivered", "dry_run")
     ui_color = "#e6f5e6"
+    operator_extra_links = (RunReportLink(),)  # "Run report": this run's report on the Deliveries page
 
     def __init__(self, *, vendor: str, extracted: Any = None, built: Any = None, delivered: Any = None,
                  erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = False,
