@@ -195,10 +195,12 @@ def deliveries(request: Request, user: GetUserDep, session: SessionDep, seen: De
 @app.get("/deliveries.json")
 def deliveries_data(session: SessionDep, seen: DeskDep, chosen: FiltersDep) -> JSONResponse:
     data = attention_now(session, seen, chosen)
-    documents = [d.as_dict() | {"dags": o} for group in data["groups"].values() for d, o in group]
+    def described(document, dag_ids: list[str]) -> dict:
+        return document.as_dict() | {"dags": dag_ids, "dag_id": dag_ids[0] if len(dag_ids) == 1 else None}
+
     return JSONResponse({
-        "documents": documents,
-        "uncertain": [d.as_dict() | {"dags": o} for d, o in data["uncertain"]],
+        "documents": [described(d, o) for group in data["groups"].values() for d, o in group],
+        "uncertain": [described(d, o) for d, o in data["uncertain"]],
         "summary": data["summary"],
         "runs": [r.as_dict() for r in data["runs"]],
     }, headers={"Cache-Control": "no-store"})
