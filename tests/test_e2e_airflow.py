@@ -134,7 +134,7 @@ def test_procuros_outgoing_runs_in_a_local_airflow_through_the_rest_api(airflow,
     assert not [s for s in SECRETS.values() for text in texts if s in text], "a secret leaked into a task log"
 
 
-def test_the_test_button_works_on_stored_and_freshly_created_connections(airflow):
+def test_the_test_button_works_on_stored_and_freshly_created_connections(airflow, page):
     client = airflow.client()
     host = client.connection("procuros_default")["host"]
     assert client.test_connection("procuros_default", "procuros", host=host) == {
@@ -160,6 +160,11 @@ def test_the_test_button_works_on_stored_and_freshly_created_connections(airflow
         answer = client.test_connection_as_the_ui(conn_id)
         assert answer["status"] is True, (conn_id, answer)
         assert not any(s in json.dumps(client.connection(conn_id)) for s in SECRETS.values())
+    # And the button itself, in the connection list, on a fresh one.
+    page.goto(f"{airflow.url}/connections")
+    page.locator("tr", has_text="my_gep").get_by_role("button", name="Test Connection").click()
+    expect(page.get_by_text("The GEP token service issued a token")).to_be_visible()
+
     # What Airflow 3.3.2 does without our fix, on a type that is not ours: the same Test is refused.
     client.request("POST", "/api/v2/connections", json={"connection_id": "plain_http", "conn_type": "http",
                                                         "host": sandbox, "password": "x-secret-value"})
