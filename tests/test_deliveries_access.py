@@ -7,6 +7,8 @@ DAG is its answer. The end-to-end test (test_e2e_airflow.py) does the same throu
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -18,6 +20,7 @@ from erp_outbound.core.storage import Folder
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.journal import Journal
 from erp_outbound.erp.state import ensure_tables
+from erp_outbound.ui.app import erp_engine as real_erp_engine
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 DAGS = {"procuros_outgoing": "procuros", "gep_por_status": "gep"}
@@ -162,3 +165,21 @@ def test_pages_escape_what_vendors_and_the_erp_wrote_and_run_no_script(client):
     csv = client.get(f"/erp-outbound/reports/procuros_outgoing/csv/{PROCUROS_RUN}", headers=admin)
     assert csv.status_code == 200 and "attachment" in csv.headers["content-disposition"]
     assert client.get(f"/erp-outbound/reports/gep_por_status/html/{GEP_RUN}", headers=admin).status_code == 404
+
+
+
+def test_an_erp_that_cannot_be_read_is_named_and_its_secrets_are_not(client, monkeypatch, tmp_path):
+    from erp_outbound.ui import app as deliveries
+
+    monkeypatch.setattr(deliveries, "erp_engine", real_erp_engine)
+    monkeypatch.setattr(deliveries, "_engines", {})
+    admin = as_user("admin-token")
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DEFAULT", json.dumps(
+        {"conn_type": "erp", "host": "postgresql+psycopg2://erp:s3cret-pw-91@127.0.0.1:1/erp"}))
+    answer = client.get("/erp-outbound/deliveries", headers=admin | {"Accept": "text/html"})
+    assert answer.status_code == 503 and "erp_default" in answer.text and "s3cret-pw-91" not in answer.text
+    # An ERP without the bookkeeping tables: the command that creates them.
+    monkeypatch.setenv("AIRFLOW_CONN_ERP_DEFAULT", json.dumps(
+        {"conn_type": "erp", "host": f"sqlite:///{tmp_path / 'empty.db'}"}))
+    answer = client.get("/erp-outbound/deliveries.json", headers=admin)
+    assert answer.status_code == 503 and "erp-outbound db upgrade" in answer.json()["detail"]

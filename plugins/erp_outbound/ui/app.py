@@ -9,6 +9,8 @@ autoescaping and carry no script at all (their Content-Security-Policy forbids o
 
 from __future__ import annotations
 
+import logging
+import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Annotated
@@ -43,7 +45,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-
+log = logging.getLogger(__name__)
 
 
 def external_link(url: str) -> Markup:
@@ -65,15 +67,13 @@ templates.filters["when"] = lambda t: t.strftime("%Y-%m-%d %H:%M UTC") if t else
 templates.filters["vendor_link"] = lambda d: vendor_link(d.vendor, d.error_url, d.error_code, d.vendor_reference)
 templates.filters["failure_link"] = lambda f, vendor: vendor_link(vendor, f.get("error_url"), f.get("error_code"),
                                                                   f.get("vendor_reference"))
-templates.globals.update(prefix=URL_PREFIX, run_page=run_page_path, quote=lambda v: quote(v, safe=""),
+templates.globals.update(run_page=run_page_path, quote=lambda v: quote(v, safe=""),
                          vendor_name=lambda v: VENDOR_NAMES.get(v, v))
 
 app = FastAPI(title="erp-outbound Deliveries", docs_url=None, redoc_url=None, openapi_url=None)
 
 
 def erp_conn_id() -> str:
-    import os
-
     return os.environ.get(ERP_CONN_ID_VARIABLE) or ErpHook.default_conn_name
 
 
@@ -81,15 +81,28 @@ _engines: dict[str, Engine] = {}
 
 
 def erp_engine() -> Engine:
-    """The ERP's engine in the API server (from the connection, as Airflow's own API reads it)."""
+    """The ERP's engine in the API server (from the connection, as Airflow's own API reads it).
+
+    When the ERP cannot be read the page says so (503) without the database's answer, which may
+    name its host and user; the API server's log has it.
+    """
     conn_id = erp_conn_id()
-    url = sqlalchemy_url(Connection.get_connection_from_secrets(conn_id))
-    key = url.render_as_string(hide_password=False)
-    if key not in _engines:
-        engine = make_engine(url)
-        migrations.check(engine, conn_id)
-        _engines[key] = engine
-    return _engines[key]
+    try:
+        url = sqlalchemy_url(Connection.get_connection_from_secrets(conn_id))
+        key = url.render_as_string(hide_password=False)
+        if key not in _engines:
+            engine = make_engine(url)
+            migrations.check(engine, conn_id)
+            _engines[key] = engine
+        return _engines[key]
+    except migrations.ErpSchemaError as exc:  # names the database without its password, and the command
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    except Exception:
+        log.exception("The Deliveries page cannot read the ERP of connection %s", conn_id)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            f"The ERP of connection {conn_id!r} cannot be read (the API server's log says why). "
+                            f"Check the connection (Admin -> Connections -> Test), or set {ERP_CONN_ID_VARIABLE} "
+                            "to the ERP connection your DAGs use.") from None
 
 
 @dataclass
