@@ -44,6 +44,7 @@ test-runtime-install: install
 
 # A real local Airflow with the demo ERP and the sandbox, in .airflow-local/ (its own AIRFLOW_HOME,
 # not the .airflow above): UI on http://127.0.0.1:$(AIRFLOW_PORT), user admin, password printed.
+# Only triggered runs (no 15-minute schedules, DAGs unpaused): a dry run from the form never follows a real run.
 # Ctrl-C stops it, or `make airflow-stop` from another shell.
 AIRFLOW_PORT ?= 8080
 airflow: install

@@ -1,6 +1,16 @@
 """Airflow DAG gep_por_status: acknowledge the ERP's processing status of purchase order responses to GEP SMART.
 
-extract -> transform -> load (PUT SmartInterfaceAPI/api/Order/PORStatus in batches) -> reconcile.
+**What it does.** Reads the purchase order responses whose acknowledgement to GEP is pending
+(`extract`), builds one status entry per row with pandas (`transform`; a row without an order
+number is a build error), sends them in batches with
+`PUT SmartInterfaceAPI/api/Order/PORStatus` (`load`, "Batch size" per request) and decides each
+row by GEP's answer for its key (`reconcile`): `ACKNOWLEDGED`, or GEP's error codes and one more
+attempt; a key GEP does not mention goes again next run. Every 15 minutes or from the trigger form.
+
+**Where to read more** (the erp-outbound guide, inside Airflow):
+[GEP SMART](/erp-outbound/guide#gep-smart-gep_por_status) · [Trigger forms](/erp-outbound/guide#trigger-forms) ·
+[Reading a run report](/erp-outbound/guide#reading-a-run-report) · [The Deliveries page](/erp-outbound/guide#the-deliveries-page) ·
+[Connections](/erp-outbound/guide#connections) (`gep_smart_default`, `erp_default`).
 """
 
 from __future__ import annotations
@@ -17,8 +27,8 @@ with defaults.delivery_dag(
     params={
         "dry_run": defaults.dry_run(),
         "limit": defaults.limit(defaults.single_type(POR_STATUS)),
-        "only_ids": defaults.only_ids("ERP row ids"),
-        "batch_size": Param(100, type="integer", minimum=1, maximum=1000, title="Batch size",
+        "only_ids": defaults.only_ids("statuses", "the order number GEP knows it by"),
+        "batch_size": Param(100, type="integer", **defaults.within(1, 1000), title="Batch size",
                             section=defaults.ADVANCED, description="Rows (keys) per PUT request, 1 to 1000."),
     },
 ) as dag:

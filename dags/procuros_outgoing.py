@@ -1,7 +1,22 @@
 """Airflow DAG procuros_outgoing: send pending ERP documents to Procuros and write the verdicts back.
 
-extract -> transform -> load -> reconcile; every 15 minutes (Procuros recommends 10 to
-30) or from the trigger form. The logic lives in the erp_outbound package.
+**What it does.** Reads the orders, order responses, shipping notices, invoices and credit notes
+whose Status is empty in the ERP (`extract`, claimed so no other run sends them), builds each
+one's Procuros transaction with pandas (`transform`; a document that cannot be built gets a build
+error naming the field), sends it with `POST /v2/transactions` (`load`), and writes every answer
+back onto its document (`reconcile`): `TRANSMITTED` or `NO_ACTION`, or the error link, the reason
+and one more attempt, so it goes again next run. Build errors are reported to Procuros after
+"Report errors after" failed runs. Every 15 minutes (Procuros recommends 10 to 30), never two
+runs at once, or from the trigger form.
+
+**Where to read more** (the erp-outbound guide, inside Airflow):
+[Trigger forms](/erp-outbound/guide#trigger-forms) (dry run, types, Limit: empty = all, Only these: ERP ids or
+numbers) ·
+[What happens to a document](/erp-outbound/guide#what-happens-to-a-document-procuros-seed-001) ·
+[Reading a run report](/erp-outbound/guide#reading-a-run-report) (the reconcile task's log and its *Run report*
+link) · [The Deliveries page](/erp-outbound/guide#the-deliveries-page) (Browse → Deliveries) ·
+[Connections](/erp-outbound/guide#connections) (`procuros_default`, `erp_default`) ·
+[Mapping your own ERP](/erp-outbound/guide#mapping-your-own-erp).
 """
 
 from __future__ import annotations
@@ -25,7 +40,7 @@ with defaults.delivery_dag(
         "doc_types": defaults.doc_types(DOC_TYPES, "Which outgoing document types to send (at least one)."),
         "limit": defaults.limit("documents per type"),
         "only_ids": defaults.only_ids(),
-        "report_after": Param(DEFAULT_REPORT_AFTER, type="integer", minimum=1, maximum=100,
+        "report_after": Param(DEFAULT_REPORT_AFTER, type="integer", **defaults.within(1, 100),
                               title="Report errors after", section=defaults.ERROR_REPORTING,
                               description="Report a document that cannot be built to Procuros (POST /v2/errors, "
                                           "shown in its portal) once it has failed this many runs; 1 = at once."),

@@ -1,6 +1,17 @@
 """Airflow DAG procuros_tasks: drain Procuros' task queue (master-data exports, enabled trade partners).
 
-list -> handle -> mark processed -> report; every 15 minutes or from the trigger form.
+**What it does.** Reads every page of Procuros' task queue (`list_tasks`, `GET /v2/tasks`),
+answers each task from the ERP (`handle_tasks`: exports customers or suppliers built with pandas,
+or sets the "via Procuros" flag on exactly the partners a sync task lists), tells Procuros each
+result (`mark_processed`, `PUT /v2/tasks/{id}`) and lists every task in its report (`report`). A
+task Procuros could not be told about comes back next run. Dry run builds everything and marks
+nothing. Every 15 minutes or from the trigger form.
+
+**Where to read more** (the erp-outbound guide, inside Airflow):
+[procuros_tasks](/erp-outbound/guide#the-dag-procuros_tasks-master-data-and-enabled-trade-partners) ·
+[Trigger forms](/erp-outbound/guide#trigger-forms) · [Reading a run report](/erp-outbound/guide#reading-a-run-report) (the
+report task's log and its *Run report* link) · [Connections](/erp-outbound/guide#connections) (`procuros_default`,
+`erp_default`).
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ with defaults.delivery_dag(
     params={
         "dry_run": defaults.dry_run("Build the results and show them; change no partner flag and mark no task.",
                                     section="What to do"),
-        "per_page": Param(100, type="integer", minimum=1, maximum=100, title="Tasks per page",
+        "per_page": Param(100, type="integer", **defaults.within(1, 100), title="Tasks per page",
                           section=defaults.ADVANCED,
                           description="Page size when reading Procuros' task queue (1 to 100); every page is read."),
     },

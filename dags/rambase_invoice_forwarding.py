@@ -1,6 +1,18 @@
 """Airflow DAG rambase_invoice_forwarding: forward matched purchase order responses to their supplier invoice.
 
-extract -> transform -> load (API operation 100860, waiting in the triggerer) -> reconcile.
+**What it does.** Reads the order responses the ERP has matched to a supplier invoice and not
+forwarded yet (`extract`), builds each request (`transform`), starts RamBase's API operation
+100860 for each (`load`; the request is marked before it leaves, so it is never POSTed twice) and
+waits for the running operations in the triggerer, not a worker slot, up to "Wait for
+operations" minutes. `reconcile` writes `FORWARDED`, or the operation's error; a request whose
+answer was lost waits for a person (listed apart on the Deliveries page). Every 15 minutes or
+from the trigger form.
+
+**Where to read more** (the erp-outbound guide, inside Airflow):
+[RamBase](/erp-outbound/guide#rambase-rambase_purchase_orders-and-rambase_invoice_forwarding) ·
+[Trigger forms](/erp-outbound/guide#trigger-forms) · [Reading a run report](/erp-outbound/guide#reading-a-run-report) ·
+[The Deliveries page](/erp-outbound/guide#the-deliveries-page) · [Connections](/erp-outbound/guide#connections)
+(`rambase_default`, `erp_default`).
 """
 
 from __future__ import annotations
@@ -18,8 +30,8 @@ with defaults.delivery_dag(
     params={
         "dry_run": defaults.dry_run("Build and check the requests; start no operation, change nothing."),
         "limit": defaults.limit(defaults.single_type(INVOICE_FORWARDING)),
-        "only_ids": defaults.only_ids("ERP row ids"),
-        "wait_minutes": Param(30, type="number", minimum=0.01, maximum=720, title="Wait for operations (minutes)",
+        "only_ids": defaults.only_ids("order responses", "the RamBase purchase order response id"),
+        "wait_minutes": Param(30, type="number", **defaults.within(0.01, 720), title="Wait for operations (minutes)",
                               section=defaults.ADVANCED,
                               description="How long the triggerer waits for started RamBase operations (up to 720); "
                                           "the ones still running are picked up by the next run."),

@@ -1,6 +1,18 @@
 """Airflow DAG rambase_purchase_orders: push pending purchase-order updates into RamBase.
 
-extract -> transform -> load (PUT procurement/orders/{id}) -> reconcile.
+**What it does.** Reads the purchase-order updates RamBase has not taken yet (`extract`), checks
+them against RamBase's rules and builds each request with pandas (`transform`; an id below
+RamBase's minimum or a bad currency is a build error naming the field), sends
+`PUT procurement/orders/{id}` (`load`) and writes RamBase's answer onto the ERP row
+(`reconcile`): `SYNCED`, or RamBase's error message and error id and one more attempt. Every 15
+minutes or from the trigger form.
+
+**Where to read more** (the erp-outbound guide, inside Airflow):
+[RamBase](/erp-outbound/guide#rambase-rambase_purchase_orders-and-rambase_invoice_forwarding) ·
+[Trigger forms](/erp-outbound/guide#trigger-forms) (dry run, Limit: empty = all, Only these: ERP ids or RamBase
+purchase order ids) · [Reading a run report](/erp-outbound/guide#reading-a-run-report) ·
+[The Deliveries page](/erp-outbound/guide#the-deliveries-page) · [Connections](/erp-outbound/guide#connections)
+(`rambase_default`, `erp_default`).
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ with defaults.delivery_dag(
     "rambase_purchase_orders", "Update purchase orders in RamBase and record each answer on the ERP row",
     "rambase", doc_md=__doc__,
     params={"dry_run": defaults.dry_run(), "limit": defaults.limit(defaults.single_type(PURCHASE_ORDER_UPDATE)),
-            "only_ids": defaults.only_ids("ERP row ids")},
+            "only_ids": defaults.only_ids("updates", "the RamBase purchase order id")},
 ) as dag:
     extract = ExtractDocumentsOperator(
         task_id="extract", vendor="rambase", doc_types=[PURCHASE_ORDER_UPDATE],

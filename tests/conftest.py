@@ -117,7 +117,7 @@ def connect_rambase(monkeypatch, rambase_url: str, secret: str = "sandbox-secret
 
 def connect_gep(monkeypatch, sandbox_url: str, auth_key: str = "sandbox-gep-key", **extra) -> None:
     """The default GEP SMART connection, pointed at a sandbox."""
-    extras = {"token_url": f"{sandbox_url}/token/gep", "max_tries": 3, "backoff_initial": 0.01,
+    extras = {"auth_url": f"{sandbox_url}/token/gep", "max_tries": 3, "backoff_initial": 0.01,
               "max_retry_wait": 2} | extra
     monkeypatch.setenv("AIRFLOW_CONN_GEP_SMART_DEFAULT", json.dumps(
         {"conn_type": "gep_smart", "host": sandbox_url, "password": auth_key, "extra": extras}))

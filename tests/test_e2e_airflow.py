@@ -1,9 +1,13 @@
-"""End to end: a real local Airflow (``make airflow``), driven only through its REST API v2.
+"""End to end: a real local Airflow (``make airflow``), driven through its REST API v2 and in Chromium.
 
-Starts api-server, scheduler, dag-processor, triggerer and the sandbox in a folder of the
-test's own, triggers ``procuros_outgoing`` as the UI's trigger form does, reads the
-reconcile task's log through the API, tests the stored connections, and stops everything.
-Fails (never skips) when Airflow cannot start.
+One Airflow for the module (api-server, scheduler, dag-processor, triggerer and the sandbox in a
+folder of the test's own): runs triggered as the UI's trigger form does, the reconcile log read
+through the API, connections tested as the UI's Test button does (the stored ones and fresh ones
+of every type), the Deliveries page used by a person in headless Chromium (Playwright on Debian's
+/usr/bin/chromium: log in, open it, filter, follow a reconcile task's extra link to its report),
+its endpoints refused without a login, the trigger form refusing out-of-range numbers, and at the
+end everything stopped with no process left and no secret in any file. Fails (never skips) when
+Airflow cannot start.
 """
 
 from __future__ import annotations
@@ -11,16 +15,19 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
-from erp_outbound.dag_defaults import DOCUMENT_TYPE_NAMES
 from erp_outbound_tools.local_airflow import DemoSecrets, LocalAirflow, LocalAirflowConfig
 from erp_outbound_tools.local_airflow.processes import running
-from erp_outbound_tools.local_airflow.screenshots import trigger_form
-from playwright.sync_api import sync_playwright
+from erp_outbound_tools.local_airflow.rest import AirflowApiError
+from erp_outbound_tools.local_airflow.screenshots import CHROMIUM, log_in, trigger_form
+from erp_outbound.core.report import report_stem
+from erp_outbound.dag_defaults import DOCUMENT_TYPE_NAMES
 from erp_outbound.pools import POOLS
 from erp_outbound.procuros.flows import FLOWS
+from playwright.sync_api import expect, sync_playwright
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +38,52 @@ SECRETS = DemoSecrets(procuros_token="e2e-procuros-token-5b1d93c8",
 CONF = {"doc_types": ["ORDER", "INVOICE"], "limit": 20, "report_after": 1}
 DAG_ID = "procuros_outgoing"
 TASKS = ["extract", "transform", "load", "reconcile"]
+UI_TIMEOUT = 60_000  # ms: the UI renders after its API calls answer, on a busy machine
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory):
+    config = LocalAirflowConfig(workdir=tmp_path_factory.mktemp("e2e") / "airflow-local", port=0, documents=80,
+                                seed=3, secrets=SECRETS, start_timeout=180, stop_grace=15)
+    airflow = LocalAirflow(config, say=print)
+    airflow.start()  # raises (the tests fail) when any process cannot start or the DAGs do not parse
+    try:
+        yield airflow
+    finally:
+        airflow.stop()
+
+
+@pytest.fixture(scope="module")
+def runs(airflow) -> dict[str, str]:
+    """A Procuros run as Trigger DAG -> with config makes it, and a GEP run: the page then has two vendors."""
+    client = airflow.client()
+    started = {DAG_ID: client.trigger(DAG_ID, CONF)["dag_run_id"],
+               "gep_por_status": client.trigger("gep_por_status")["dag_run_id"]}
+    for dag_id, run_id in started.items():
+        run = client.wait_for_run(dag_id, run_id, timeout=240)
+        assert run["state"] == "success", f"{dag_id}: {_failed_logs(client, dag_id, run_id)}"
+    return started
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])  # never a download
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, airflow):
+    """A browser tab of a person who logged in through Airflow's login form."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(UI_TIMEOUT)
+    tab = context.new_page()
+    log_in(tab, airflow.url, "admin", airflow.password)
+    yield tab
+    context.close()
 
 
 def counts_table(log: str) -> dict[str, dict[str, int]]:
@@ -47,105 +100,230 @@ def counts_table(log: str) -> dict[str, dict[str, int]]:
     return table
 
 
-def test_procuros_outgoing_runs_in_a_local_airflow_through_the_rest_api(tmp_path):
-    config = LocalAirflowConfig(workdir=tmp_path / "airflow-local", port=0, documents=80, seed=3,
-                                schedules=False, secrets=SECRETS, start_timeout=180, stop_grace=15)
-    airflow = LocalAirflow(config, say=print)
-    airflow.start()  # raises (the test fails) when any process cannot start or the DAGs do not parse
-    try:
-        client = airflow.client()
-        assert client.health()["scheduler"]["status"] == "healthy"
-        assert airflow.dags[DAG_ID]["is_paused"] is True, airflow.import_errors  # as Airflow creates it
+def test_procuros_outgoing_runs_in_a_local_airflow_through_the_rest_api(airflow, runs):
+    client = airflow.client()
+    assert client.health()["scheduler"]["status"] == "healthy"
+    # Schedules are off in make airflow: the DAGs are unpaused from the start and only triggered runs exist.
+    assert not any(dag["is_paused"] for dag in airflow.dags.values()), airflow.import_errors
+    run_id = runs[DAG_ID]
+    run = client.dag_run(DAG_ID, run_id)
+    assert run["conf"] == CONF
+    instances = client.task_instances(DAG_ID, run_id)  # load is mapped: one instance per load part
+    assert {t["task_id"] for t in instances} == set(TASKS)
+    assert all(t["state"] == "success" for t in instances), [(t["task_id"], t["state"]) for t in instances]
 
-        # -- a run, as Trigger DAG -> with config makes it ------------------------------------
-        assert client.set_paused(DAG_ID, False)["is_paused"] is False
-        run_id = client.trigger(DAG_ID, CONF)["dag_run_id"]
-        run = client.wait_for_run(DAG_ID, run_id, timeout=150)
-        instances = client.task_instances(DAG_ID, run_id)  # load is mapped: one instance per load part
-        states = [(t["task_id"], t["map_index"], t["state"]) for t in instances]
-        failed_logs = [_log(client, run_id, t)[-3000:] for t in instances if t["state"] != "success"]
-        assert run["state"] == "success", f"{states}\n" + "\n".join(failed_logs)
-        assert run["conf"] == CONF
-        assert {t["task_id"] for t in instances} == set(TASKS)
-        assert all(t["state"] == "success" for t in instances), states
+    log = client.task_log(DAG_ID, run_id, "reconcile")
+    assert f"erp-outbound run report: procuros / {DAG_ID} / {run_id}" in log
+    table = counts_table(log)
+    assert set(table) == {"ORDER", "INVOICE", "TOTAL"}  # only the types of the conf
+    assert all(row["total"] <= 20 for name, row in table.items() if name != "TOTAL")  # its limit
+    total = table["TOTAL"]
+    assert total["DELIVERED"] > 0 and total["REJECTED"] + total["BUILD_ERROR"] > 0
+    # The sandbox got one transaction for each document it decided on (build errors are not sent).
+    record = requests.get(f"{airflow.sandbox_url}/_sandbox/record", timeout=10).json()
+    assert len(record["procuros"]["transactions"]) == total["DELIVERED"] + total["NO_ACTION"] + total["REJECTED"]
+    assert _report(airflow, DAG_ID, run_id)["totals"]["DELIVERED"] == total["DELIVERED"]
+    # The reconcile task's extra link leads to its report on the Deliveries page.
+    links = client.request("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}/taskInstances/"
+                                  "reconcile/links")["extra_links"]
+    assert links == {"Run report": f"{airflow.url}/erp-outbound/runs/{DAG_ID}/{quote(run_id, safe='')}"}
 
-        log = client.task_log(DAG_ID, run_id, "reconcile")
-        assert f"erp-outbound run report: procuros / {DAG_ID} / {run_id}" in log
-        table = counts_table(log)
-        assert set(table) == {"ORDER", "INVOICE", "TOTAL"}  # only the types of the conf
-        assert all(row["total"] <= 20 for name, row in table.items() if name != "TOTAL")  # its limit
-        total = table["TOTAL"]
-        assert total["DELIVERED"] > 0
-        # The sandbox got one transaction for each document it decided on (build errors are not sent).
-        record = requests.get(f"{airflow.sandbox_url}/_sandbox/record", timeout=10).json()
-        assert len(record["procuros"]["transactions"]) == total["DELIVERED"] + total["NO_ACTION"] + total["REJECTED"]
-        saved = json.loads(next(config.layout.reports.glob(f"{DAG_ID}__*.json")).read_text())
-        assert saved["totals"]["DELIVERED"] == total["DELIVERED"]
+    pools = client.pools()
+    assert {p.name: p.slots for p in POOLS.values()} == {n: pools[n]["slots"] for n in pools if n in
+                                                         {p.name for p in POOLS.values()}}
+    # No secret in any log the API serves.
+    texts = [_log(client, DAG_ID, run_id, t) for t in instances]
+    assert not [s for s in SECRETS.values() for text in texts if s in text], "a secret leaked into a task log"
 
-        # -- connections and pools live in the metadata DB, as the UI shows them ------------------
-        host = client.connection("procuros_default")["host"]
-        assert client.test_connection("procuros_default", "procuros", host=host) == {
-            "status": True, "message": f"Procuros answered /v2/ping at {host}"}
-        refused = client.test_connection("procuros_default", "procuros", host=host, password="not-the-token")
-        assert refused["status"] is False
-        # The Test button of the UI's connection list sends the listed fields (port 0, token masked).
-        assert client.test_connection_as_the_ui("procuros_default")["status"] is True
-        for conn_id, conn_type in [("rambase_default", "rambase"), ("gep_smart_default", "gep_smart")]:
-            answer = client.test_connection(conn_id, conn_type, host=client.connection(conn_id)["host"])
-            assert answer["status"] is True, answer
-        types = client.connection_types()
-        assert {"procuros", "rambase", "gep_smart", "erp"} <= set(types)
-        assert types["procuros"]["standard_fields"]["password"]["title"] == "API token"
-        assert "max_concurrency" in types["procuros"]["extra_fields"]
-        pools = client.pools()
-        assert {p.name: p.slots for p in POOLS.values()} == {n: pools[n]["slots"] for n in pools if n in
-                                                             {p.name for p in POOLS.values()}}
 
-        # -- the trigger form, in a real browser, offers every Procuros document type --------------
-        form = _trigger_form_text(client, tmp_path / "trigger-form.png")
-        assert "Document types" in form, form[:500]
-        missing = [t for t in FLOWS if DOCUMENT_TYPE_NAMES[t] not in form]
-        assert missing == [], f"not in the form: {missing}\n{form[:2000]}"
+def test_the_test_button_works_on_stored_and_freshly_created_connections(airflow, page):
+    client = airflow.client()
+    host = client.connection("procuros_default")["host"]
+    assert client.test_connection("procuros_default", "procuros", host=host) == {
+        "status": True, "message": f"Procuros answered /v2/ping at {host}"}
+    assert client.test_connection("procuros_default", "procuros", host=host, password="not-the-token")["status"] is False
+    # The Test button of the UI's connection list: the listed fields, secrets masked, port Number(null) = 0.
+    for conn_id in ("procuros_default", "rambase_default", "gep_smart_default", "erp_default"):
+        assert client.connection(conn_id)["port"] is None  # stored as a connection made in the UI
+        assert client.test_connection_as_the_ui(conn_id)["status"] is True, conn_id
 
-        # -- no secret in any log the API serves, nor in any answer ------------------------------
-        texts = [_log(client, run_id, t) for t in instances]
-        texts += [json.dumps(client.connection(c)) for c in ("procuros_default", "rambase_default",
-                                                              "gep_smart_default")]
-        for secret in SECRETS.values():
-            assert not any(secret in text for text in texts), f"a secret leaked: {secret}"
-        processes = airflow.processes()
-        assert len(processes) >= 6  # sandbox, 4 Airflow components, and what they started
-    finally:
-        airflow.stop()
+    # New connections, as the UI's Add form sends them (an empty port field is left out), then Test.
+    sandbox, erp = airflow.sandbox_url, airflow.erp_url
+    fresh = {
+        "my_procuros": {"conn_type": "procuros", "host": sandbox, "password": SECRETS.procuros_token},
+        "my_rambase": {"conn_type": "rambase", "host": sandbox, "login": "sandbox-client",
+                       "password": SECRETS.rambase_client_secret, "extra": json.dumps({"db": "SANDBOX"})},
+        "my_gep": {"conn_type": "gep_smart", "host": sandbox, "password": SECRETS.gep_auth_key,
+                   "extra": json.dumps({"auth_url": f"{sandbox}/token/gep"})},
+        "my_erp": {"conn_type": "erp", "host": erp},
+    }
+    for conn_id, fields in fresh.items():
+        client.request("POST", "/api/v2/connections", json={"connection_id": conn_id, **fields})
+        answer = client.test_connection_as_the_ui(conn_id)
+        assert answer["status"] is True, (conn_id, answer)
+        assert not any(s in json.dumps(client.connection(conn_id)) for s in SECRETS.values())
+    # And the button itself, in the connection list, on a fresh one.
+    page.goto(f"{airflow.url}/connections")
+    page.locator("tr", has_text="my_gep").get_by_role("button", name="Test Connection").click()
+    expect(page.get_by_text("The GEP token service issued a token")).to_be_visible()
 
-    # -- nothing is left running, nothing leaked into the files --------------------------------
+    # What Airflow 3.3.2 does without our fix, on a type that is not ours: the same Test is refused.
+    client.request("POST", "/api/v2/connections", json={"connection_id": "plain_http", "conn_type": "http",
+                                                        "host": sandbox, "password": "x-secret-value"})
+    with pytest.raises(AirflowApiError) as refused:
+        client.test_connection_as_the_ui("plain_http")
+    assert refused.value.status == 400 and "differs from the stored connection" in str(refused.value)
+
+    types = client.connection_types()
+    assert {"procuros", "rambase", "gep_smart", "erp"} <= set(types)
+    assert types["procuros"]["standard_fields"]["password"]["title"] == "API token"
+    assert "max_concurrency" in types["procuros"]["extra_fields"]
+    assert "auth_url" in types["gep_smart"]["extra_fields"]
+
+
+def test_the_deliveries_endpoints_refuse_without_a_login(airflow, runs):
+    run = quote(runs[DAG_ID], safe="")
+    paths = ["/erp-outbound/deliveries", "/erp-outbound/deliveries.json", "/erp-outbound/guide",
+             f"/erp-outbound/runs/{DAG_ID}/{run}", f"/erp-outbound/reports/{DAG_ID}/html/{run}",
+             f"/erp-outbound/reports/{DAG_ID}/json/{run}"]
+    for path in paths:
+        anonymous = requests.get(airflow.url + path, timeout=30)
+        assert anonymous.status_code == 401, path
+        assert "PO-2026" not in anonymous.text and "erp-outbound run report" not in anonymous.text
+        forged = requests.get(airflow.url + path, cookies={"_token": "not-a-jwt"}, timeout=30)
+        assert forged.status_code == 403, path
+        bearer = requests.get(airflow.url + path, headers={"Authorization": "Bearer not.a.jwt"}, timeout=30)
+        assert bearer.status_code == 403, path
+    token = airflow.client().token()
+    answer = requests.get(f"{airflow.url}/erp-outbound/deliveries.json", timeout=30,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200 and answer.json()["documents"]
+
+
+def test_a_person_reads_the_deliveries_page_and_follows_a_run_report(airflow, runs, page):
+    client = airflow.client()
+    data = client.request("GET", "/erp-outbound/deliveries.json")
+    vendors = {d["vendor"] for d in data["documents"]}
+    assert vendors == {"procuros", "gep"}, vendors
+
+    # Browse -> Deliveries: the page inside the Airflow UI.
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="Deliveries").click()
+    expect(page).to_have_url(re.compile(r"/plugin/deliveries"))
+    desk = page.frame_locator("iframe[src*='/erp-outbound/deliveries']")
+    expect(desk.get_by_role("heading", name="Needs attention now")).to_be_visible()
+    expect(desk.get_by_role("heading", name=re.compile(r"^Procuros · ORDER"))).to_be_visible()
+    expect(desk.get_by_role("heading", name=re.compile(r"^GEP · POR_STATUS"))).to_be_visible()
+    failed = next(d for d in data["documents"] if d["vendor"] == "procuros")
+    expect(desk.get_by_role("cell", name=failed["identifier"], exact=True)).to_be_visible()
+    expect(desk.get_by_text(failed["reason"], exact=True).first).to_be_visible()  # the whole reason
+
+    # Filter: GEP only.
+    desk.get_by_label("Vendor").select_option("gep")
+    desk.get_by_role("button", name="Filter").click()
+    expect(desk.get_by_role("heading", name=re.compile(r"^GEP · POR_STATUS"))).to_be_visible()
+    expect(desk.get_by_role("heading", name=re.compile(r"^Procuros · "))).to_have_count(0)
+    expect(desk.get_by_label("Vendor")).to_have_value("gep")
+
+    # The reconcile task of the Procuros run -> Details -> its extra link -> the run's report.
+    run_id = runs[DAG_ID]
+    page.goto(f"{airflow.url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/reconcile")
+    page.get_by_role("link", name="Details", exact=True).click()
+    page.get_by_role("link", name="Run report").click()
+    expect(page).to_have_url(f"{airflow.url}/erp-outbound/runs/{DAG_ID}/{quote(run_id, safe='')}")
+    expect(page.get_by_role("heading", name=f"Run report: {DAG_ID}")).to_be_visible()
+    saved = _report(airflow, DAG_ID, run_id)
+    expect(page.get_by_role("heading", name=f"Documents that need attention ({len(saved['failures'])})")
+           ).to_be_visible()
+    for failure in saved["failures"]:
+        expect(page.get_by_role("cell", name=failure["identifier"], exact=True)).to_be_visible()
+    page.get_by_role("link", name="HTML report").click()
+    expect(page.get_by_role("heading", name=f"erp-outbound run report: procuros / {DAG_ID} / {run_id}")
+           ).to_be_visible()
+
+
+def test_the_trigger_form_refuses_out_of_range_numbers_and_a_dry_run_starts_alone(airflow, runs, page):
+    client = airflow.client()
+    dag_id = "rambase_purchase_orders"
+    page.goto(f"{airflow.url}/dags/{DAG_ID}")
+    page.get_by_test_id("trigger-dag-button").click()
+    dialog = page.get_by_role("dialog").filter(has_text=re.compile("Trigger Dag"))
+    expect(dialog.get_by_text("Unpause")).to_have_count(0)  # the DAG is not paused: nothing to unpause
+    dialog.get_by_role("button", name="What to send").click()
+    limit = dialog.locator("input[name=element_limit]")
+    expect(limit).to_have_value("")  # empty: every pending document
+    limit.fill("-1")
+    limit.press("Tab")
+    expect(limit).to_have_value("-1")  # not clamped to a value that would send everything
+    dialog.get_by_role("button", name="Error reporting").click()
+    report_after = dialog.locator("input[name=element_report_after]")
+    report_after.fill("500")
+    report_after.press("Tab")
+    expect(report_after).to_have_value("500")  # not clamped to 100 either
+    before = _runs_of(client, DAG_ID)
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    expect(dialog.get_by_text("Invalid input for param limit: -1 is less than the minimum of 1")).to_be_visible()
+    assert _runs_of(client, DAG_ID) == before, "a refused trigger made no run"
+
+    # A dry run from the form starts at once, and nothing ran before it.
+    assert _runs_of(client, dag_id) == []
+    page.goto(f"{airflow.url}/dags/{dag_id}")
+    page.get_by_test_id("trigger-dag-button").click()
+    dialog = page.get_by_role("dialog").filter(has_text=re.compile("Trigger Dag"))
+    dialog.get_by_role("button", name="What to send").click()
+    dry_run = dialog.locator("input[name=element_dry_run]")
+    dialog.locator("label:has(input[name=element_dry_run])").click()  # the switch
+    expect(dry_run).to_be_checked()
+    dialog.get_by_role("button", name="Trigger", exact=True).click()
+    expect(dialog).to_have_count(0)
+    (dry,) = client.request("GET", f"/api/v2/dags/{dag_id}/dagRuns")["dag_runs"]
+    assert dry["conf"]["dry_run"] is True and dry["run_type"] == "manual"
+    assert client.wait_for_run(dag_id, dry["dag_run_id"], timeout=240)["state"] == "success"
+    assert [r["dag_run_id"] for r in client.request("GET", f"/api/v2/dags/{dag_id}/dagRuns")["dag_runs"]] == [
+        dry["dag_run_id"]]
+    log = client.task_log(dag_id, dry["dag_run_id"], "reconcile")
+    assert "DRY RUN: nothing sent, nothing changed" in log
+    assert requests.get(f"{airflow.sandbox_url}/_sandbox/record", timeout=10).json()["rambase"]["order_puts"] == []
+
+
+def test_the_trigger_form_offers_every_procuros_document_type(airflow, page, tmp_path):
+    trigger_form(page, airflow.url, tmp_path / "trigger-form.png")
+    # the trigger form and any popover the page has open
+    form = page.evaluate("Array.from(document.querySelectorAll('[role=dialog]')).map(d => d.innerText).join('\\n')")
+    assert "Document types" in form, form[:500]
+    missing = [t for t in FLOWS if DOCUMENT_TYPE_NAMES[t] not in form]
+    assert missing == [], f"not in the form: {missing}\n{form[:2000]}"
+
+
+def test_stopping_leaves_no_process_and_no_secret_in_any_file(airflow, runs):
+    processes = airflow.processes()
+    assert len(processes) >= 6  # sandbox, 4 Airflow components, and what they started
+    airflow.stop()
     assert [p.pid for p in processes if running(p)] == []
-    assert not config.layout.state_file.exists()
-    leaks = [(path, secret) for path in _text_files(config.layout.logs, config.layout.airflow_home / "logs",
-                                                     config.layout.reports)
+    layout = airflow.config.layout
+    assert not layout.state_file.exists()
+    leaks = [(path, secret) for path in _text_files(layout.logs, layout.airflow_home / "logs", layout.reports)
              for secret in SECRETS.values() if secret in path.read_text(errors="replace")]
     assert leaks == []
 
 
-def _trigger_form_text(client, shot: Path) -> str:
-    """The text of procuros_outgoing's trigger form with its "What to send" section open (chromium)."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1080})
-            context.add_cookies([{"name": "_token", "value": client.token(),  # how the UI keeps its login
-                                  "url": client.base_url}])
-            page = context.new_page()
-            trigger_form(page, client.base_url, shot)
-            # the trigger form and any popover the page has open
-            return page.evaluate("Array.from(document.querySelectorAll('[role=dialog]')).map(d => d.innerText)"
-                                 ".join('\\n')")
-        finally:
-            browser.close()
+def _report(airflow, dag_id: str, run_id: str) -> dict:
+    """The run's JSON report in the reports folder."""
+    return json.loads((airflow.config.layout.reports / f"{report_stem(dag_id, run_id)}.json").read_text())
 
 
-def _log(client, run_id: str, instance: dict) -> str:
-    return client.task_log(DAG_ID, run_id, instance["task_id"], instance["try_number"], instance["map_index"])
+def _runs_of(client, dag_id: str) -> list[str]:
+    return sorted(r["dag_run_id"] for r in client.request("GET", f"/api/v2/dags/{dag_id}/dagRuns")["dag_runs"])
+
+
+def _log(client, dag_id: str, run_id: str, instance: dict) -> str:
+    return client.task_log(dag_id, run_id, instance["task_id"], instance["try_number"], instance["map_index"])
+
+
+def _failed_logs(client, dag_id: str, run_id: str) -> str:
+    instances = client.task_instances(dag_id, run_id)
+    return "\n".join(f"{t['task_id']} {t['state']}:\n{_log(client, dag_id, run_id, t)[-3000:]}"
+                     for t in instances if t["state"] != "success")
 
 
 def _text_files(*folders: Path) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -167,11 +168,18 @@ def test_the_hook_sends_the_subscription_key_and_masks_secrets(sandbox_with, mon
     masked = []
     monkeypatch.setattr(gep_hook, "mask_secret", masked.append)
     sandbox = sandbox_with(gep={"subscription_key": "sub-123"})
-    connect_gep(monkeypatch, sandbox.base_url, subscription_key="sub-123")
+    connect_gep(monkeypatch, sandbox.base_url, subscription_api_key="sub-123")
     hook = gep_hook.GepSmartHook()
     token, lifetime = hook.fetch_token()
     assert token in masked and "sub-123" in masked and "sandbox-gep-key" in masked
     assert lifetime == 120 * 60
+    # The names earlier versions used still work: token_url and subscription_key.
+    connect_gep(monkeypatch, sandbox.base_url, subscription_key="sub-123")
+    extras = json.loads(os.environ["AIRFLOW_CONN_GEP_SMART_DEFAULT"])["extra"]
+    extras["token_url"] = extras.pop("auth_url")
+    monkeypatch.setenv("AIRFLOW_CONN_GEP_SMART_DEFAULT", json.dumps(
+        {"conn_type": "gep_smart", "host": sandbox.base_url, "password": "sandbox-gep-key", "extra": extras}))
+    assert gep_hook.GepSmartHook().fetch_token()[1] == 120 * 60
     connect_gep(monkeypatch, sandbox.base_url)  # without the subscription key
     with pytest.raises(ConnectionConfigError, match="gep_smart_default"):
         gep_hook.GepSmartHook().fetch_token()

@@ -116,3 +116,25 @@ def test_operation_instances_finished_error_and_running():
     assert operation_verdict(DOC, running) is None and progress(running) == 40
     assert progress(operation_instance({"operationInstanceId": 7, "status": 2,
                                         "systemJob": {"percentComplete": 55}})) == 55
+
+
+def test_a_finished_operation_is_handed_back_without_the_vendor_answer():
+    """The trigger's event is logged whole at INFO: it carries the status and the error, no links or jobs."""
+    from erp_outbound.rambase.verdicts import operation_outcome
+
+    base = "https://api.rambase.net"
+    inner = [{"message": "Not available", "errorMessage": {"errorMessageId": 101, "errorMessageLink": f"{base}/x"},
+              "parameters": [{"index": 0, "value": "7"}], "innerErrors": []}]
+    failed = {"operationInstanceId": 5001, "status": 7, "createdFor": {"objectLink": f"{base}/por/1"},
+              "systemJob": {"objectLink": f"{base}/system/jobs/9", "percentComplete": 100},
+              "operationInstanceLink": f"{base}/system/api/operation-instances/5001",
+              "error": {"message": "Reserved", "translatedMessage": "Reserved", "parameters": [],
+                        "errorMessage": {"errorMessageId": 100089, "errorMessageLink": f"{base}/e/100089"},
+                        "innerErrors": inner}}
+    compact = operation_outcome(failed)
+    assert base not in repr(compact) and "systemJob" not in compact and len(repr(compact)) < len(repr(failed)) / 2
+    full, small = operation_verdict(DOC, failed), operation_verdict(DOC, compact)
+    assert small == full and small.error_code == "100089" and "Not available (RamBase error 101)" in small.message
+    finished = operation_outcome({"operationInstanceId": 5002, "status": 9, "systemJob": {"objectLink": base}})
+    assert finished == {"operationInstanceId": 5002, "status": 9, "error": None}
+    assert operation_verdict(DOC, finished).status == "FORWARDED"

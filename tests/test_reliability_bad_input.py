@@ -84,7 +84,7 @@ def point_at(monkeypatch, erp_url: str, sandbox, base_url: str | None = None, **
     base = base_url or sandbox.base_url
     connect(monkeypatch, erp_url, base, **extra)
     connect_rambase(monkeypatch, base, **extra)
-    connect_gep(monkeypatch, base, token_url=f"{sandbox.base_url}/token/gep", **extra)
+    connect_gep(monkeypatch, base, auth_url=f"{sandbox.base_url}/token/gep", **extra)
 
 
 def run(dag_id: str, conf: dict | None = None):

@@ -63,7 +63,7 @@ def wrong_gep_auth_key(monkeypatch, erp_url, sandbox):
 
 
 def wrong_gep_token_url(monkeypatch, erp_url, sandbox):
-    connect_gep(monkeypatch, sandbox.base_url, token_url=f"{sandbox.base_url}/token/nope")
+    connect_gep(monkeypatch, sandbox.base_url, auth_url=f"{sandbox.base_url}/token/nope")
 
 
 CASES = {

@@ -69,7 +69,7 @@ def connect_everything(monkeypatch, erp_url: str, sandbox) -> None:
     connect(monkeypatch, erp_url, sandbox.base_url, token=PROCUROS_TOKEN)
     connect_rambase(monkeypatch, sandbox.base_url, secret=RAMBASE_CLIENT_SECRET, grant_type="password",
                     username="sandbox-user", user_password=RAMBASE_USER_PASSWORD)
-    connect_gep(monkeypatch, sandbox.base_url, auth_key=GEP_AUTH_KEY, subscription_key=GEP_SUBSCRIPTION_KEY)
+    connect_gep(monkeypatch, sandbox.base_url, auth_key=GEP_AUTH_KEY, subscription_api_key=GEP_SUBSCRIPTION_KEY)
 
 
 def issued_tokens(sandbox) -> dict[str, str]:
@@ -213,7 +213,7 @@ def test_a_refused_secret_is_named_by_its_connection_never_shown(
         connect_rambase(monkeypatch, sandbox.base_url, secret=wrong_secret, grant_type="password",
                         username="sandbox-user", user_password=RAMBASE_USER_PASSWORD)
     else:
-        connect_gep(monkeypatch, sandbox.base_url, auth_key=wrong_secret, subscription_key=GEP_SUBSCRIPTION_KEY)
+        connect_gep(monkeypatch, sandbox.base_url, auth_key=wrong_secret, subscription_api_key=GEP_SUBSCRIPTION_KEY)
 
     dag_run = load_dag(dag_id).test(run_conf={"limit": 16} if dag_id == "procuros_outgoing" else {})
     out, err = capfd.readouterr()

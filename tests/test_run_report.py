@@ -108,6 +108,28 @@ def test_no_secret_or_payload_field_in_the_files(tmp_path):
     assert not re.search(r"token|password|secret|payload|body", json.dumps(data), re.IGNORECASE)
 
 
+def test_the_log_fits_160_characters_and_wraps_reasons_without_cutting_them():
+    reason = " ".join(f"receiver GLN 40{i:011d} is not known to Procuros (line {i})" for i in range(8))
+    url = "https://portal.procuros.io/errors/0f8e1a7c-1234-4567-89ab-cdef01234567"
+    items = [Verdict("rambase", "PURCHASE_ORDER_UPDATE", str(i), f"PO-2026-{i:06d}", outcome, message=reason,
+                     errors={"lines[0].gtin": ["missing, needs 13 digits"]}, error_url=url, attempts_before=2)
+             for i, outcome in enumerate([Outcome.REJECTED, Outcome.BUILD_ERROR, Outcome.DEFERRED])]
+    report = RunReport("rambase", "rambase_purchase_orders", "manual__2026-11-30T01:34:59.236176+00:00",
+                       dry_run=True, verdicts=items, notes=["an interrupted run left " + "many words " * 40],
+                       reported={("PURCHASE_ORDER_UPDATE", "1"): "not reported: Procuros unavailable"})
+    log = report.render()
+    lines = log.splitlines()
+    assert max(map(len, lines)) <= 160, max(lines, key=len)
+    assert "…" not in log
+    # Each reason is all there, wrapped inside its column: its words in order, whatever comes between.
+    words = report.failures()[0]["reason"].split()
+    assert len(words) > 60 and re.search(".*?".join(map(re.escape, words)), log, re.DOTALL)
+    assert "PURCHASE_ORDER_UPDATE" in log and "PO-2026-000001" in log  # short columns are not broken
+    assert url in log, "a vendor link is never broken: the log viewer makes it a link"
+    # The files keep every reason whole.
+    assert report.failures()[0]["reason"].startswith(reason)
+
+
 @pytest.fixture
 def memory_storage():
     """An fsspec memory filesystem attached to Airflow's ObjectStoragePath as memory://."""

@@ -7,10 +7,13 @@ These tests take the same path: serialize, deserialize, ``deep_merge(conf).valid
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from airflow.exceptions import ParamValidationError
 
 from conftest import connect
+from erp_outbound.core.params import as_ids, as_limit
 from erp_outbound_tools.demo.run import load_dag
 from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_rows import documents
@@ -84,6 +87,8 @@ def test_only_procuros_has_an_error_reporting_threshold():
     ("rambase_purchase_orders", {"limit": 3, "only_ids": ["100042"]}),
     ("rambase_invoice_forwarding", {"wait_minutes": 0.01, "limit": 5}),
     ("gep_por_status", {"batch_size": 7, "only_ids": []}),
+    ("gep_por_status", {"limit": None}),
+    ("procuros_outgoing", {"only_ids": ["PO-2026-000008"], "report_after": 100}),
     # what the React form sends for a list with a trailing newline, and for a cleared list
     ("rambase_invoice_forwarding", {"only_ids": ["100001", ""]}),
     ("procuros_outgoing", {"only_ids": None}),
@@ -95,6 +100,7 @@ def test_good_input_is_accepted(dag_id, conf):
 
 @pytest.mark.parametrize("dag_id, conf, complaint", [
     ("procuros_outgoing", {"limit": -1}, "less than the minimum"),
+    ("procuros_outgoing", {"limit": 0}, "0 is less than the minimum of 1"),
     ("procuros_outgoing", {"limit": "5"}, "is not of type 'integer'"),
     ("procuros_outgoing", {"doc_types": ["ORDER", "DELIVERY_NOTE"]}, "is not one of"),
     ("procuros_outgoing", {"doc_types": []}, "non-empty"),
@@ -126,14 +132,84 @@ def test_every_sending_dag_offers_dry_run_limit_and_resending(dag_id):
     params = scheduler_params(dag_id)
     assert {"dry_run", "limit", "only_ids"} <= set(params)
     assert params.get_param("only_ids").schema["section"] == "Resending"
-    assert params.get_param("limit").schema["minimum"] == 0
+    assert params.get_param("limit").value is None  # empty: every pending document
+
+
+def number_fields(dag_id: str) -> dict[str, dict]:
+    return {name: param.schema for name, param in scheduler_params(dag_id).items()
+            if {"integer", "number"} & set(param.schema["type"] if isinstance(param.schema["type"], list)
+                                           else [param.schema["type"]])}
+
+
+@pytest.mark.parametrize("dag_id", DAG_IDS)
+def test_the_form_cannot_clamp_a_typed_number(dag_id):
+    """The React form clamps a number into schema minimum/maximum on blur (-1 -> 0, 500 -> 100).
+
+    No number field shows it bounds to clamp to: what was typed is sent, and Airflow checks the bounds.
+    """
+    fields = number_fields(dag_id)
+    assert fields
+    for name, schema in fields.items():
+        assert "minimum" not in schema and "maximum" not in schema, f"{dag_id}.{name} would be clamped by the form"
+        assert schema["allOf"], f"{dag_id}.{name} has no bounds at all"
+
+
+# What the form sends for what a person types: Number(text), or null for an emptied field.
+TYPOS = [-1, 0, -100, 0.5, 1.5, "0", "-1", False, True]
+
+
+@pytest.mark.parametrize("dag_id", SENDING_DAGS)
+@pytest.mark.parametrize("typed", TYPOS)
+def test_no_typed_limit_makes_a_run_send_everything(dag_id, typed):
+    """Only the empty field means "all pending": every other value is refused or limits the run."""
+    try:
+        values = accepted(dag_id, {"limit": typed})
+    except ParamValidationError as refused:
+        assert "Invalid input for param limit" in str(refused)
+        return
+    assert as_limit(values["limit"]) is not None, f"limit {typed!r} would send every pending document"
+
+
+@pytest.mark.parametrize("dag_id", SENDING_DAGS)
+def test_an_empty_limit_is_all_and_limits_are_kept(dag_id):
+    assert as_limit(accepted(dag_id, {"limit": None})["limit"]) is None
+    assert as_limit(accepted(dag_id, {"limit": 1})["limit"]) == 1
+    assert as_limit(accepted(dag_id, {"limit": 250})["limit"]) == 250
+
+
+@pytest.mark.parametrize("dag_id, name, typed, complaint", [
+    ("procuros_outgoing", "report_after", 500, "500 is greater than the maximum of 100"),
+    ("procuros_outgoing", "report_after", -1, "-1 is less than the minimum of 1"),
+    ("procuros_tasks", "per_page", 500, "500 is greater than the maximum of 100"),
+    ("gep_por_status", "batch_size", 5000, "5000 is greater than the maximum of 1000"),
+    ("rambase_invoice_forwarding", "wait_minutes", -1, "-1 is less than the minimum of 0.01"),
+])
+def test_out_of_range_numbers_are_refused_not_changed(dag_id, name, typed, complaint):
+    with pytest.raises(ParamValidationError) as raised:
+        accepted(dag_id, {name: typed})
+    assert complaint in str(raised.value)
+
+
+@pytest.mark.parametrize("value", [0, -1, "0", "-1", 2.5, True, "all", "five"])
+def test_the_operator_refuses_a_limit_that_is_not_a_positive_whole_number(value):
+    with pytest.raises(ValueError, match="Limit must be a whole number of at least 1"):
+        as_limit(value)
+
+
+def test_the_operator_reads_the_limit_and_only_these():
+    assert [as_limit(v) for v in (None, "", "None", 1, "7", 3.0)] == [None, None, None, 1, 7, 3]
+    assert as_ids(None) is None and as_ids([]) is None and as_ids("") is None
+    assert as_ids(["17", "", "PO-2026-000008"]) == ["17", "PO-2026-000008"]
+    with pytest.raises(ValueError, match="only blank lines"):
+        as_ids(["", " "])
 
 
 @pytest.mark.airflow
 def test_a_run_with_bad_input_is_refused_before_it_starts(files):
     """dag.test() creates its run the way a trigger does: the conf is validated before any task."""
-    with pytest.raises(ParamValidationError, match="Invalid input for param limit"):
-        load_dag("procuros_outgoing").test(run_conf={"limit": -1})
+    for typed in (-1, 0):
+        with pytest.raises(ParamValidationError, match="Invalid input for param limit"):
+            load_dag("procuros_outgoing").test(run_conf={"limit": typed})
 
 
 @pytest.mark.airflow
@@ -152,3 +228,26 @@ def test_the_lists_the_form_sends_reach_the_run_as_meant(tmp_path, files, sandbo
     assert str(dag.test(run_conf={"doc_types": ["ORDER"], "only_ids": None}).state).endswith("success")
     orders = documents(url).query("doc_type == 'ORDER'")
     assert (orders.status.notna() | (orders.attempts > 0)).all(), "null must mean every pending order"
+
+
+@pytest.mark.airflow
+def test_only_these_takes_erp_ids_and_document_numbers_and_names_what_matched_nothing(tmp_path, files, sandbox,
+                                                                                        monkeypatch, capfd):
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    build_demo_erp(url, 40, seed=9)
+    connect(monkeypatch, url, sandbox.base_url)
+    orders = documents(url).query("doc_type == 'ORDER'").sort_values("id", key=lambda ids: ids.astype(int))
+    by_id, by_number = orders.iloc[0], orders.iloc[1]
+    conf = {"doc_types": ["ORDER"], "only_ids": [by_id.id, by_number.number, "PO-2099-999999", "0"]}
+
+    run = load_dag("procuros_outgoing").test(run_conf=conf)
+    assert str(run.state).endswith("success")
+    touched = documents(url).query("doc_type == 'ORDER' and (status.notna() or attempts > 0)", engine="python")
+    assert sorted(touched.id) == sorted([by_id.id, by_number.id])
+
+    named = "Only these: 'PO-2099-999999', '0' match no pending document of ORDER"
+    printed = capfd.readouterr()
+    assert named in printed.out + printed.err  # the extract task's log
+    report = json.loads(next((files / "reports").glob("procuros_outgoing__*.json")).read_text())
+    assert any(note.startswith(named) for note in report["notes"]), report["notes"]
+    assert by_id.id not in report["notes"][0] and by_number.number not in report["notes"][0]

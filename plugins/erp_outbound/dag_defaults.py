@@ -96,17 +96,32 @@ def doc_types(types: list[str], description: str) -> Param:
                  examples=list(types), values_display={t: DOCUMENT_TYPE_NAMES.get(t, t) for t in types})
 
 
+def within(minimum: float | None = None, maximum: float | None = None) -> dict:
+    """Bounds that Airflow checks on every trigger, out of sight of the form's number input.
+
+    The React form's number input clamps what is typed into the schema's ``minimum`` and
+    ``maximum`` when the field loses focus: a typed -1 became 0 and 500 became 100, silently.
+    Inside ``allOf`` the form does not see the bounds, sends what was typed, and Airflow
+    refuses an out-of-range value with a message before the run is created.
+    """
+    bounds = {name: value for name, value in (("minimum", minimum), ("maximum", maximum)) if value is not None}
+    return {"allOf": [bounds]}
+
+
 def limit(what: str = "documents") -> Param:
-    return Param(0, type="integer", minimum=0, title="Limit", section=WHAT_TO_SEND,
-                 description=f"At most this many {what}; 0 = all pending.")
+    # "All" is the empty field (null), never a number: no typo (-1, 0) can widen a run to every pending document.
+    return Param(None, type=["integer", "null"], **within(minimum=1), title="Limit", section=WHAT_TO_SEND,
+                 description=f"At most this many {what}, 1 or more. Leave it empty to send all pending ones.")
 
 
-def only_ids(what: str = "ERP document ids") -> Param:
+def only_ids(what: str = "documents", number: str = "the document number (e.g. PO-2026-000008)") -> Param:
     # null: the form empties a cleared list to null, which means "every pending one" as [] does.
     return Param([], type=["array", "null"], items={"type": "string", "pattern": ERP_ID_PATTERN},
                  title=f"Only these {what}", section=RESENDING,
-                 description="Send only these, one id per line, e.g. right after fixing them; the others wait for "
-                             "the next run. Only pending ones are sent. Empty = every pending one.")
+                 description=f"Send only these, one per line: the ERP id or {number}, e.g. right after "
+                             "fixing them; the others wait for the next run. Only pending ones are sent; an entry "
+                             "that matches no pending document is named in the log and the report. "
+                             "Empty = every pending one.")
 
 
 def single_type(doc_type: str) -> str:

@@ -73,9 +73,11 @@ def get_provider_info() -> dict:
                 "hook-name": "GEP SMART",
                 "connection-type": "gep_smart",
                 "conn-fields": {
-                    "token_url": {"label": "Token service URL", "schema": {"type": ["string", "null"]},
-                                  "description": "Your tenant's token service, e.g. https://<tenant>/token/gep"},
-                    "subscription_key": {"label": "Ocp-Apim-Subscription-Key (optional)",
+                    # Airflow hides an extra whose name holds "token" and shows one without a secret's name:
+                    # hence auth_url (a URL, shown) and subscription_api_key (a key, hidden).
+                    "auth_url": {"label": "Token service URL", "schema": {"type": ["string", "null"]},
+                                 "description": "Your tenant's token service, e.g. https://<tenant>/token/gep"},
+                    "subscription_api_key": {"label": "Ocp-Apim-Subscription-Key (optional)",
                                          "schema": {"type": ["string", "null"], "format": "password"}},
                     "cert": {"label": "Client certificate path (optional)", "schema": {"type": ["string", "null"]}},
                 } | _TUNING_FIELDS,

@@ -56,7 +56,7 @@ def _airflow(args) -> int:
     config = LocalAirflowConfig(workdir=args.workdir or DEFAULT_WORKDIR, port=args.port,
                                 sandbox_port=args.sandbox_port, documents=args.documents, seed=args.seed,
                                 executor=args.executor, sql_alchemy_conn=args.sql_alchemy_conn,
-                                schedules=not args.no_schedules)
+                                schedules=args.schedules)
     return run_foreground(config)
 
 
@@ -99,7 +99,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sandbox-port", type=int, default=0, help="vendor sandbox port (0 = any free one)")
     p.add_argument("--executor", default="LocalExecutor")
     p.add_argument("--sql-alchemy-conn", help="metadata DB URL (default: SQLite in the workdir)")
-    p.add_argument("--no-schedules", action="store_true", help="run only triggered runs, never the 15-minute ones")
+    p.add_argument("--schedules", action="store_true",
+                   help="let the DAGs run every 15 minutes once unpaused (default: only triggered runs, DAGs unpaused)")
+    p.add_argument("--no-schedules", action="store_false", dest="schedules", help=argparse.SUPPRESS)  # the default
     p.set_defaults(func=_airflow)
 
     p = sub.add_parser("airflow-stop", help="stop the local Airflow started by `erp-outbound airflow`")

@@ -22,6 +22,7 @@ class Flow:
     line_party_columns: tuple[str, ...] = ()  # line columns naming parties (e.g. a sales report's locations)
     has_lines: bool = True  # whether the type's SQL folder has lines.sql
     unique_field: str | None = None  # payload field whose value must not repeat among pending documents
+    number_column: str | None = None  # pending.sql column with the number people know it by ("Only these")
 
     @property
     def sql_folder(self) -> str:

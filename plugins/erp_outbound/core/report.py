@@ -12,6 +12,7 @@ import csv
 import html
 import io
 import json
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,6 +27,14 @@ FAILURE_COLUMNS = ["doc_type", "document_id", "identifier", "outcome", "attempts
                    "error_code", "vendor_reference", "vendor_link", "reported"]
 VENDOR_NAMES = {"procuros": "Procuros", "rambase": "RamBase", "gep": "GEP"}
 REFERENCE_NAMES = {"rambase": "operation"}  # what a vendor's reference on a failed document is
+LOG_WIDTH = 160  # the log's tables and notes fit this many characters; long texts wrap, nothing is cut
+COLUMN_GAP = 2  # tabulate's "simple" format puts two blanks between columns
+HEADER_PADDING = 2  # and makes each column at least its header plus two wide (tabulate.MIN_PADDING)
+
+
+def report_stem(dag_id: str, run_id: str) -> str:
+    """The name (without extension) of a run's report files in the reports folder."""
+    return safe_name(f"{dag_id}__{run_id}")
 
 
 def vendor_ids(vendor: str, error_code: str | None, reference: str | None) -> str:
@@ -126,28 +135,28 @@ class RunReport:
         return (f"erp-outbound run report: {self.vendor} / {self.dag_id} / {self.run_id}"
                 + ("  [DRY RUN: nothing sent, nothing changed]" if self.dry_run else ""))
 
-    def render(self, max_failures: int = 200) -> str:
+    def render(self, max_failures: int = 200, width: int = LOG_WIDTH) -> str:
+        """The report as text for the task log: no line longer than ``width``; long reasons wrap."""
         headers, table = self._count_rows()
-        lines = [self.title(), tabulate(table, headers=headers, tablefmt="simple")]
+        lines = [*_wrap(f"erp-outbound run report: {self.vendor} / {self.dag_id} / {self.run_id}", width)]
+        if self.dry_run:
+            lines.append("DRY RUN: nothing sent, nothing changed")
+        lines.append(fitted_table(headers, table, width, numbers=True))
         if self.items:
             lines.append(f"\n{self.items_title} ({len(self.items)}):")
-            lines.append(tabulate([[_cut(str(v), 100) for v in row.values()] for row in self.items],
-                                  headers=list(self.items[0].keys()), tablefmt="simple"))
+            lines.append(fitted_table(list(self.items[0].keys()), [[str(v) for v in row.values()] for row in self.items],
+                                      width, floors={"reason": 30}))
         failures = self.failures()
         if failures:
             shown = failures[:max_failures]
             lines.append(f"\nDocuments that need attention ({len(failures)}):")
-            lines.append(tabulate(
-                [[f["doc_type"], f["identifier"], f["outcome"], f["attempts"], _cut(f["reason"], 100),
-                  f["vendor_link"] or "-", f["reported"] or "-"] for f in shown],
-                headers=["type", "document", "outcome", "attempts", "reason", "vendor link", "reported"],
-                tablefmt="simple",
-            ))
+            lines.append(attention_table(shown, width))
             if len(failures) > len(shown):
                 lines.append(f"... and {len(failures) - len(shown)} more in the report files")
         else:
             lines.append("\nNo document needs attention.")
-        lines += [f"Note: {n}" for n in self.notes]
+        for note in self.notes:
+            lines += _wrap(f"Note: {note}", width, indent="      ")
         return "\n".join(lines)
 
     def to_html(self) -> str:
@@ -184,7 +193,7 @@ class RunReport:
         return "\n".join(parts)
 
     def write(self, folder: Folder) -> dict[str, str]:
-        stem = safe_name(f"{self.dag_id}__{self.run_id}")
+        stem = report_stem(self.dag_id, self.run_id)
         document = {**self.summary(), "dag_id": self.dag_id, "run_id": self.run_id,
                     "created_at": self.created_at, "notes": self.notes, "failures": self.failures()}
         if self.items:
@@ -214,5 +223,57 @@ _STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
           "th{background:#f0f0f0}td{max-width:40em;overflow-wrap:anywhere}")
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def fitted_table(headers: list[str], rows: list[list], width: int = LOG_WIDTH,
+                 floors: dict[str, int] | None = None, numbers: bool = False) -> str:
+    """A tabulate "simple" table no wider than ``width``: the widest columns wrap, none is cut.
+
+    A column gives up characters above its floor first (8 unless ``floors`` says otherwise), the
+    one with the most to give first, so a reason wraps before a type name or a vendor link breaks.
+    """
+    texts = [[str(cell) for cell in row] for row in rows]
+    # tabulate makes a column at least its header plus two wide
+    least = [len(h) + HEADER_PADDING for h in headers]
+    widths = [max([least[i], *(len(line) for row in texts for line in row[i].splitlines() or [""])])
+              for i in range(len(headers))]
+    floor = [min(widths[i], max(least[i], (floors or {}).get(h, 8))) for i, h in enumerate(headers)]
+    budget = width - COLUMN_GAP * (len(headers) - 1)
+    fitted = list(widths)
+    while sum(fitted) > budget:
+        spare = [w - f for w, f in zip(fitted, floor)]
+        i = max(range(len(fitted)), key=lambda n: (spare[n], fitted[n]))
+        if spare[i] <= 0:  # every column at its floor: the widest gives
+            i = max(range(len(fitted)), key=lambda n: fitted[n] - least[n])
+            if fitted[i] <= least[i]:
+                break  # more columns than the width holds
+        fitted[i] -= 1
+    cells = [[_wrap_cell(cell, w) if w < natural else cell for cell, w, natural in zip(row, fitted, widths)]
+             for row in texts]
+    # Numbers right-aligned only in count tables: a document number such as 0012 stays as it is.
+    return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=not numbers)
+
+
+def attention_table(failures: list[dict], width: int = LOG_WIDTH) -> str:
+    """The failed documents: short columns, then one wide cell with the reason wrapped to fit the width,
+    the vendor link on a line of its own (a log viewer links it, so it is never broken) and how the
+    error was reported."""
+    headers = ["type", "document", "outcome", "attempts", "reason / vendor link / reported"]
+    rows = [[f["doc_type"], f["identifier"], f["outcome"], str(f["attempts"])] for f in failures]
+    widths = [max(len(h) + HEADER_PADDING, *(len(row[i]) for row in rows)) for i, h in enumerate(headers[:-1])]
+    reason_width = max(40, width - sum(widths) - COLUMN_GAP * len(widths))
+    for row, f in zip(rows, failures):
+        detail = _wrap(f["reason"] or "-", reason_width)
+        if f["vendor_link"]:
+            detail.append(f["vendor_link"])
+        if f["reported"]:
+            detail.append(f"error report to the vendor: {f['reported']}")
+        row.append("\n".join(detail))
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def _wrap_cell(text: str, width: int) -> str:
+    return "\n".join(line for paragraph in text.splitlines() or [""]
+                     for line in textwrap.wrap(paragraph, width, break_on_hyphens=False) or [""])
+
+
+def _wrap(text: str, width: int, indent: str = "") -> list[str]:
+    return textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]

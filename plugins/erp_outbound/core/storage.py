@@ -49,6 +49,15 @@ class Folder:
             fh.write(text)
         return str(target)
 
+    def read_text(self, name: str) -> str | None:
+        """A file's text, or None when it is not there."""
+        target = self.path / name
+        try:
+            with target.open("r", encoding="utf-8") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
+
     def write_lines(self, name: str, lines: Iterable[str]) -> str:
         target = self._file(name)
         with target.open("w", encoding="utf-8") as fh:

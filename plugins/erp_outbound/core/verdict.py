@@ -50,7 +50,11 @@ class Verdict:
 
     @property
     def reason(self) -> str:
-        """One line for people: the message and the per-field errors."""
-        parts = [self.message or ""]
-        parts += [f"{name}: {'; '.join(msgs)}" for name, msgs in sorted(self.errors.items())]
-        return " | ".join(p for p in parts if p)
+        return reason_text(self.message, self.errors)
+
+
+def reason_text(message: str | None, errors: dict[str, list[str]] | None) -> str:
+    """One line for people: the message and the per-field errors."""
+    parts = [message or ""]
+    parts += [f"{name}: {'; '.join(msgs)}" for name, msgs in sorted((errors or {}).items())]
+    return " | ".join(p for p in parts if p)

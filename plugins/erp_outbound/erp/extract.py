@@ -28,12 +28,14 @@ def pending_chunks(
     limit: int | None = None,
     only_ids: Collection[str] | None = None,
     claims: Claims | None = None,
+    found: set[str] | None = None,
 ) -> Iterator[Extracted]:
     """Chunks of pending documents with their lines and parties.
 
     With ``claims``, only documents this run could claim are returned; without (dry run),
     nothing is written. ``limit`` caps the documents of this type; ``only_ids`` keeps
-    just those document ids.
+    just the documents whose ERP id or number (the flow's ``number_column``) is listed,
+    and adds the entries that matched a pending document to ``found``.
     """
     pending = statement(flow.vendor, flow.sql_folder, "pending")
     wanted = {str(i) for i in only_ids} if only_ids else None
@@ -50,7 +52,8 @@ def pending_chunks(
             after_id = after_id.item()  # numpy scalar -> Python, for the DB driver
         keys = id_text(headers["document_id"])
         if wanted is not None:
-            headers, keys = headers[keys.isin(wanted)], keys[keys.isin(wanted)]
+            hit = _matching(headers, keys, flow.number_column, wanted, found)
+            headers, keys = headers[hit], keys[hit]
         if limit is not None:
             headers, keys = headers.head(limit - taken), keys.head(limit - taken)
         if claims is not None and not headers.empty:
@@ -62,6 +65,21 @@ def pending_chunks(
             continue
         taken += len(headers)
         yield _complete(engine, flow, headers)
+
+
+def _matching(headers: pd.DataFrame, keys: pd.Series, number_column: str | None, wanted: set[str],
+              found: set[str] | None) -> pd.Series:
+    """Which documents an entry of "Only these" names, by ERP id or by number."""
+    hit = keys.isin(wanted)
+    if found is not None:
+        found.update(keys[hit])
+    if number_column and number_column in headers:
+        numbers = id_text(headers[number_column]).str.strip()
+        by_number = numbers.isin(wanted).fillna(False).astype(bool)
+        if found is not None:
+            found.update(numbers[by_number])
+        hit = hit | by_number
+    return hit
 
 
 def _complete(engine: Engine, flow: Flow, headers: pd.DataFrame) -> Extracted:

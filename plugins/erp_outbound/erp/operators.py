@@ -9,7 +9,7 @@ from airflow.sdk import BaseOperator
 
 from erp_outbound.core import alerts, assets, runs, settings
 from erp_outbound.core.flows import flow
-from erp_outbound.core.params import as_bool, as_list
+from erp_outbound.core.params import as_bool, as_ids, as_limit, as_list
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder
 from erp_outbound.core.verdict import Outcome
@@ -18,6 +18,7 @@ from erp_outbound.erp.extract import pending_chunks
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.writeback import apply_verdicts
+from erp_outbound.ui.links import RunReportLink
 
 
 class ExtractDocumentsOperator(BaseOperator):
@@ -55,10 +56,9 @@ class ExtractDocumentsOperator(BaseOperator):
         self.lease_seconds = lease_seconds
 
     def execute(self, context) -> dict:
+        limit, only_ids = as_limit(self.limit), as_ids(self.only_ids)  # bad values fail before anything is read
         engine = ErpHook(self.erp_conn_id).engine
         dry_run = as_bool(self.dry_run)
-        limit = int(self.limit) if self.limit not in (None, "", 0, "0") else None
-        only_ids = as_list(self.only_ids) or None
         run_id = runs.run_id(context)
         recovered = 0
         if not dry_run:
@@ -70,11 +70,13 @@ class ExtractDocumentsOperator(BaseOperator):
                 apply_verdicts(engine, journal, leftovers)
         claims = None if dry_run else Claims(engine, run_id, self.lease_seconds)
         folder = runs.staging_folder(context, "extract")
-        chunks, counts = [], {}
-        for doc_type in as_list(self.doc_types):
+        chunks, counts, found = [], {}, set()
+        doc_types = as_list(self.doc_types)
+        for doc_type in doc_types:
             doc_flow = flow(self.vendor, doc_type)
             counts[doc_type] = 0
-            for n, chunk in enumerate(pending_chunks(engine, doc_flow, self.chunk_size, limit, only_ids, claims)):
+            for n, chunk in enumerate(pending_chunks(engine, doc_flow, self.chunk_size, limit, only_ids, claims,
+                                                     found)):
                 stem = f"{doc_type.lower()}-{n:05d}"
                 chunks.append({
                     "doc_type": doc_type,
@@ -87,12 +89,34 @@ class ExtractDocumentsOperator(BaseOperator):
                 self.log.info("%s: extracted %d pending documents so far", doc_type, counts[doc_type])
         self.log.info("Extracted %d documents: %s%s", sum(counts.values()), counts,
                       " (dry run: nothing claimed)" if dry_run else "")
+        unmatched = unmatched_ids(only_ids, found, doc_types, limit_reached=limit is not None and any(
+            n >= limit for n in counts.values()))
+        if unmatched:
+            self.log.warning("%s", unmatched["note"])
         return {
             "chunks": chunks,
             "counts": counts,
             "claim_token": claims.token if claims else None,
             "recovered": recovered,
+            "unmatched_ids": unmatched,
         }
+
+
+MAX_NAMED_IDS = 50  # XCom carries references and counts: the first ones, then how many more
+
+
+def unmatched_ids(only_ids: list[str] | None, found: set[str], doc_types: list[str], limit_reached: bool) -> dict:
+    """The "Only these" entries that named no pending document, with a sentence for the log and the report."""
+    missing = [i for i in only_ids or [] if i not in found]
+    if not missing:
+        return {}
+    shown = ", ".join(repr(i) for i in missing[:MAX_NAMED_IDS])
+    more = f" and {len(missing) - MAX_NAMED_IDS} more" if len(missing) > MAX_NAMED_IDS else ""
+    where = "were not among the pending documents read before the limit was reached" if limit_reached else \
+        "match no pending document"
+    note = (f"Only these: {shown}{more} {where} of {', '.join(doc_types)} (neither an ERP id nor a document "
+            "number; documents already delivered are no longer pending). Nothing was sent for them.")
+    return {"ids": missing[:MAX_NAMED_IDS], "count": len(missing), "note": note}
 
 
 class ReconcileOperator(BaseOperator):
@@ -106,6 +130,7 @@ class ReconcileOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("extracted", "built", "delivered", "dry_run")
     ui_color = "#e6f5e6"
+    operator_extra_links = (RunReportLink(),)  # "Run report": this run's report on the Deliveries page
 
     def __init__(self, *, vendor: str, extracted: Any = None, built: Any = None, delivered: Any = None,
                  erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = False,
@@ -190,6 +215,9 @@ class ReconcileOperator(BaseOperator):
                 "Nothing was marked on them; they go again next run."
             )
             self.log.warning(report.notes[-1])
+        unmatched = (self.extracted or {}).get("unmatched_ids") or {}
+        if unmatched.get("note"):
+            report.notes.append(unmatched["note"])
         recovered = (self.extracted or {}).get("recovered")
         if recovered:
             report.notes.append(f"{recovered} verdicts of an earlier interrupted run were applied first.")

@@ -1,9 +1,13 @@
 """GepSmartHook: GEP SMART's SmartInterfaceAPI behind a ``gep_smart`` connection.
 
 host = the instance base URL (https://<instance>.gep.com), password = the ``gep-auth-key``;
-extras: token_url (the customer's token service), subscription_key (the optional
+extras: auth_url (the customer's token service), subscription_api_key (the optional
 ``Ocp-Apim-Subscription-Key``) and cert (an optional client certificate path). The JWT
 from the token service is reused until shortly before its ``Expires`` minutes.
+
+Airflow masks an extra by its name: a name with "token" in it is hidden, one with "api_key" in
+it is hidden. So the URL is ``auth_url`` (``token_url`` hid an address that is no secret) and
+the key ``subscription_api_key`` (``subscription_key`` showed a secret). The old names still work.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from erp_outbound.core.http import (
 from erp_outbound.core.tokens import TokenAuth, TokenCache, call_renewing
 
 SUBSCRIPTION_HEADER = "Ocp-Apim-Subscription-Key"
+AUTH_URL, SUBSCRIPTION_KEY = "auth_url", "subscription_api_key"
+LEGACY_NAMES = {AUTH_URL: "token_url", SUBSCRIPTION_KEY: "subscription_key"}  # what earlier versions called them
 
 
 class GepSmartHook(VendorHttpHook):
@@ -31,15 +37,18 @@ class GepSmartHook(VendorHttpHook):
     default_conn_name = "gep_smart_default"
     conn_type = "gep_smart"
     hook_name = "GEP SMART"
-    private_extras = frozenset({"token_url", "subscription_key"})
+    private_extras = frozenset({AUTH_URL, SUBSCRIPTION_KEY, *LEGACY_NAMES.values()})
 
     def __init__(self, gep_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(conn_id=gep_conn_id, **kwargs)
         self.gep_conn_id = gep_conn_id
         self.tokens = TokenCache(self.fetch_token)
 
+    def _extra(self, name: str) -> str | None:
+        return self.extras.get(name) or self.extras.get(LEGACY_NAMES[name])
+
     def _subscription(self) -> dict[str, str]:
-        key = self.extras.get("subscription_key")
+        key = self._extra(SUBSCRIPTION_KEY)
         if key:
             mask_secret(key)
         return {SUBSCRIPTION_HEADER: key} if key else {}
@@ -53,10 +62,10 @@ class GepSmartHook(VendorHttpHook):
 
     def fetch_token(self, timeout: float = 30) -> tuple[str, float]:
         """A JWT from the token service and its lifetime in seconds (``Expires`` is in minutes)."""
-        auth_key, token_url = self.connection.password, self.extras.get("token_url")
+        auth_key, token_url = self.connection.password, self._extra(AUTH_URL)
         if not auth_key or not token_url:
             raise ConnectionConfigError(f"{self.name} needs the gep-auth-key (Password) and the token "
-                                        "service URL (extra token_url).")
+                                        f"service URL (extra {AUTH_URL}).")
         mask_secret(auth_key)
         with requests.Session() as plain:
             plain.cert = self.extras.get("cert") or None

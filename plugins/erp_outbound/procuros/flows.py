@@ -26,9 +26,18 @@ TYPES: dict[str, tuple[tuple[str, ...], str | None, str]] = {
 }
 LINE_PARTIES = {"SALES_REPORT": ("location_id",)}  # each line names its selling location
 
+# The pending.sql column holding that number: "Only these" in the trigger form accepts it besides the ERP id.
+NUMBER_COLUMNS = {"ORDER": "order_number", "ORDER_RESPONSE": "response_number", "SHIPPING_NOTICE": "notice_number",
+                  "INVOICE": "invoice_number", "CREDIT_NOTE": "credit_note_number",
+                  "RECEIVAL_NOTICE": "receipt_number", "REMITTANCE_ADVICE": "advice_number",
+                  "SALES_REPORT": "report_number", "PRODUCT_CATALOG": "catalog_number",
+                  "INVENTORY_REPORT": "report_number", "DISPATCH_INSTRUCTION": "shipment_number",
+                  "DISPATCH_INSTRUCTION_RESPONSE": "shipment_number"}
+
 FLOWS: dict[str, Flow] = {
     doc_type: Flow("procuros", doc_type, build, party_columns=TYPES[doc_type][0],
-                   line_party_columns=LINE_PARTIES.get(doc_type, ()), unique_field=TYPES[doc_type][1])
+                   line_party_columns=LINE_PARTIES.get(doc_type, ()), unique_field=TYPES[doc_type][1],
+                   number_column=NUMBER_COLUMNS[doc_type])
     for doc_type, build in BUILDERS.items()
 }
 

@@ -20,6 +20,7 @@ from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.tasks import handle
 from erp_outbound.procuros.verdicts import mark_verdict
+from erp_outbound.ui.links import RunReportLink
 
 MAX_PAGES = 10_000
 
@@ -141,6 +142,7 @@ class ProcurosTasksReportOperator(BaseOperator):
 
     template_fields = ("handled", "marked")
     ui_color = "#e6f5e6"
+    operator_extra_links = (RunReportLink(),)  # "Run report": this run's report on the Deliveries page
 
     def __init__(self, *, handled: Any = None, marked: Any = None, reports_url: str | None = None, **kwargs):
         super().__init__(**kwargs)

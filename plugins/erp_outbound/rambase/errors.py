@@ -31,6 +31,15 @@ class RambaseError:
         inner = "; ".join(e.text() for e in self.inner)
         return f"{head}; inner errors: {inner}" if inner else head
 
+    def as_body(self) -> dict:
+        """The error as RamBase shapes it, with only what ``parse_error`` reads (no links, no parameters)."""
+        body: dict[str, Any] = {"message": self.message, "innerErrors": [e.as_body() for e in self.inner]}
+        if self.error_id is not None:
+            body["errorMessage"] = {"errorMessageId": self.error_id}
+        if self.translated and self.translated != self.message:
+            body["translatedMessage"] = self.translated
+        return body
+
 
 def parse_error(body: Any) -> RambaseError | None:
     """The error in a RamBase answer, or None when the body is not a RamBase error."""

@@ -9,6 +9,8 @@ PURCHASE_ORDER_UPDATE = "PURCHASE_ORDER_UPDATE"
 INVOICE_FORWARDING = "INVOICE_FORWARDING"
 
 FLOWS: dict[str, Flow] = {
-    PURCHASE_ORDER_UPDATE: Flow("rambase", PURCHASE_ORDER_UPDATE, build_purchase_order_update, has_lines=False),
-    INVOICE_FORWARDING: Flow("rambase", INVOICE_FORWARDING, build_invoice_forwarding, has_lines=False),
+    PURCHASE_ORDER_UPDATE: Flow("rambase", PURCHASE_ORDER_UPDATE, build_purchase_order_update, has_lines=False,
+                                number_column="purchase_order_id"),
+    INVOICE_FORWARDING: Flow("rambase", INVOICE_FORWARDING, build_invoice_forwarding, has_lines=False,
+                             number_column="purchase_order_response_id"),
 }

@@ -3,7 +3,8 @@
 It polls each operation instance's link with a growing interval until every one has
 finished (9) or failed (7), or the timeout passes, logging progress as it goes. It holds
 ids and links only (the hook fetches its own token from the connection), and hands back
-``carry`` in its event so the operator can resume.
+``carry`` in its event so the operator can resume. The triggerer logs each event whole at
+INFO, so an event holds ids, statuses and errors, never a vendor's answer.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class RambaseOperationTrigger(BaseTrigger):
 
     async def run(self):
         from erp_outbound.rambase.hook import RambaseHook
-        from erp_outbound.rambase.verdicts import STARTED, operation_instance, progress
+        from erp_outbound.rambase.verdicts import STARTED, operation_instance, operation_outcome, progress
 
         hook = RambaseHook(self.rambase_conn_id)
         session = await asyncio.to_thread(hook.session)
@@ -59,7 +60,7 @@ class RambaseOperationTrigger(BaseTrigger):
                     self.log.info("RamBase operation %s: status %s%s", instance_id, instance["status"],
                                   f", {percent}% complete" if percent is not None else "")
                     if int(instance["status"]) != STARTED:
-                        finished[instance_id] = instance
+                        finished[instance_id] = operation_outcome(instance)  # the event is logged at INFO
                         del pending[instance_id]
                 if pending and time.time() >= self.timeout_at:
                     break

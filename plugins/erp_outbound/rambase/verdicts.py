@@ -48,6 +48,17 @@ def operation_instance(body: Any) -> dict | None:
     return body
 
 
+def operation_outcome(instance: dict) -> dict:
+    """What a verdict needs of a finished operation instance: its id, status and error, nothing else.
+
+    The trigger hands this back in its event, which the triggerer logs whole at INFO: the full
+    instance (links, system job, parameters) is a vendor answer and does not belong there.
+    """
+    error = parse_error(instance.get("error") or {})
+    return {"operationInstanceId": instance["operationInstanceId"], "status": instance["status"],
+            "error": error.as_body() if error else None}
+
+
 def progress(instance: dict) -> int | None:
     """Percent complete of the system job: PercentageComplete (RamBase SDK) or percentComplete (seed)."""
     job = instance.get("systemJob") or {}

@@ -26,7 +26,7 @@ def connections_env(erp_url: str, sandbox_url: str, token: str = DEMO_TOKEN) -> 
              "extra": {"db": "SANDBOX", "max_concurrency": 8}}),
         "AIRFLOW_CONN_GEP_SMART_DEFAULT": json.dumps(
             {"conn_type": "gep_smart", "host": sandbox_url, "password": "sandbox-gep-key",
-             "extra": {"token_url": f"{sandbox_url}/token/gep"}}),
+             "extra": {"auth_url": f"{sandbox_url}/token/gep"}}),
     }
 
 

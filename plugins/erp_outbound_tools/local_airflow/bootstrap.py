@@ -57,10 +57,7 @@ def demo_connections(erp_url: str, sandbox_url: str, secrets: DemoSecrets) -> di
         if isinstance(connection.get("extra"), dict):
             connection["extra"] = json.dumps(connection["extra"])
         connection["description"] = "erp-outbound demo (make airflow): the local sandbox / demo ERP"
-        # Airflow 3.3.2's UI tests a connection with port Number(null) = 0, and the API refuses that
-        # for a connection stored without a port (400, fixed upstream in apache/airflow#73298).
-        # Our types have no port (hooks and URIs ignore 0), so 0 makes the UI's Test button work.
-        connection["port"] = 0
+        # No port, as a connection made in the UI's form: the Test button works through the plugin's fix.
         connections[conn_id] = connection
     connections["rambase_default"]["password"] = secrets.rambase_client_secret
     connections["gep_smart_default"]["password"] = secrets.gep_auth_key

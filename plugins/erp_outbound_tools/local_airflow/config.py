@@ -36,7 +36,10 @@ class LocalAirflowConfig:
     executor: str = "LocalExecutor"  # SQLite works with it in Airflow 3 (``airflow standalone`` runs so)
     parallelism: int = 8  # task slots (LocalExecutor starts a worker process per slot; the default 32 is a lot)
     sql_alchemy_conn: str | None = None  # None = SQLite in AIRFLOW_HOME
-    schedules: bool = True  # False: the scheduler only runs triggered runs, never the 15-minute ones
+    # False (the default): the scheduler starts only triggered runs, never the 15-minute ones, and the DAGs are
+    # created unpaused, so a triggered (dry) run starts at once and nothing real runs before it. True: the
+    # DAGs run every 15 minutes once unpaused, and are created paused as Airflow does.
+    schedules: bool = False
     secrets: DemoSecrets = field(default_factory=DemoSecrets)
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. a Celery broker, later
     start_timeout: float = 240.0
@@ -87,6 +90,7 @@ def airflow_environment(config: LocalAirflowConfig, port: int,
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(config.schedules),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(config.schedules),
         "ERP_OUTBOUND_REPORTS": str(layout.reports),
         "ERP_OUTBOUND_STAGING": str(layout.staging),
     }

@@ -183,7 +183,10 @@ class LocalAirflow:
             f"Airflow is running: {self.url}",
             f"  user {ADMIN_USER}, password {self.password}",
             f"  (the simple auth manager's password file: {self.layout.password_file})",
-            f"  DAGs: {dags} (Airflow creates them paused; unpause one to let it run on its schedule)",
+            f"  DAGs: {dags}",
+            ("  schedules on: an unpaused DAG runs every 15 minutes, and unpausing one starts its latest 15-minute "
+             "run at once" if self.config.schedules else
+             "  schedules off: only the runs you trigger (Trigger on a DAG); --schedules for the 15-minute runs"),
             f"  demo ERP: {self.erp_url}; vendor sandbox: {self.sandbox_url}",
             f"  run reports: {self.layout.reports}",
             f"  logs: {self.layout.logs}/ ({logs}, setup.log); task logs in {self.layout.airflow_home / 'logs'}",

@@ -1,10 +1,11 @@
 """``make screenshots``: pictures of the running local Airflow's UI for the README.
 
-Logs in as the UI does (the JWT from ``POST /auth/token`` in the ``_token`` cookie), then
-takes with Playwright driving Debian's headless chromium (never a downloaded browser): the
-trigger form of procuros_outgoing, a finished run's reconcile log with the run report, the
-procuros connection form, and the connection list after its Test button. Needs ``make airflow``
-running; triggers a run if none has finished.
+Logs in through Airflow's login form, then takes with Playwright driving Debian's headless
+chromium (never a downloaded browser): the Deliveries page (Browse -> Deliveries) and a run's
+report that a reconcile task's "Run report" link opens, the trigger form of procuros_outgoing, a
+finished run's reconcile log with the run report, the procuros connection form, and the
+connection list after its Test button. Needs ``make airflow`` running; triggers a run of each
+delivery DAG that has none yet.
 """
 
 from __future__ import annotations
@@ -28,6 +29,17 @@ CHROMIUM = "/usr/bin/chromium"
 
 DAG_ID = "procuros_outgoing"
 CONNECTION = "procuros_default"
+# Each has a run on the Deliveries page: Procuros, RamBase and GEP documents that need attention.
+DELIVERY_DAGS = ("procuros_outgoing", "rambase_purchase_orders", "rambase_invoice_forwarding", "gep_por_status")
+
+
+def log_in(page: Page, url: str, username: str, password: str) -> None:
+    """Through Airflow's login form, as a person does (the UI then keeps the JWT in the ``_token`` cookie)."""
+    page.goto(f"{url}/")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda current: "/auth/login" not in current)
 
 
 def finished_run(client: AirflowRestClient) -> str:
@@ -44,12 +56,23 @@ def finished_run(client: AirflowRestClient) -> str:
             return run["dag_run_id"]
     if runs:
         return runs[0]["dag_run_id"]
-    print(f"No finished {DAG_ID} run yet: unpausing it and triggering one", flush=True)
-    client.set_paused(DAG_ID, False)
-    run_id = client.trigger(DAG_ID)["dag_run_id"]
-    if client.wait_for_run(DAG_ID, run_id, timeout=300)["state"] != "success":
-        raise SystemExit(f"{DAG_ID} run {run_id} failed; see its logs in the UI")
+    return run_once(client, DAG_ID)
+
+
+def run_once(client: AirflowRestClient, dag_id: str) -> str:
+    print(f"No finished {dag_id} run yet: triggering one", flush=True)
+    client.set_paused(dag_id, False)
+    run_id = client.trigger(dag_id)["dag_run_id"]
+    if client.wait_for_run(dag_id, run_id, timeout=300)["state"] != "success":
+        raise SystemExit(f"{dag_id} run {run_id} failed; see its logs in the UI")
     return run_id
+
+
+def every_vendor_ran(client: AirflowRestClient) -> None:
+    for dag_id in DELIVERY_DAGS:
+        if not client.request("GET", f"/api/v2/dags/{dag_id}/dagRuns", params={"state": "success", "limit": 1}
+                              )["dag_runs"]:
+            run_once(client, dag_id)
 
 
 def _shown(page: Page, locator: Locator, what: str, timeout: float = 30) -> Locator:
@@ -66,6 +89,24 @@ def _shown(page: Page, locator: Locator, what: str, timeout: float = 30) -> Loca
 def _row_button(page: Page, conn_id: str, label: str) -> Locator:
     """The button ``label`` in the connection list's row of ``conn_id``."""
     return page.locator("tr", has_text=conn_id).locator(f'button[aria-label="{label}"]')
+
+
+def deliveries(page: Page, url: str, path: Path) -> None:
+    page.goto(f"{url}/")
+    _shown(page, page.get_by_role("button", name="Browse"), "the Browse menu").click()
+    _shown(page, page.get_by_role("menuitem", name="Deliveries"), "Browse -> Deliveries").click()
+    desk = page.frame_locator("iframe[src*='/erp-outbound/deliveries']")
+    _shown(page, desk.get_by_role("heading", name="Needs attention now"), "the Deliveries page")
+    page.wait_for_timeout(500)
+    page.screenshot(path=path)
+
+
+def run_report(page: Page, url: str, run_id: str, path: Path) -> None:
+    page.goto(f"{url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/reconcile")
+    _shown(page, page.get_by_role("link", name="Details", exact=True), "the task's Details tab").click()
+    _shown(page, page.get_by_role("link", name="Run report"), "the Run report link").click()
+    _shown(page, page.get_by_role("heading", name=f"Run report: {DAG_ID}"), "the run's report")
+    page.screenshot(path=path)
 
 
 def trigger_form(page: Page, url: str, path: Path) -> None:
@@ -106,24 +147,27 @@ def connection_test(page: Page, url: str, path: Path) -> None:
         raise SystemExit(f"Test connection of {CONNECTION} failed in the UI; see {path}")
 
 
-def take_all(client: AirflowRestClient, run_id: str, out: Path, chromium: str) -> list[Path]:
+def take_all(client: AirflowRestClient, password: str, run_id: str, out: Path, chromium: str) -> list[Path]:
     shots = [out / "trigger-form.png", out / "reconcile-log.png", out / "procuros-connection.png",
-             out / "connection-test.png"]
+             out / "connection-test.png", out / "deliveries.png", out / "run-report.png"]
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1080})
-            context.add_cookies([{"name": "_token", "value": client.token(),  # how the UI keeps its login
-                                  "url": client.base_url}])
             page = context.new_page()
+            log_in(page, client.base_url, client.username, password)
             trigger_form(page, client.base_url, shots[0])
-            page.set_viewport_size({"width": 1400, "height": 1000})
+            page.set_viewport_size({"width": 1760, "height": 1000})  # the log's 160 characters beside the grid
             reconcile_log(page, client.base_url, run_id, shots[1])
             page.set_viewport_size({"width": 1400, "height": 820})
             connection_form(page, client.base_url, shots[2])
             page.set_viewport_size({"width": 1400, "height": 600})
             connection_test(page, client.base_url, shots[3])
+            page.set_viewport_size({"width": 1400, "height": 1000})
+            deliveries(page, client.base_url, shots[4])
+            page.set_viewport_size({"width": 1400, "height": 760})
+            run_report(page, client.base_url, run_id, shots[5])
         finally:
             browser.close()
     return shots
@@ -140,9 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     if state is None or not state.launcher_alive():
         print(f"No local Airflow runs from {layout.workdir}: start it with `make airflow` first.", file=sys.stderr)
         return 1
-    client = AirflowRestClient(state.url, ADMIN_USER, read_admin_password(layout.password_file))
+    password = read_admin_password(layout.password_file)
+    client = AirflowRestClient(state.url, ADMIN_USER, password)
+    every_vendor_ran(client)
     run_id = finished_run(client)
-    for shot in take_all(client, run_id, Path(args.out), args.chromium):
+    for shot in take_all(client, password, run_id, Path(args.out), args.chromium):
         print(f"wrote {shot}")
     return 0
 

@@ -1,0 +1,117 @@
+"""What needs attention now: each document whose latest verdict in the journal is not final.
+
+Read from the ERP's verdict journal (``erp_outbound_verdicts``) across runs: the latest verdict of a
+real run per vendor, document type and document. Outcomes are read as the journal holds them, as
+text: an outcome this module has never heard of is shown like any other that is not final, and a
+column the journal gains (such as ``dag_id``) is read when it is there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Engine
+
+from erp_outbound.core.report import vendor_ids
+from erp_outbound.core.verdict import Outcome, reason_text
+from erp_outbound.erp.state import verdicts
+
+FINAL = frozenset(o.value for o in Outcome if o.is_final)
+UNCERTAIN = "UNCERTAIN"  # the vendor may have acted on a request whose answer was lost: a person checks
+MAX_ROWS = 10_000  # read at most this many documents per page view (the newest failures first)
+
+
+def counts_attempt(outcome: str) -> bool:
+    try:
+        return Outcome(outcome).counts_attempt
+    except ValueError:  # an outcome this version does not know
+        return False
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document that needs attention, as its latest verdict left it."""
+
+    vendor: str
+    doc_type: str
+    document_id: str
+    identifier: str
+    outcome: str
+    status: str | None
+    reason: str
+    attempts: int
+    last_failure: datetime | None
+    run_id: str
+    error_url: str
+    error_code: str
+    vendor_reference: str
+    dag_id: str | None = None  # from the journal when it keeps one; else the page works it out from the run
+
+    @property
+    def uncertain(self) -> bool:
+        return UNCERTAIN in (self.outcome, self.status)
+
+    @property
+    def vendor_link(self) -> str:
+        ids = vendor_ids(self.vendor, self.error_code, self.vendor_reference)
+        return " | ".join(p for p in (self.error_url, ids) if p)
+
+    def as_dict(self) -> dict:
+        return {"vendor": self.vendor, "doc_type": self.doc_type, "document_id": self.document_id,
+                "identifier": self.identifier, "outcome": self.outcome, "uncertain": self.uncertain,
+                "reason": self.reason, "attempts": self.attempts,
+                "last_failure": self.last_failure.isoformat() if self.last_failure else None,
+                "run_id": self.run_id, "dag_id": self.dag_id, "vendor_link": self.vendor_link,
+                "error_url": self.error_url, "error_code": self.error_code}
+
+
+def open_documents(engine: Engine, vendors: Iterable[str] | None = None, doc_type: str | None = None,
+                   outcome: str | None = None, limit: int = MAX_ROWS) -> list[Document]:
+    """Documents whose latest verdict of a real run is not final, the latest failure first."""
+    v = verdicts.c
+    latest = select(func.max(v.id).label("id")).where(v.dry_run.is_(False))
+    if vendors is not None:
+        latest = latest.where(v.vendor.in_(list(vendors)))
+    if doc_type:
+        latest = latest.where(v.doc_type == doc_type)
+    latest = latest.group_by(v.vendor, v.doc_type, v.document_id).subquery()
+    query = (select(verdicts).join(latest, v.id == latest.c.id)
+             .where(v.outcome.not_in(sorted(FINAL)))
+             .order_by(v.recorded_at.desc(), v.id.desc()).limit(limit))
+    if outcome:
+        query = query.where(v.outcome == outcome)
+    with engine.connect() as conn:
+        return [_document(row._mapping) for row in conn.execute(query)]
+
+
+def known_types(engine: Engine) -> list[tuple[str, str]]:
+    """Every (vendor, document type) the journal has seen."""
+    v = verdicts.c
+    with engine.connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(select(v.vendor, v.doc_type).distinct()))
+
+
+def known_outcomes(engine: Engine) -> list[str]:
+    """Outcomes a document can need attention with: this version's, and any other the journal holds."""
+    v = verdicts.c
+    with engine.connect() as conn:
+        seen = {r[0] for r in conn.execute(select(v.outcome).where(and_(v.outcome.not_in(sorted(FINAL)))).distinct())}
+    ours = [o.value for o in Outcome if not o.is_final]
+    return ours + sorted(seen - set(ours))
+
+
+def _document(m) -> Document:
+    errors = json.loads(m["errors"]) if m["errors"] else {}
+    outcome = m["outcome"]
+    return Document(
+        vendor=m["vendor"], doc_type=m["doc_type"], document_id=m["document_id"], identifier=m["identifier"],
+        outcome=outcome, status=m["status"], reason=reason_text(m["message"], errors),
+        attempts=(m["attempts_before"] or 0) + (1 if counts_attempt(outcome) else 0),
+        last_failure=m["recorded_at"], run_id=m["run_id"], error_url=m["error_url"] or "",
+        error_code=m["error_code"] or "", vendor_reference=m["vendor_reference"] or "",
+        dag_id=m.get("dag_id"),
+    )

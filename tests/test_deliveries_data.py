@@ -1,0 +1,120 @@
+"""What the Deliveries page reads: the latest verdict of each document in the journal, and its DAG.
+
+Outcomes are read as text, so an outcome this version does not know (a later one, such as UNCERTAIN)
+shows like any other that is not final; a document that was delivered later needs no attention.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, insert
+
+from erp_outbound.core.report import RunReport
+from erp_outbound.core.storage import Folder
+from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.erp.journal import Journal
+from erp_outbound.erp.state import ensure_tables, verdicts
+from erp_outbound.ui import attention, runs
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'erp.db'}")
+    ensure_tables(engine)
+    yield engine
+    engine.dispose()
+
+
+def record(engine, run_id: str, *items: Verdict, dry_run: bool = False) -> None:
+    Journal(engine, run_id, dry_run).record(items)
+
+
+def order(document_id: str, outcome: Outcome, **fields) -> Verdict:
+    return Verdict("procuros", "ORDER", document_id, f"PO-{document_id}", outcome, **fields)
+
+
+def test_only_documents_whose_latest_verdict_is_not_final(engine):
+    record(engine, "run-1",
+           order("1", Outcome.REJECTED, message="Could not resolve party", errors={"supplier": ["unknown GLN"]},
+                 error_url="https://portal.procuros.io/errors/1", attempts_before=2),
+           order("2", Outcome.BUILD_ERROR, message="cannot build", errors={"gtin": ["missing"]}),
+           order("3", Outcome.REJECTED, message="refused once"),
+           order("4", Outcome.DELIVERED, status="TRANSMITTED"))
+    record(engine, "run-2", order("3", Outcome.DELIVERED, status="TRANSMITTED"),  # fixed and delivered since
+           order("2", Outcome.DEFERRED, message="HTTP 503"))
+    record(engine, "dry-run", order("1", Outcome.DELIVERED), dry_run=True)  # a dry run decides nothing
+
+    found = {d.document_id: d for d in attention.open_documents(engine)}
+    assert set(found) == {"1", "2"}
+    first = found["1"]
+    assert (first.outcome, first.attempts, first.run_id) == ("REJECTED", 3, "run-1")
+    assert first.reason == "Could not resolve party | supplier: unknown GLN"  # whole, as the files have it
+    assert first.vendor_link == "https://portal.procuros.io/errors/1" and not first.uncertain
+    assert (found["2"].outcome, found["2"].reason, found["2"].run_id) == ("DEFERRED", "HTTP 503", "run-2")
+    assert found["2"].last_failure.tzinfo is not None
+
+
+def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
+    record(engine, "run-1",
+           order("1", Outcome.REJECTED, message="refused"),
+           Verdict("rambase", "INVOICE_FORWARDING", "7", "100007", Outcome.REJECTED, status="UNCERTAIN",
+                   message="No answer to the forwarding request", error_code="100089", vendor_reference="5001"))
+    later = datetime.now(timezone.utc) + timedelta(seconds=1)
+    with engine.begin() as conn:  # an outcome this version has never heard of, as a later version may write
+        conn.execute(insert(verdicts), [{
+            "run_id": "run-2", "vendor": "procuros", "doc_type": "INVOICE", "document_id": "9",
+            "identifier": "RE-9", "outcome": "UNCERTAIN", "message": "answer lost after sending",
+            "errors": json.dumps({}), "attempts_before": 1, "recorded_at": later, "dry_run": False}])
+
+    everything = attention.open_documents(engine)
+    assert [d.document_id for d in everything] == ["9", "7", "1"]  # the latest failure first
+    assert [d.uncertain for d in everything] == [True, True, False]
+    lost = everything[0]
+    assert (lost.outcome, lost.attempts) == ("UNCERTAIN", 1)  # an unknown outcome counts no attempt
+    assert everything[1].vendor_link == "RamBase error 100089 | RamBase operation 5001"
+    assert [d.document_id for d in attention.open_documents(engine, outcome="UNCERTAIN")] == ["9"]
+    assert [d.document_id for d in attention.open_documents(engine, vendors={"rambase"})] == ["7"]
+    assert [d.document_id for d in attention.open_documents(engine, doc_type="ORDER")] == ["1"]
+    assert "UNCERTAIN" in attention.known_outcomes(engine) and "DELIVERED" not in attention.known_outcomes(engine)
+    assert attention.known_types(engine) == [("procuros", "INVOICE"), ("procuros", "ORDER"),
+                                             ("rambase", "INVOICE_FORWARDING")]
+
+
+def test_a_document_belongs_to_the_dag_whose_run_and_report_name_it(engine, tmp_path, monkeypatch):
+    """Scheduled runs of two DAGs share a run id: the report of each run says which types it sent."""
+    dags = {"rambase_purchase_orders": "rambase", "rambase_invoice_forwarding": "rambase",
+            "gep_por_status": "gep"}
+    shared = "scheduled__2026-11-30T10:15:00+00:00"
+    record(engine, shared,
+           Verdict("rambase", "PURCHASE_ORDER_UPDATE", "1", "100001", Outcome.REJECTED, message="mismatch"),
+           Verdict("rambase", "INVOICE_FORWARDING", "2", "100002", Outcome.REJECTED, message="failed"))
+    record(engine, "manual__gep", Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED, message="invalid"))
+    record(engine, "deleted-run", Verdict("rambase", "INVOICE_FORWARDING", "4", "100004", Outcome.REJECTED))
+    folder = Folder(tmp_path / "reports")
+    for dag_id, doc_type in (("rambase_purchase_orders", "PURCHASE_ORDER_UPDATE"),
+                             ("rambase_invoice_forwarding", "INVOICE_FORWARDING")):
+        RunReport("rambase", dag_id, shared, verdicts=[Verdict("rambase", doc_type, "x", "x", Outcome.REJECTED)]
+                  ).write(folder)
+    runs_of = {shared: {"rambase_purchase_orders", "rambase_invoice_forwarding", "gep_por_status"},
+               "manual__gep": {"gep_por_status"}}
+    monkeypatch.setattr(runs, "run_dags", lambda session, run_ids, dag_ids: {
+        r: runs_of[r] & set(dag_ids) for r in run_ids if r in runs_of})
+
+    documents = attention.open_documents(engine)
+    owners = runs.Owners(None, dags, folder).resolve(documents)
+    by_id = {d.document_id: owners[i] for i, d in enumerate(documents)}
+    assert by_id["1"] == {"rambase_purchase_orders"}
+    assert by_id["2"] == {"rambase_invoice_forwarding"}
+    assert by_id["3"] == {"gep_por_status"}
+    # No run of any DAG explains it: every DAG of its vendor may own it (only who reads all of them sees it).
+    assert by_id["4"] == {"rambase_purchase_orders", "rambase_invoice_forwarding"}
+
+
+def test_a_dag_id_in_the_journal_is_taken_as_it_is():
+    document = attention.Document("procuros", "ORDER", "1", "PO-1", "REJECTED", None, "r", 1, None, "run-1",
+                                  "", "", "", dag_id="procuros_outgoing_eu")
+    owners = runs.Owners(None, {"procuros_outgoing": "procuros"}).resolve([document])
+    assert owners == {0: {"procuros_outgoing_eu"}}
