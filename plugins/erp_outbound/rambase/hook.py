@@ -23,7 +23,7 @@ from erp_outbound.core.http import (
     request,
 )
 from erp_outbound.core.tokens import TokenAuth, TokenCache, call_renewing
-from erp_outbound.rambase.errors import parse_error
+from erp_outbound.rambase.refusals import DUTY, refusal
 
 
 class RambaseHook(VendorHttpHook):
@@ -104,24 +104,43 @@ class RambaseHook(VendorHttpHook):
             self.tokens,
             lambda: request(session, method, url, timeout, params=params, **kwargs),
             lambda: ConnectionConfigError(
-                f"{self.name} was refused (HTTP 401) even with a new token: check that the client may use "
-                f"database {self.db!r} and the API resources."),
+                f"{self.name} refused the access token (HTTP 401) even when new: check the client id and secret "
+                "(Login, Password) and the grant type."),
         )
 
-    def check_database(self, session: requests.Session | None = None, timeout: float = 30) -> None:
-        """One small read that carries $db: a wrong company fails here, not on every document."""
+    def check_token(self) -> None:
+        """The load steps' only check: a token (POST /oauth2/access_token, the documented call).
+
+        Nothing else is read before the documents: an API client gets duties only for the
+        resources its job needs (a client that forwards invoices may not read orders).
+        """
+        if not self.base_url:
+            self._set_base_url(self.connection)
+        try:
+            self.tokens.get()
+        except TransientError as exc:
+            raise TransientError(f"no answer from the RamBase host {self.base_url} ({exc.reason}): check its Host "
+                                 "if this lasts", exc.retry_after, exc.status) from exc
+
+    def check_connection(self, session: requests.Session | None = None, timeout: float = 30) -> tuple[bool, str]:
+        """The Test button: a token, then one small read with $db (GET procurement/orders?$top=1).
+
+        A 403 for a missing duty is only a warning: the client may be set up for another job.
+        """
+        self.check_token()
         session = session or self.session()
         answer = self.call(session, "GET", "procurement/orders", timeout, params={"$top": 1})
         raise_for_transient(answer)
         if answer.status == 404:
             raise ConnectionConfigError(f"{self.name}: no RamBase API at {self.url('/procurement/orders')} (HTTP 404); "
                                         "check its Host (the API base URL).")
-        if 400 <= answer.status < 500:
-            error = parse_error(answer.body)
-            raise ConnectionConfigError(
-                f"{self.name} was refused reading purchase orders with $db={self.db!r} (HTTP {answer.status}: "
-                f"{error.text() if error else answer.message()}). Check the connection's $db (extra db) and "
-                "the client's duties.")
+        why = refusal(answer)
+        if why is None:
+            return True, f"RamBase answered at {self.base_url} for $db={self.db!r}"
+        if why.cause == DUTY:
+            return True, (f"Warning: the token works, but {why.text('GET procurement/orders')} This is expected "
+                          "when the client only does another job (e.g. forwarding invoices).")
+        raise ConnectionConfigError(f"{self.name}: {why.text('GET procurement/orders')}")
 
     def describe(self) -> str:
         return f"{self.name} ({self.base_url or self.connection.host}, $db={self.db})"
@@ -129,7 +148,6 @@ class RambaseHook(VendorHttpHook):
     def test_connection(self) -> tuple[bool, str]:
         try:
             self._set_base_url(self.connection)
-            self.check_database()
+            return self.check_connection()
         except (ConnectionConfigError, TransientError, ValueError) as exc:
             return False, str(exc)
-        return True, f"RamBase answered at {self.base_url} for $db={self.db!r}"

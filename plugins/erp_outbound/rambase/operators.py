@@ -41,8 +41,8 @@ class RambaseLoadOperator(LoadOperator):
         return RambaseHook(self.rambase_conn_id)
 
     def preflight(self, hook: RambaseHook) -> None:
-        hook._set_base_url(hook.connection)
-        hook.check_database()
+        # Only a token: no read the seeds do not document (it may need a duty the client lacks).
+        hook.check_token()
 
 
 class RambaseUpdatePurchaseOrdersOperator(RambaseLoadOperator):
@@ -96,7 +96,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         if instance is None:
             if 400 <= answer.status < 500:
                 self._erp("clear_requested", document_id=doc["document_id"])  # refused: nothing ran
-                return rejected(doc, answer)
+                return rejected(doc, answer, f"POST {path}")
             return self._lost(doc, TransientError(f"unreadable answer: HTTP {answer.status}", status=answer.status))
         self._erp("store_operation", document_id=doc["document_id"], instance_id=str(instance["operationInstanceId"]))
         return self._instance_verdict(doc, answer)
@@ -105,7 +105,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         instance = operation_instance(answer.body)
         if instance is None:
             if 400 <= answer.status < 500 and answer.status != 429:
-                return rejected(doc, answer)
+                return rejected(doc, answer, "GET system/api/operation-instances")
             raise TransientError(f"unreadable operation instance: HTTP {answer.status}", status=answer.status)
         verdict = operation_verdict(doc, instance)
         if verdict is None:  # still running: the trigger waits for it

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from erp_outbound.core.http import Answer, TransientError, raise_for_transient
+from erp_outbound.core.http import Answer, ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.rambase.errors import _lower_keys, parse_error
+from erp_outbound.rambase.refusals import DATABASE, DUTY, TOKEN, refusal
 
 SYNCED = "SYNCED"
 FORWARDED = "FORWARDED"
@@ -20,12 +21,20 @@ def _verdict(doc: dict, outcome: Outcome, **fields) -> Verdict:
                    attempts_before=doc.get("attempts", 0), **fields)
 
 
-def rejected(doc: dict, answer: Answer) -> Verdict:
-    """400/403/404: RamBase refused this document. Anything unreadable decides nothing."""
-    error = parse_error(answer.body)
+def rejected(doc: dict, answer: Answer, call: str = "") -> Verdict:
+    """400/403/404: RamBase refused this document. Anything unreadable decides nothing.
+
+    A refused ``$db`` (or token) is the connection's fault, the same for every document: it stops
+    the run and marks nothing. A missing duty is named with the call it blocks.
+    """
+    why = refusal(answer)
+    if why is not None and why.cause in (DATABASE, TOKEN):
+        raise ConnectionConfigError(why.text(call or "the API"))
+    error = why.error if why else None
     if error is None:
         raise TransientError(f"unreadable answer: HTTP {answer.status} {answer.text[:80]!r}", status=answer.status)
-    return _verdict(doc, Outcome.REJECTED, message=error.text(), error_code=error.error_id, http_status=answer.status)
+    message = why.text(call or "this call") if why.cause == DUTY else error.text()
+    return _verdict(doc, Outcome.REJECTED, message=message, error_code=error.error_id, http_status=answer.status)
 
 
 def order_update_verdict(doc: dict, answer: Answer) -> Verdict:
@@ -34,7 +43,7 @@ def order_update_verdict(doc: dict, answer: Answer) -> Verdict:
         # RamBase answers the updated order; a 200 without it is a broken answer, not a success.
         return _verdict(doc, Outcome.DELIVERED, status=SYNCED, http_status=200)
     if 400 <= answer.status < 500:
-        return rejected(doc, answer)
+        return rejected(doc, answer, f"PUT procurement/orders/{doc['identifier']}")
     raise TransientError(f"unexpected answer: HTTP {answer.status}", status=answer.status)
 
 

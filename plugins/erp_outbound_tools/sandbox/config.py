@@ -16,7 +16,7 @@ latency and faults on without editing files:
   CLIENT_ID, CLIENT_SECRET, USERNAME, PASSWORD, TOKEN_TTL_S, REVOKE_AFTER_REQUESTS,
   WRAP_ERRORS (true/false), POLLS_TO_FINISH, PROGRESS_KEY.
 - ``ERP_OUTBOUND_SANDBOX_GEP_<KEY>``: one ``gep`` setting, for KEY in AUTH_KEY,
-  SUBSCRIPTION_KEY, TOKEN_MINUTES, REVOKE_AFTER_REQUESTS, and the comma-separated
+  SUBSCRIPTION_KEY, TOKEN_MINUTES, REVOKE_AFTER_REQUESTS, MAX_BATCH_ITEMS, and the comma-separated
   lists QUIRKS, INVALID_KEY_PREFIXES, EXCEPTION_KEY_PREFIXES, DROP_KEY_PREFIXES.
 """
 
@@ -82,8 +82,16 @@ class RambaseConfig:
     operation_failing_ids: list[int] = field(default_factory=lambda: [160000, 169999])
     # Checked before operation_failing_ids, which it may lie inside.
     operation_failed_ids: list[int] = field(default_factory=lambda: [168000, 168999])
+    # Duties the API client lacks, by endpoint name (e.g. "rambase.orders_list"): every call
+    # there is refused with 403 "Missing duty: <duty>", as RamBase refuses a client set up for
+    # another job. Switched at runtime with PUT /_sandbox/rambase/duties.
+    missing_duties: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.missing_duties, dict) or not all(
+                isinstance(k, str) and k.startswith("rambase.") and isinstance(v, str) and v
+                for k, v in self.missing_duties.items()):
+            raise ValueError("rambase.missing_duties must map rambase.<endpoint> names to duty names")
         if self.progress_key not in PROGRESS_KEYS:
             raise ValueError(f"rambase.progress_key must be one of {PROGRESS_KEYS}")
         ttl = self.token_ttl_s
@@ -123,8 +131,13 @@ class GepConfig:
     exception_key_prefixes: list[str] = field(default_factory=lambda: ["E"])  # SystemException + DataException
     drop_key_prefixes: list[str] = field(default_factory=lambda: ["Z"])  # only with the drop_keys quirk
     quirks: list[str] = field(default_factory=list)
+    # At most this many items per acknowledgement PUT; a bigger batch is refused as a whole
+    # (HTTP 400, an error naming no key). Switched at runtime with PUT /_sandbox/gep/batch-limit.
+    max_batch_items: int | None = None
 
     def __post_init__(self) -> None:
+        if self.max_batch_items is not None and not _is_int(self.max_batch_items, 1):
+            raise ValueError("gep.max_batch_items must be null or an integer >= 1")
         if not isinstance(self.auth_key, str) or not self.auth_key:
             raise ValueError("gep.auth_key must be a non-empty string")
         if self.subscription_key is not None and (not isinstance(self.subscription_key, str)
@@ -181,6 +194,7 @@ _GEP_ENV = {
     "INVALID_KEY_PREFIXES": ("invalid_key_prefixes", _csv),
     "EXCEPTION_KEY_PREFIXES": ("exception_key_prefixes", _csv),
     "DROP_KEY_PREFIXES": ("drop_key_prefixes", _csv),
+    "MAX_BATCH_ITEMS": ("max_batch_items", int),
 }
 
 
