@@ -19,7 +19,7 @@ from erp_outbound.erp.hook import ErpHook
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.tasks import handle
-from erp_outbound.procuros.verdicts import mark_verdict
+from erp_outbound.procuros.task_marks import TaskMarker
 from erp_outbound.ui.links import RunReportLink
 
 MAX_PAGES = 10_000
@@ -119,9 +119,10 @@ class ProcurosMarkTasksOperator(BaseOperator):
             return {"marks": None, "would_mark": len(outcomes)}
         hook = ProcurosHook(self.procuros_conn_id)
         marks: list[Verdict] = []
+        marker = TaskMarker(hook)  # re-lists the tasks before marking one again after a lost answer
 
         def send_one(session, task, timeout) -> Verdict:
-            return mark_verdict(task, hook.mark_task(session, task["task_id"], task["body"], timeout), hook.check_access)
+            return marker.mark(session, task, timeout)
 
         def defer(task, error: TransientError) -> Verdict:
             return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], Outcome.DEFERRED,
@@ -134,6 +135,8 @@ class ProcurosMarkTasksOperator(BaseOperator):
         path = runs.staging_folder(context, "marked").write_lines(
             "marks.jsonl", (json.dumps(v.as_row(), ensure_ascii=False) for v in marks))
         counts = {o.value: sum(v.outcome is o for v in marks) for o in Outcome}
+        if marker.relisted:
+            self.log.info("Tasks re-listed before marking again after a lost answer: %d", marker.relisted)
         return {"marks": path, "counts": counts}
 
 
@@ -163,7 +166,8 @@ class ProcurosTasksReportOperator(BaseOperator):
             if task["success"] and outcome is Outcome.DELIVERED:
                 result = "processed"
             elif outcome is Outcome.DELIVERED:
-                result = "marked failed"
+                # Procuros heard the task failed: it is done there, but a person must act on it.
+                result, outcome = "marked failed", Outcome.REJECTED
             elif dry_run:
                 result = "dry run: not marked"
             else:
