@@ -2,6 +2,13 @@
 
 Seed 001 lets an integration wait before reporting: a document is reported once it
 has failed ``report_after`` runs, and again only when its error changes.
+
+At least once: a report counts as made only when Procuros answers 201; until then it is
+tried again (within the run, then every next run while the document still fails). One
+report that fails does not stop the others; only an unreachable Procuros (several reports
+in a row failing every try) or a refused connection does. Procuros offers no way to list
+the errors it holds, so after a lost answer (the report may have arrived) the report is
+sent again: the one case where Procuros can get an error twice.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
@@ -20,6 +28,7 @@ from erp_outbound.procuros.hook import ProcurosHook
 
 log = logging.getLogger(__name__)
 DEFAULT_REPORT_AFTER = 3
+UNREACHABLE_AFTER = 3  # reports in a row that failed every try: Procuros is out, stop for this run
 
 
 def signature(verdict: Verdict) -> str:
@@ -46,7 +55,10 @@ class ErrorReporter:
         self.report_after = max(1, int(report_after))
         self.session = None
         self.outcomes: dict[tuple[str, str], str] = {}  # (doc_type, document_id) -> what happened
-        self.failure: Exception | None = None
+        self.failure: Exception | None = None  # set when reporting stopped for this run
+        self.made: dict[tuple[str, str], tuple[str, str | None]] = {}  # reported in this run: signature, URL
+        self.failed_in_a_row = 0
+        self.settings = hook.delivery_settings()
 
     def _previous(self, verdicts: Sequence[Verdict]) -> dict[tuple[str, str], tuple[str, str | None]]:
         ids = [v.document_id for v in verdicts]
@@ -65,7 +77,9 @@ class ErrorReporter:
             key = (v.doc_type, v.document_id)
             attempt = v.attempts_before + 1
             sig = signature(v)
-            if key in previous and previous[key][0] == sig:
+            if key in self.made and self.made[key][0] == sig:  # e.g. an earlier run's verdict of it
+                v.error_url = self.made[key][1]
+            elif key in previous and previous[key][0] == sig:
                 v.error_url = previous[key][1]
                 self.outcomes[key] = "reported earlier"
             elif attempt < self.report_after:
@@ -75,24 +89,48 @@ class ErrorReporter:
             else:
                 self.outcomes[key] = "not reported: Procuros unavailable"
 
+    def _post(self, verdict: Verdict):
+        """POST /v2/errors, tried again on transient failures (Retry-After respected)."""
+        settings = self.settings
+        backoff = wait_exponential_jitter(initial=settings.backoff_initial, max=settings.max_retry_wait)
+
+        def wait(state) -> float:
+            error = state.outcome.exception()
+            after = getattr(error, "retry_after", None)
+            return min(settings.max_retry_wait, after) if after else backoff(state)
+
+        for attempt in Retrying(retry=retry_if_exception_type(TransientError), stop=stop_after_attempt(settings.max_tries),
+                                wait=wait, reraise=True):
+            with attempt:
+                answer = self.hook.report_error(self.session, error_report(verdict), timeout=settings.timeout)
+                self.hook.check_access(answer)
+                raise_for_transient(answer)
+        return answer
+
     def _send(self, verdict: Verdict, key: tuple[str, str], sig: str) -> None:
         self.session = self.session or self.hook.session()
         try:
-            answer = self.hook.report_error(self.session, error_report(verdict), timeout=30)
-            self.hook.check_access(answer)
-            raise_for_transient(answer)
-        except (TransientError, ConnectionConfigError) as exc:
-            # Not reported now, so nothing is remembered: the next run tries again.
+            answer = self._post(verdict)
+        except ConnectionConfigError as exc:
             self.failure = exc
-            self.outcomes[key] = "not reported: Procuros unavailable"
-            log.warning("Could not report %s %s to Procuros: %s", *key, exc)
+            self.outcomes[key] = "not reported: Procuros refused the connection"
             return
+        except TransientError as exc:
+            # Not confirmed, so nothing is remembered: tried again next run while the document fails.
+            self.outcomes[key] = "not reported yet: tried again next run"
+            log.warning("Could not report %s %s to Procuros: %s", *key, exc)
+            self.failed_in_a_row += 1
+            if self.failed_in_a_row >= UNREACHABLE_AFTER:
+                self.failure = exc
+            return
+        self.failed_in_a_row = 0
         body = answer.body if isinstance(answer.body, dict) else {}
         if answer.status != 201:
-            self.outcomes[key] = f"report refused: HTTP {answer.status} {answer.message()}"
+            self.outcomes[key] = f"report refused: HTTP {answer.status} {answer.message()}; tried again next run"
             return
         verdict.error_url = body.get("errorUrl") or verdict.error_url
         self.outcomes[key] = "reported now"
+        self.made[key] = (sig, verdict.error_url)
         # An upsert: another reconcile may remember the same document at the same moment.
         with self.engine.begin() as conn:
             conn.execute(upsert(self.engine, error_reports, dict(
