@@ -15,6 +15,7 @@ class Outcome(str, enum.Enum):
     REJECTED = "REJECTED"  # the vendor refused this document: stays pending, attempts + 1
     BUILD_ERROR = "BUILD_ERROR"  # no valid payload could be built: stays pending, attempts + 1
     DEFERRED = "DEFERRED"  # vendor or network failure: the document is left untouched
+    UNCERTAIN = "UNCERTAIN"
 
     @property
     def is_final(self) -> bool:
@@ -40,6 +41,7 @@ class Verdict:
     error_url: str | None = None
     error_code: str | None = None  # the vendor's error id (RamBase errorMessageId, GEP errorCode)
     vendor_reference: str | None = None
+    vendor_status: str | None = None  # the vendor's own status of it, when asked (Procuros' transaction status)
     http_status: int | None = None
     attempts_before: int = 0
 

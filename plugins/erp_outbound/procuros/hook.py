@@ -93,6 +93,10 @@ class ProcurosHook(VendorHttpHook):
         """POST /v2/transactions on an aiohttp session (see core/async_http.py)."""
         return await arequest(session, "POST", self.url("/v2/transactions"), timeout, data=body.encode("utf-8"))
 
+    def list_all_transactions(self, session: requests.Session, params: dict, timeout: float) -> Answer:
+        """GET /v2/all-transactions with filter[...] / cursor / per_page query parameters."""
+        return request(session, "GET", self.url("/v2/all-transactions"), timeout, params=params)
+
     def report_error(self, session: requests.Session, report: dict, timeout: float) -> Answer:
         return request(session, "POST", self.url("/v2/errors"), timeout, json=report)
 

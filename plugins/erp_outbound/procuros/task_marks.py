@@ -11,15 +11,10 @@ import threading
 
 from erp_outbound.core.http import TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.procuros.lookups import may_have_acted
 from erp_outbound.procuros.verdicts import mark_verdict
 
-NOT_DONE = (408, 429, 503)  # answers that say Procuros did not act
 MAX_PAGES = 10_000
-
-
-def may_have_acted(error: TransientError) -> bool:
-    """A lost answer (no status: timeout, dropped connection) or a 5xx that does not say "not done"."""
-    return error.status not in NOT_DONE
 
 
 def pending_task_ids(hook, session, timeout: float) -> set[str]:

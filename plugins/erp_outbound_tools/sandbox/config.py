@@ -55,8 +55,19 @@ class ProcurosConfig:
     spec_path: str | None = None
     # Seed tasks: [{"procurosTaskId"?, "type", "payload"?, "createdAt"?}]
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    # The status GET /v2/all-transactions shows for a transaction taken with 201 / 202 (the spec
+    # gives the statuses no meaning); one transaction's status can be changed at runtime.
+    transaction_statuses: dict[str, str] = field(default_factory=lambda: {"201": "SUCCESS", "202": "DROPPED"})
+
+    def __post_init__(self) -> None:
+        statuses = self.transaction_statuses
+        if (not isinstance(statuses, dict) or set(statuses) != {"201", "202"}
+                or any(v not in TRANSACTION_STATUSES for v in statuses.values())):
+            raise ValueError(f"procuros.transaction_statuses must map \"201\" and \"202\" to one of "
+                             f"{', '.join(TRANSACTION_STATUSES)}")
 
 
+TRANSACTION_STATUSES = ("PENDING", "SUCCESS", "FAILED", "DROPPED", "UNKNOWN")  # Procuros' TransactionStatus
 PROGRESS_KEYS = ("percentComplete", "PercentageComplete")  # the seed's and RamBase's SDK spelling
 
 
