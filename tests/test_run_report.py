@@ -72,7 +72,7 @@ def test_html_escapes_hostile_text_and_links_only_web_urls(tmp_path):
     assert "@import" not in page and "url(" not in page
     assert re.findall(r'href="([^"]+)"', page) == [href]
     # Counts table and the attention list.
-    assert "<td>ORDER</td><td>1</td><td>0</td><td>1</td><td>0</td><td>0</td><td>2</td>" in page
+    assert "<td>ORDER</td><td>1</td><td>0</td><td>1</td><td>0</td><td>0</td><td>0</td><td>2</td>" in page
     assert "Documents that need attention (4)" in page
 
 

@@ -4,8 +4,9 @@ GEP publishes no batch limit. When it refuses a whole batch (an error naming no 
 batch, or a 4xx without per-key answers), the batch is split in halves until every key gets
 its own answer. The size that worked is kept for the rest of the run, so later batches do not
 meet the same refusal. A key GEP still refuses at batch level when sent alone cannot be
-delivered: it gets a REJECTED verdict naming the refusal, and ``BatchSize.undeliverable``
-counts it so the load step can fail visibly.
+delivered: it gets a REJECTED verdict naming the refusal (DEFERRED, untouched, when the
+refusal was a bare 4xx without GEP's lists), and ``BatchSize.undeliverable`` counts it so
+the load step can fail visibly.
 
 Nothing here knows how a batch is sent: ``deliver`` and ``adeliver`` take the send function.
 """
@@ -23,12 +24,17 @@ log = logging.getLogger(__name__)
 
 
 class BatchRefused(Exception):
-    """GEP refused the batch as a whole: no key of it got an answer of its own."""
+    """GEP refused the batch as a whole: no key of it got an answer of its own.
 
-    def __init__(self, reason: str, status: int | None = None) -> None:
+    ``in_gep_words``: GEP answered in its own format (an error naming no key); otherwise the
+    refusal was a bare 4xx (a gateway, a proxy) that says nothing about the keys.
+    """
+
+    def __init__(self, reason: str, status: int | None = None, in_gep_words: bool = True) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.in_gep_words = in_gep_words
 
 
 class BatchSize:
@@ -67,7 +73,9 @@ class BatchSize:
 
 
 def undeliverable(doc: dict, error: BatchRefused) -> Verdict:
-    return Verdict("gep", doc["doc_type"], doc["document_id"], doc["identifier"], Outcome.REJECTED,
+    """GEP's own refusal of the key alone counts an attempt; a bare 4xx leaves the row untouched."""
+    outcome = Outcome.REJECTED if error.in_gep_words else Outcome.DEFERRED
+    return Verdict("gep", doc["doc_type"], doc["document_id"], doc["identifier"], outcome,
                    message=f"GEP refused the request as a whole even with this key alone: {error.reason}",
                    http_status=error.status, attempts_before=doc.get("attempts", 0))
 

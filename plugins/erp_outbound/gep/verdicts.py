@@ -47,7 +47,7 @@ def batch_verdicts(docs: list[dict], answer: Answer, check_access) -> list[Verdi
     if not lists_present:
         if refusal:
             raise BatchRefused(f"HTTP {answer.status} without per-key answers: {answer.message()[:200]}",
-                               answer.status)
+                               answer.status, in_gep_words=False)
         raise TransientError(f"batch not acknowledged: HTTP {answer.status} {answer.text[:80]!r}",
                              status=answer.status)
     succeeded = _keys(body.get("successDetails"))

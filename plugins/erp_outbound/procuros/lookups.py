@@ -28,20 +28,23 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from erp_outbound.core.http import TransientError, raise_for_transient
+from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.procuros.flows import TYPES
 
 TRANSMITTED, NO_ACTION = "TRANSMITTED", "NO_ACTION"
-NOT_DONE = (408, 429, 503)  # answers that say Procuros did not act on the request
 MAX_PAGES = 1_000
 LOOKBACK_DAYS = 7  # how far back an earlier send whose answer was lost is looked for
 LOOKED_UP = "Asked Procuros after a lost answer"
 
 
 def may_have_acted(error: TransientError) -> bool:
-    """A lost answer (no status: timeout, dropped connection) or a failure that does not say "not done"."""
-    return error.status not in NOT_DONE
+    """No answer (timeout, dropped connection), a 5xx other than 503, or an unreadable 2xx.
+
+    A 4xx (429, 408 included) and a 503 say the request was not taken.
+    """
+    status = error.status
+    return status is None or (status >= 500 and status != 503) or 200 <= status < 300
 
 
 @dataclass
@@ -139,9 +142,10 @@ def look_up(hook, session, asked: list[AskProcuros], timeout: float) -> list[Ver
     for doc_type, docs in by_type.items():
         try:
             transactions = find_transactions(hook, session, doc_type, since, until, timeout)
-        except TransientError as exc:
+        except (TransientError, ConnectionConfigError) as exc:  # e.g. a token without access to the listing
+            reason = exc.reason if isinstance(exc, TransientError) else str(exc)
             verdicts += [Verdict("procuros", a.doc_type, a.document_id, a.identifier, Outcome.DEFERRED,
-                                 message=f"{a.message}; asking Procuros what became of it failed ({exc.reason}): "
+                                 message=f"{a.message}; asking Procuros what became of it failed ({reason}): "
                                          "asked again next run", http_status=a.http_status,
                                  attempts_before=a.attempts_before) for a in docs]
             continue
