@@ -51,7 +51,7 @@ class RambaseUpdatePurchaseOrdersOperator(RambaseLoadOperator):
     def send_one(self, hook: RambaseHook, session, doc: dict, timeout: float) -> Verdict:
         answer = hook.call(session, "PUT", f"procurement/orders/{doc['identifier']}", timeout,
                            data=doc["body"].encode("utf-8"), headers={"Content-Type": "application/json"})
-        return order_update_verdict(doc, answer)
+        return order_update_verdict(doc, answer, hook.rambase_conn_id)
 
 
 class RambaseForwardInvoicesOperator(RambaseLoadOperator):
@@ -96,7 +96,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         if instance is None:
             if 400 <= answer.status < 500:
                 self._erp("clear_requested", document_id=doc["document_id"])  # refused: nothing ran
-                return rejected(doc, answer, f"POST {path}")
+                return rejected(doc, answer, f"POST {path}", hook.rambase_conn_id)
             return self._lost(doc, TransientError(f"unreadable answer: HTTP {answer.status}", status=answer.status))
         self._erp("store_operation", document_id=doc["document_id"], instance_id=str(instance["operationInstanceId"]))
         return self._instance_verdict(doc, answer)
@@ -105,7 +105,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         instance = operation_instance(answer.body)
         if instance is None:
             if 400 <= answer.status < 500 and answer.status != 429:
-                return rejected(doc, answer, "GET system/api/operation-instances")
+                return rejected(doc, answer, "GET system/api/operation-instances", self.rambase_conn_id)
             raise TransientError(f"unreadable operation instance: HTTP {answer.status}", status=answer.status)
         verdict = operation_verdict(doc, instance)
         if verdict is None:  # still running: the trigger waits for it

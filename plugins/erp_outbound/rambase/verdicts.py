@@ -21,7 +21,7 @@ def _verdict(doc: dict, outcome: Outcome, **fields) -> Verdict:
                    attempts_before=doc.get("attempts", 0), **fields)
 
 
-def rejected(doc: dict, answer: Answer, call: str = "") -> Verdict:
+def rejected(doc: dict, answer: Answer, call: str = "", connection: str = "") -> Verdict:
     """400/403/404: RamBase refused this document. Anything unreadable decides nothing.
 
     A refused ``$db`` (or token) is the connection's fault, the same for every document: it stops
@@ -29,7 +29,8 @@ def rejected(doc: dict, answer: Answer, call: str = "") -> Verdict:
     """
     why = refusal(answer)
     if why is not None and why.cause in (DATABASE, TOKEN):
-        raise ConnectionConfigError(why.text(call or "the API"))
+        named = f"RamBase connection {connection!r}: " if connection else ""
+        raise ConnectionConfigError(named + why.text(call or "the API"))
     error = why.error if why else None
     if error is None:
         raise TransientError(f"unreadable answer: HTTP {answer.status} {answer.text[:80]!r}", status=answer.status)
@@ -37,13 +38,13 @@ def rejected(doc: dict, answer: Answer, call: str = "") -> Verdict:
     return _verdict(doc, Outcome.REJECTED, message=message, error_code=error.error_id, http_status=answer.status)
 
 
-def order_update_verdict(doc: dict, answer: Answer) -> Verdict:
+def order_update_verdict(doc: dict, answer: Answer, connection: str = "") -> Verdict:
     raise_for_transient(answer)
     if answer.status == 200 and isinstance(answer.body, dict):
         # RamBase answers the updated order; a 200 without it is a broken answer, not a success.
         return _verdict(doc, Outcome.DELIVERED, status=SYNCED, http_status=200)
     if 400 <= answer.status < 500:
-        return rejected(doc, answer, f"PUT procurement/orders/{doc['identifier']}")
+        return rejected(doc, answer, f"PUT procurement/orders/{doc['identifier']}", connection)
     raise TransientError(f"unexpected answer: HTTP {answer.status}", status=answer.status)
 
 
