@@ -278,10 +278,11 @@ def report(engine: dict) -> None:
     print(table(engine["legs"]))
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, standalone: bool = False) -> None:
     parser.add_argument("--documents", type=int, default=3000, help="documents per engine leg")
-    parser.add_argument("--concurrency-legs", "--concurrency", dest="engine_concurrency", default="16,64",
-                        help="concurrencies of the clean legs")
+    names = ["--engine-concurrency"] + (["--concurrency"] if standalone else [])
+    parser.add_argument(*names, dest="engine_concurrency", default="16,64",
+                        help="concurrencies of the clean engine legs")
     parser.add_argument("--pressure-concurrency", default="16", help="concurrencies of the pressure legs")
 
 
@@ -297,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--port", type=int, default=8796)
     parser.add_argument("--workdir", default=".bench/engine")
-    add_arguments(parser)
+    add_arguments(parser, standalone=True)
     args = parser.parse_args(argv)
     engine = run(legs_from(args, args.legs), args.documents, args.latency_ms, args.port, Path(args.workdir).resolve())
     report(engine)
