@@ -195,7 +195,8 @@ class SandboxServer:
             loop.close()
 
     async def _start(self) -> None:
-        self.app = build_app(self.config, self.clock)
+        self.app = build_app(self.config)
+        self.app[RECORD_KEY].injector.pressure.clock = self.clock  # before the first request
         # Short shutdown timeout: a "slow" fault must not hold up stop().
         self._runner = web.AppRunner(
             self.app,
