@@ -111,7 +111,8 @@ def staged_requests(vendor: str, parts: list[dict]) -> list[bare.Request]:
     from erp_outbound.core.storage import read_lines
     from erp_outbound.erp.load import split_payload_line
 
-    docs = [split_payload_line(line) for part in parts for batch in part["batches"] for line in read_lines(batch["ref"])]
+    docs = [split_payload_line(line)
+            for part in parts for batch in part["batches"] for line in read_lines(batch["ref"])]
     if vendor == "procuros":
         return [bare.Request("POST", "/v2/transactions", body.encode()) for _, body in docs]
     if vendor == "rambase":

@@ -62,7 +62,8 @@ class PushedXComs(dict):
 def main() -> None:
     step, source, target = sys.argv[1:4]
     inputs = json.loads(open(source).read())
-    dag_id = {"procuros": "bench_procuros_outgoing"}.get(inputs.get("vendor", "procuros"), f"bench_{inputs.get('vendor')}")
+    vendor = inputs.get("vendor", "procuros")
+    dag_id = "bench_procuros_outgoing" if vendor == "procuros" else f"bench_{vendor}"
     context = {"run_id": inputs["run_id"], "dag": SimpleNamespace(dag_id=dag_id),
                "ti": PushedXComs(), "outlet_events": defaultdict(lambda: SimpleNamespace(add=lambda *a, **k: None))}
     tasks = operators(step, inputs)
