@@ -63,10 +63,15 @@ airflow-stop: install
 screenshots: install browser
 	$(BIN)/python -m erp_outbound_tools.local_airflow.screenshots --out docs/screenshots
 
-# Throughput, latency and memory of the Procuros pipeline: prints a table and a JSON line.
+# Throughput, latency and memory of the Procuros pipeline (LEGS=sizes), and every vendor endpoint beside a
+# bare aiohttp client, clean and under vendor pressure (LEGS=engine, or legs by name: procuros,gep:faults,...;
+# ENGINE_DOCUMENTS per leg): prints tables and a BENCH {json} line.
 SIZES ?= 1000,10000,100000
+LEGS ?= sizes,engine
+ENGINE_DOCUMENTS ?= 3000
 bench: install db
-	$(BIN)/python -m erp_outbound_tools.bench.run --sizes $(SIZES) --workdir .bench
+	$(BIN)/python -m erp_outbound_tools.bench.run --sizes $(SIZES) --legs $(LEGS) --documents $(ENGINE_DOCUMENTS) \
+		--workdir .bench
 
 # The same backlog on one and on two Celery workers (CeleryExecutor; broker: the local Redis; metadata DB,
 # result backend and ERP: scratch databases on the local PostgreSQL): wall time, which worker ran each
