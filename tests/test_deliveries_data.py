@@ -28,8 +28,8 @@ def engine(tmp_path):
     engine.dispose()
 
 
-def record(engine, run_id: str, *items: Verdict, dry_run: bool = False) -> None:
-    Journal(engine, run_id, dry_run).record(items)
+def record(engine, run_id: str, *items: Verdict, dry_run: bool = False, dag_id: str | None = "procuros_outgoing") -> None:
+    Journal(engine, run_id, dry_run, dag_id=dag_id).record(items)
 
 
 def order(document_id: str, outcome: Outcome, **fields) -> Verdict:
@@ -84,15 +84,17 @@ def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
 
 
 def test_a_document_belongs_to_the_dag_whose_run_and_report_name_it(engine, tmp_path, monkeypatch):
-    """Scheduled runs of two DAGs share a run id: the report of each run says which types it sent."""
+    """Scheduled runs of two DAGs share a run id: the report of each run says which types it sent.
+
+    For verdicts recorded before revision 0003, whose DAG the journal does not know."""
     dags = {"rambase_purchase_orders": "rambase", "rambase_invoice_forwarding": "rambase",
             "gep_por_status": "gep"}
     shared = "scheduled__2026-11-30T10:15:00+00:00"
     record(engine, shared,
            Verdict("rambase", "PURCHASE_ORDER_UPDATE", "1", "100001", Outcome.REJECTED, message="mismatch"),
-           Verdict("rambase", "INVOICE_FORWARDING", "2", "100002", Outcome.REJECTED, message="failed"))
-    record(engine, "manual__gep", Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED, message="invalid"))
-    record(engine, "deleted-run", Verdict("rambase", "INVOICE_FORWARDING", "4", "100004", Outcome.REJECTED))
+           Verdict("rambase", "INVOICE_FORWARDING", "2", "100002", Outcome.REJECTED, message="failed"), dag_id=None)
+    record(engine, "manual__gep", Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED, message="invalid"), dag_id=None)
+    record(engine, "deleted-run", Verdict("rambase", "INVOICE_FORWARDING", "4", "100004", Outcome.REJECTED), dag_id=None)
     folder = Folder(tmp_path / "reports")
     for dag_id, doc_type in (("rambase_purchase_orders", "PURCHASE_ORDER_UPDATE"),
                              ("rambase_invoice_forwarding", "INVOICE_FORWARDING")):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
+
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
 from conftest import connect, connect_rambase
+from erp_outbound.core.report import report_stem
 from erp_outbound_tools.demo.run import load_dag
 from erp_outbound_tools.demo.erp import build_demo_erp
 
@@ -169,3 +173,51 @@ def test_the_hook_masks_its_token_and_sends_db_and_format(sandbox_with, monkeypa
     assert prepared.headers["Authorization"] == f"Bearer {hook.token()}"
     record = sandbox.snapshot()["rambase"]
     assert record["access_token_in_query"] == 0 and record["formats_seen"] == ["json"]
+
+
+def test_two_rambase_dags_with_one_run_id_each_apply_and_report_only_their_own(erp, files, sandbox_with,
+                                                                              monkeypatch):
+    """Scheduled runs of both RamBase DAGs at one tick share their run id. The forwarding run is still
+    going (its reconcile has not run) when the purchase-order run reconciles: that run neither applies
+    nor reports the forwarding documents; the forwarding run's own journal still holds all of them."""
+    from erp_outbound.erp.hook import make_engine
+    from erp_outbound.erp.journal import Journal
+    from erp_outbound.erp.operators import ReconcileOperator
+    from erp_outbound.erp.writeback import apply_verdicts
+
+    url, summary = erp
+    sandbox = sandbox_with(rambase={"polls_to_finish": 0})
+    connect(monkeypatch, url, sandbox.base_url)
+    connect_rambase(monkeypatch, sandbox.base_url)
+    reconcile = ReconcileOperator.execute
+
+    def forwarding_not_reconciled_yet(self, context):
+        if context["dag"].dag_id == "rambase_invoice_forwarding":
+            return {}
+        return reconcile(self, context)
+
+    monkeypatch.setattr(ReconcileOperator, "execute", forwarding_not_reconciled_yet)
+    tick = datetime.now(timezone.utc).replace(microsecond=0)  # one tick for both; Airflow's run ids are unique per DAG
+    forwarding = load_dag("rambase_invoice_forwarding").test(run_after=tick)
+    orders = load_dag("rambase_purchase_orders").test(run_after=tick)
+    assert forwarding.run_id == orders.run_id
+    assert str(orders.state).endswith("success")
+
+    report = json.loads((files / "reports" / f"{report_stem('rambase_purchase_orders', orders.run_id)}.json")
+                        .read_text())
+    assert set(report["by_type"]) == {"PURCHASE_ORDER_UPDATE"}
+    assert not any("earlier" in note for note in report["notes"]), "nothing of the other DAG was applied first"
+    matches = rows(url, "rambase_invoice_matches")
+    assert matches.forward_status.isna().all(), "the purchase-order run wrote no forwarding verdict"
+    assert (rows(url, "rambase_po_updates").rambase_status == "SYNCED").sum() == \
+        summary["rambase_po_updates"]["expected"]["SYNCED"]
+
+    # What the forwarding run's reconcile finds: every one of its own verdicts, and only those.
+    engine = make_engine(url)
+    journal = Journal(engine, forwarding.run_id, dag_id="rambase_invoice_forwarding")
+    entries = journal.unapplied("rambase")
+    assert entries and {v.doc_type for _, v in entries} == {"INVOICE_FORWARDING"}
+    apply_verdicts(engine, journal, entries)
+    expected = summary["rambase_invoice_matches"]["expected"]
+    assert (rows(url, "rambase_invoice_matches").forward_status == "FORWARDED").sum() == expected["FORWARDED"]
+    engine.dispose()

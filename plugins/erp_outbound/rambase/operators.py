@@ -143,7 +143,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
     def resume(self, context, event: dict) -> dict:
         """Back from the trigger: record the finished operations; the others go on next run."""
         running, stats = event["carry"]["running"], event["carry"]["stats"]
-        journal = Journal(ErpHook(self.erp_conn_id).engine, runs.run_id(context))
+        journal = Journal(ErpHook(self.erp_conn_id).engine, runs.run_id(context), dag_id=runs.dag_id(context))
         verdicts = []
         for instance_id, instance in event.get("finished", {}).items():
             verdicts.append(operation_verdict(running[instance_id], instance))
