@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from erp_outbound.core.report import RunReport
 
 
-def _row(verdict: Verdict, dag_id: str | None, run_id: str, dry_run: bool, now: datetime) -> dict:
+def journal_row(verdict: Verdict, dag_id: str | None, run_id: str, dry_run: bool, now: datetime) -> dict:
     row = verdict.as_row()
     row["errors"] = json.dumps(row["errors"], ensure_ascii=False) if row["errors"] else None
     row.update(dag_id=dag_id, run_id=run_id, dry_run=dry_run, recorded_at=now, applied_at=None)
@@ -72,7 +72,7 @@ class Journal:
 
     def record(self, batch: Iterable[Verdict]) -> int:
         now = utcnow()
-        rows = [_row(v, self.dag_id, self.run_id, self.dry_run, now) for v in batch]
+        rows = [journal_row(v, self.dag_id, self.run_id, self.dry_run, now) for v in batch]
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(insert(verdicts), rows)
