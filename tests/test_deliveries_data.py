@@ -1,7 +1,8 @@
 """What the Deliveries page reads: the latest verdict of each document in the journal, and its DAG.
 
-Outcomes are read as text, so an outcome this version does not know (a later one, such as UNCERTAIN)
-shows like any other that is not final; a document that was delivered later needs no attention.
+Outcomes are read as text, so an outcome this version does not know (a later one) shows like any other
+that is not final; a document that was delivered later needs no attention. UNCERTAIN documents (and
+older journal entries: REJECTED with status UNCERTAIN) stand apart.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
            Verdict("rambase", "INVOICE_FORWARDING", "7", "100007", Outcome.REJECTED, status="UNCERTAIN",
                    message="No answer to the forwarding request", error_code="100089", vendor_reference="5001"))
     later = datetime.now(timezone.utc) + timedelta(seconds=1)
-    with engine.begin() as conn:  # an outcome this version has never heard of, as a later version may write
+    with engine.begin() as conn:  # an UNCERTAIN entry written straight into the journal
         conn.execute(insert(verdicts), [{
             "run_id": "run-2", "vendor": "procuros", "doc_type": "INVOICE", "document_id": "9",
             "identifier": "RE-9", "outcome": "UNCERTAIN", "message": "answer lost after sending",
@@ -73,7 +74,7 @@ def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
     assert [d.document_id for d in everything] == ["9", "7", "1"]  # the latest failure first
     assert [d.uncertain for d in everything] == [True, True, False]
     lost = everything[0]
-    assert (lost.outcome, lost.attempts) == ("UNCERTAIN", 1)  # an unknown outcome counts no attempt
+    assert (lost.outcome, lost.attempts) == ("UNCERTAIN", 1)  # UNCERTAIN counts no attempt
     assert everything[1].vendor_link == "RamBase error 100089 | RamBase operation 5001"
     assert [d.document_id for d in attention.open_documents(engine, outcome="UNCERTAIN")] == ["9"]
     assert [d.document_id for d in attention.open_documents(engine, vendors={"rambase"})] == ["7"]
