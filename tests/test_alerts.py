@@ -213,6 +213,9 @@ def test_a_first_failure_or_a_changed_error_is_new_an_unchanged_one_is_not(tmp_p
     Journal(engine, "run-4", dag_id="rambase_purchase_orders").record([Verdict("rambase", "PURCHASE_ORDER_UPDATE", "1", "100001", Outcome.DEFERRED)])
     assert failing("run-5", {"1": "Currency mismatch"}) == []
     assert failing("run-6", {"1": "Currency mismatch"}, Outcome.BUILD_ERROR) == ["1"]
+    # A lost answer that may have run at the vendor: a person must check it, so it is announced once.
+    assert failing("run-7", {"5": "No answer to the forwarding request"}, Outcome.UNCERTAIN) == ["5"]
+    assert failing("run-8", {"5": "No answer to the forwarding request"}, Outcome.UNCERTAIN) == []
 
 
 @pytest.mark.airflow

@@ -185,11 +185,14 @@ class JournalWriter:
 def new_failures(engine: Engine, report: RunReport, chunk: int = 500) -> list[dict]:
     """The report's failures that are new: no earlier verdict for the document, or a different error.
 
+    Uncertain documents count as failures here: a person has to check them at the vendor.
+
     Compares with the document's latest earlier verdict in the journal (deferrals decide nothing and
     are skipped); an unchanged error of a document that keeps failing is not new.
     """
-    failed = {(f["doc_type"], f["document_id"]): f for f in report.failures()
-              if f["outcome"] in (Outcome.REJECTED.value, Outcome.BUILD_ERROR.value)}
+    announced = (Outcome.REJECTED.value, Outcome.BUILD_ERROR.value, Outcome.UNCERTAIN.value)
+    failed = {(f["doc_type"], f["document_id"]): f for f in report.failures() + report.uncertain()
+              if f["outcome"] in announced}
     document_ids = sorted({document_id for _, document_id in failed})
     previous = {}
     with engine.connect() as conn:
