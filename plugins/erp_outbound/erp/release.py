@@ -77,6 +77,9 @@ def release(engine: Engine, vendor: str, dag_id: str, document_ids: Sequence[str
     """Release uncertain documents of a DAG; returns those released, and why each other id was left as it is."""
     if as_ not in (AS_DELIVERED, AS_PENDING):
         raise ValueError(f"release --as {as_!r}: say delivered (the vendor acted) or pending (it did not)")
+    if reference and (as_ != AS_DELIVERED or len(set(document_ids)) != 1):
+        raise ValueError("--reference is the vendor's id of one delivered document: give it with --as delivered "
+                         "and a single ERP id")
     types = [f for f in releasable_types(vendor) if not doc_type or f.doc_type == doc_type]
     if not types:
         known = ", ".join(f.doc_type for f in releasable_types(vendor)) or "none"
