@@ -83,8 +83,9 @@ def release(engine: Engine, vendor: str, dag_id: str, document_ids: Sequence[str
     types = [f for f in releasable_types(vendor) if not doc_type or f.doc_type == doc_type]
     if not types:
         known = ", ".join(f.doc_type for f in releasable_types(vendor)) or "none"
-        raise ValueError(f"{vendor} has no document type {doc_type or ''} whose uncertain documents can be "
-                         f"released (those that can: {known})")
+        named = f" {doc_type}" if doc_type else ""
+        raise ValueError(f"{vendor} has no document type{named} whose uncertain documents can be released "
+                         f"(those that can: {known})")
     if len(types) > 1:
         raise ValueError(f"{vendor}: say which document type (--type {' or --type '.join(f.doc_type for f in types)})")
     flow = types[0]
