@@ -79,7 +79,8 @@ def test_a_run_emits_one_event_per_delivered_type_and_a_dry_run_none(tmp_path, f
             "vendor": "procuros", "doc_type": doc_type, "dag_id": "procuros_outgoing", "run_id": real.run_id,
             "delivered": count, "no_action": counts.get("NO_ACTION", 0), "rejected": counts.get("REJECTED", 0),
             "build_error": counts.get("BUILD_ERROR", 0), "deferred": counts.get("DEFERRED", 0),
-            "uncertain": counts.get("UNCERTAIN", 0), "report": str(report_path),
+            "uncertain": counts.get("UNCERTAIN", 0),
+            "report": str(report_path),
         }
 
     # Nothing left to deliver: the next run emits nothing (rejected documents go again, and fail again).
