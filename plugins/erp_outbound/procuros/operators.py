@@ -81,7 +81,7 @@ class ProcurosSendTransactionsOperator(LoadOperator):
         self.log.info("Asking Procuros (GET /v2/all-transactions) about %d documents whose answer was lost",
                       len(self.asked))
         verdicts = look_up(self.hook, self.hook.session(), self.asked, self.hook.delivery_settings().timeout)
-        Journal(self.engine, runs.run_id(context)).record(verdicts)
+        Journal(self.engine, runs.run_id(context), dag_id=runs.dag_id(context)).record(verdicts)
         found = Counter(v.outcome.value for v in verdicts)
         self.log.info("After asking Procuros: %s", dict(found))
         return stats | {"looked_up": len(verdicts)}
