@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 from erp_outbound import dag_defaults as defaults
-from erp_outbound.core.transform import BuildPayloadsOperator
-from erp_outbound.erp.operators import ExtractDocumentsOperator, ReconcileOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
+from erp_outbound.steps.reconcile import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.gep.flows import POR_STATUS
 from erp_outbound.gep.operators import POR_STATUS_PATH, GepAcknowledgeStatusOperator
 

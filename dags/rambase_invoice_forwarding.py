@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 from erp_outbound import dag_defaults as defaults
-from erp_outbound.core.transform import BuildPayloadsOperator
-from erp_outbound.erp.operators import ExtractDocumentsOperator, ReconcileOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
+from erp_outbound.steps.reconcile import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.rambase.flows import INVOICE_FORWARDING
 from erp_outbound.rambase.operators import RambaseForwardInvoicesOperator
 

@@ -18,8 +18,8 @@ purchase order ids) · [Reading a run report](/erp-outbound/guide#reading-a-run-
 from __future__ import annotations
 
 from erp_outbound import dag_defaults as defaults
-from erp_outbound.core.transform import BuildPayloadsOperator
-from erp_outbound.erp.operators import ExtractDocumentsOperator, ReconcileOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
+from erp_outbound.steps.reconcile import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.rambase.flows import PURCHASE_ORDER_UPDATE
 from erp_outbound.rambase.operators import RambaseUpdatePurchaseOrdersOperator
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from erp_outbound.core.transform import load_parts
+from erp_outbound.steps.transform import load_parts
 
 
 def batch(n: int, count: int) -> dict:
@@ -29,7 +29,7 @@ def test_a_batch_larger_than_the_part_size_is_never_split_or_dropped():
 
 
 def test_reconcile_adds_up_the_mapped_load_tasks_results():
-    from erp_outbound.erp.operators import load_results, merged_load_results
+    from erp_outbound.steps.reconcile import load_results, merged_load_results
 
     results = [{"answered": 3, "deferred": 1, "skipped_claims": 0}, None, {"answered": 2, "deferred": 0,
                                                                         "skipped_claims": 4}]
@@ -42,7 +42,7 @@ def test_reconcile_adds_up_the_mapped_load_tasks_results():
 
 
 def test_reconcile_fails_the_run_when_one_mapped_load_task_failed():
-    from erp_outbound.erp.operators import ReconcileOperator
+    from erp_outbound.steps.reconcile import ReconcileOperator
 
     reconcile = ReconcileOperator(task_id="reconcile", vendor="procuros", extracted={"chunks": []},
                                   built={"load_tasks": 3}, delivered=[{"answered": 1}, {"answered": 2}])

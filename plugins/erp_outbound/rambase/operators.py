@@ -11,7 +11,7 @@ from erp_outbound.core.http import TransientError
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal
-from erp_outbound.erp.load import LoadOperator
+from erp_outbound.steps.load import LoadOperator
 from erp_outbound.erp.sql import statement
 from erp_outbound.rambase.hook import RambaseHook
 from erp_outbound.rambase.triggers import RambaseOperationTrigger

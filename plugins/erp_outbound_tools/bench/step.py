@@ -12,8 +12,8 @@ import time
 from collections import defaultdict
 from types import SimpleNamespace
 
-from erp_outbound.core.transform import BuildPayloadsOperator
-from erp_outbound.erp.operators import ExtractDocumentsOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
+from erp_outbound.steps.reconcile import ExtractDocumentsOperator
 from erp_outbound.procuros.operators import ProcurosReconcileOperator, ProcurosSendTransactionsOperator
 
 

@@ -14,7 +14,7 @@ from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder
 from erp_outbound.core.verdict import Outcome
 from erp_outbound.erp.claims import DEFAULT_LEASE_SECONDS, Claims
-from erp_outbound.erp.extract import pending_chunks
+from erp_outbound.steps.extract import pending_chunks
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.writeback import apply_verdicts

@@ -22,7 +22,7 @@ from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import ConnectionConfigError, TransientError
 from erp_outbound.core.params import as_bool
 from erp_outbound.core.storage import Folder, read_lines, safe_name
-from erp_outbound.core.transform import build_error_verdicts
+from erp_outbound.steps.transform import build_error_verdicts
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.hook import ErpHook
