@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 from erp_outbound import dag_defaults as defaults
-from erp_outbound.steps.transform import BuildPayloadsOperator
-from erp_outbound.steps.reconcile import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.gep.flows import POR_STATUS
 from erp_outbound.gep.operators import POR_STATUS_PATH, GepAcknowledgeStatusOperator
+from erp_outbound.steps.extract import ExtractDocumentsOperator
+from erp_outbound.steps.reconcile import ReconcileOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
 
 with defaults.delivery_dag(
     "gep_por_status", "Acknowledge purchase order response processing status to GEP SMART", "gep", doc_md=__doc__,

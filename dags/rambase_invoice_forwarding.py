@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 from erp_outbound import dag_defaults as defaults
-from erp_outbound.steps.transform import BuildPayloadsOperator
-from erp_outbound.steps.reconcile import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.rambase.flows import INVOICE_FORWARDING
 from erp_outbound.rambase.operators import RambaseForwardInvoicesOperator
+from erp_outbound.steps.extract import ExtractDocumentsOperator
+from erp_outbound.steps.reconcile import ReconcileOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
 
 with defaults.delivery_dag(
     "rambase_invoice_forwarding", "Forward purchase order response items to supplier invoices in RamBase",

@@ -18,10 +18,11 @@ purchase order ids) · [Reading a run report](/erp-outbound/guide#reading-a-run-
 from __future__ import annotations
 
 from erp_outbound import dag_defaults as defaults
-from erp_outbound.steps.transform import BuildPayloadsOperator
-from erp_outbound.steps.reconcile import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.rambase.flows import PURCHASE_ORDER_UPDATE
 from erp_outbound.rambase.operators import RambaseUpdatePurchaseOrdersOperator
+from erp_outbound.steps.extract import ExtractDocumentsOperator
+from erp_outbound.steps.reconcile import ReconcileOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
 
 with defaults.delivery_dag(
     "rambase_purchase_orders", "Update purchase orders in RamBase and record each answer on the ERP row",

@@ -6,9 +6,9 @@ from typing import Any
 
 from erp_outbound.core.http import Answer, ConnectionConfigError
 from erp_outbound.core.verdict import Verdict
-from erp_outbound.steps.load import LoadOperator
 from erp_outbound.gep.hook import GepSmartHook
 from erp_outbound.gep.verdicts import batch_verdicts
+from erp_outbound.steps.load import LoadOperator
 
 POR_STATUS_PATH = "SmartInterfaceAPI/api/Order/PORStatus"
 

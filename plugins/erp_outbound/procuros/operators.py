@@ -7,12 +7,12 @@ from typing import Any
 from erp_outbound.core.http import ConnectionConfigError
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.verdict import Verdict
-from erp_outbound.steps.load import LoadOperator
-from erp_outbound.steps.reconcile import ReconcileOperator
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER, ErrorReporter
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.verdicts import transaction_verdict
+from erp_outbound.steps.load import LoadOperator
+from erp_outbound.steps.reconcile import ReconcileOperator
 
 
 class ProcurosSendTransactionsOperator(LoadOperator):

@@ -11,7 +11,6 @@ from erp_outbound.core.http import TransientError
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal
-from erp_outbound.steps.load import LoadOperator
 from erp_outbound.erp.sql import statement
 from erp_outbound.rambase.hook import RambaseHook
 from erp_outbound.rambase.triggers import RambaseOperationTrigger
@@ -23,6 +22,7 @@ from erp_outbound.rambase.verdicts import (
     order_update_verdict,
     rejected,
 )
+from erp_outbound.steps.load import LoadOperator
 
 FORWARD_OPERATION = "100860"
 # A 429 or 503 means RamBase did not run the operation: safe to try again. Any other

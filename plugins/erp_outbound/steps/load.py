@@ -22,12 +22,12 @@ from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import ConnectionConfigError, TransientError
 from erp_outbound.core.params import as_bool
 from erp_outbound.core.storage import Folder, read_lines, safe_name
-from erp_outbound.steps.transform import build_error_verdicts
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, JournalWriter
 from erp_outbound.pools import take_vendor_pool
+from erp_outbound.steps.transform import build_error_verdicts
 
 BODY_MARK = ',"body":'
 

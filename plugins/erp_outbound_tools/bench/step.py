@@ -12,9 +12,9 @@ import time
 from collections import defaultdict
 from types import SimpleNamespace
 
-from erp_outbound.steps.transform import BuildPayloadsOperator
-from erp_outbound.steps.reconcile import ExtractDocumentsOperator
 from erp_outbound.procuros.operators import ProcurosReconcileOperator, ProcurosSendTransactionsOperator
+from erp_outbound.steps.extract import ExtractDocumentsOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
 
 
 def operators(step: str, inputs: dict) -> list:
