@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 
 def _is_url(location: str) -> bool:
@@ -116,3 +117,9 @@ def read_lines(ref: str) -> Iterator[str]:
 def read_frame(ref: str) -> pd.DataFrame:
     with _open(ref, "rb") as fh:
         return pd.read_parquet(io.BytesIO(fh.read()))
+
+
+def read_records(ref: str) -> list[dict]:
+    """A staged Parquet file as one dict per row (Arrow to Python directly, without pandas)."""
+    with _open(ref, "rb") as fh:
+        return pq.read_table(io.BytesIO(fh.read())).to_pylist()
