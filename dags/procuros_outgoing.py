@@ -33,7 +33,7 @@ DOC_TYPES = list(FLOWS)
 
 with defaults.delivery_dag(
     "procuros_outgoing", "Send pending ERP documents to Procuros and record each verdict on the document",
-    "procuros", doc_md=__doc__,
+    "procuros", doc_md=__doc__, dag_file=__file__,
     params={
         "dry_run": defaults.dry_run("Build and validate the payloads and show what would be sent; "
                                     "send nothing and change nothing."),
@@ -46,22 +46,12 @@ with defaults.delivery_dag(
                                           "shown in its portal) once it has failed this many runs; 1 = at once."),
     },
 ) as dag:
-    extract = ExtractDocumentsOperator(
-        task_id="extract",
-        vendor="procuros",
-        doc_types="{{ params.doc_types }}",
-        limit="{{ params.limit }}",
-        only_ids="{{ params.only_ids }}",
-        dry_run="{{ params.dry_run }}",
-    )
+    extract = ExtractDocumentsOperator(task_id="extract", vendor="procuros")
     transform = BuildPayloadsOperator(task_id="transform", vendor="procuros", chunks=extract.output)
-    load = defaults.load_tasks(ProcurosSendTransactionsOperator, transform,
-                               extracted=extract.output, dry_run="{{ params.dry_run }}")
+    load = defaults.load_tasks(ProcurosSendTransactionsOperator, transform, extracted=extract.output)
     reconcile = ProcurosReconcileOperator(
         task_id="reconcile",
-        **defaults.STEP_RESULTS,
-        dry_run="{{ params.dry_run }}",
-        report_after="{{ params.report_after }}",
+        **defaults.step_results(extract, transform, load),
         trigger_rule="all_done",
     )
     extract >> transform >> load >> reconcile

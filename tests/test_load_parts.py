@@ -8,7 +8,7 @@ from erp_outbound.steps.transform import load_parts
 
 
 def batch(n: int, count: int) -> dict:
-    return {"doc_type": "ORDER", "ref": f"order-{n:05d}.jsonl", "count": count}
+    return {"doc_type": "ORDER", "ref": f"order-{n:05d}.parquet", "count": count}
 
 
 def test_batches_split_into_parts_of_about_the_load_task_size():
@@ -45,7 +45,8 @@ def test_reconcile_fails_the_run_when_one_mapped_load_task_failed():
     from erp_outbound.steps.reconcile import ReconcileOperator
 
     reconcile = ReconcileOperator(task_id="reconcile", vendor="procuros", extracted={"chunks": []},
-                                  built={"load_tasks": 3}, delivered=[{"answered": 1}, {"answered": 2}])
+                                  built=load_parts([batch(n, 10) for n in range(3)], [], size=10),
+                                  delivered=[{"answered": 1}, {"answered": 2}])
     assert reconcile._a_step_failed()
     reconcile.delivered = [{"answered": 1}, {"answered": 2}, {"answered": 0}]
     assert not reconcile._a_step_failed()

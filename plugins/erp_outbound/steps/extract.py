@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from erp_outbound.core import runs, settings
 from erp_outbound.core.batch import Extracted, id_text
 from erp_outbound.core.flows import Flow, flow
-from erp_outbound.core.params import as_bool, as_ids, as_limit, as_list
+from erp_outbound.core.params import as_bool, as_ids, as_limit, as_list, form_value
 from erp_outbound.erp.claims import DEFAULT_LEASE_SECONDS, Claims
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal
@@ -112,6 +112,8 @@ class ExtractDocumentsOperator(BaseOperator):
     Before extracting, verdicts an earlier run recorded but never applied (a crash
     between load and reconcile) are applied, so no answered document goes again.
     XCom carries the chunk references, the claim token and counts, never documents.
+    ``doc_types``, ``limit``, ``only_ids`` and ``dry_run`` left unset are the run's form fields
+    of those names.
     """
 
     template_fields: Sequence[str] = ("doc_types", "limit", "only_ids", "dry_run")
@@ -121,11 +123,11 @@ class ExtractDocumentsOperator(BaseOperator):
         self,
         *,
         vendor: str,
-        doc_types: Any,
+        doc_types: Any = None,
         erp_conn_id: str = ErpHook.default_conn_name,
         limit: Any = None,
         only_ids: Any = None,
-        dry_run: Any = False,
+        dry_run: Any = None,
         chunk_size: int | None = None,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         **kwargs,
@@ -141,9 +143,11 @@ class ExtractDocumentsOperator(BaseOperator):
         self.lease_seconds = lease_seconds
 
     def execute(self, context) -> dict:
-        limit, only_ids = as_limit(self.limit), as_ids(self.only_ids)  # bad values fail before anything is read
+        # Unset fields are the run's trigger-form values; bad values fail before anything is read.
+        limit = as_limit(form_value(context, "limit", self.limit))
+        only_ids = as_ids(form_value(context, "only_ids", self.only_ids))
+        dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         engine = ErpHook(self.erp_conn_id).engine
-        dry_run = as_bool(self.dry_run)
         run_id = runs.run_id(context)
         recovered = 0
         if not dry_run:
@@ -156,7 +160,7 @@ class ExtractDocumentsOperator(BaseOperator):
         claims = None if dry_run else Claims(engine, run_id, self.lease_seconds)
         folder = runs.staging_folder(context, "extract")
         chunks, counts, found = [], {}, set()
-        doc_types = as_list(self.doc_types)
+        doc_types = as_list(form_value(context, "doc_types", self.doc_types))
         for doc_type in doc_types:
             doc_flow = flow(self.vendor, doc_type)
             counts[doc_type] = 0

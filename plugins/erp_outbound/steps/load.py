@@ -20,7 +20,7 @@ from erp_outbound.core.async_delivery import AsyncDelivery
 from erp_outbound.core.async_http import client_session
 from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import ConnectionConfigError, TransientError
-from erp_outbound.core.params import as_bool
+from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.storage import Folder, read_records, safe_name
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.claims import Claims
@@ -56,7 +56,7 @@ class LoadOperator(BaseOperator):
     ui_color = "#fde8e8"
 
     def __init__(self, *, batches: Any, extracted: Any = None, erp_conn_id: str = ErpHook.default_conn_name,
-                 dry_run: Any = False, **kwargs) -> None:
+                 dry_run: Any = None, **kwargs) -> None:
         take_vendor_pool(kwargs, self.vendor)
         super().__init__(**kwargs)
         self.batches = batches
@@ -100,7 +100,7 @@ class LoadOperator(BaseOperator):
         built = self.batches or {}
         batches = built.get("batches", [])
         total = sum(b["count"] for b in batches)
-        dry_run = as_bool(self.dry_run)
+        dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         self.engine = engine = ErpHook(self.erp_conn_id).engine  # one engine for the whole step
         journal = Journal(engine, runs.run_id(context), dry_run)
         build_errors = build_error_verdicts(self.vendor, built.get("build_errors", []))

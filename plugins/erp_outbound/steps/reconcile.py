@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from erp_outbound.core import alerts, assets, runs, settings
-from erp_outbound.core.params import as_bool
+from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder
 from erp_outbound.core.verdict import Outcome
@@ -22,8 +22,10 @@ from erp_outbound.ui.links import RunReportLink
 class ReconcileOperator(BaseOperator):
     """Apply every recorded verdict to the ERP, release the run's claims, report the run.
 
-    Vendors extend ``before_apply`` (e.g. to report build errors). The run report goes
-    to the task log, to JSON, CSV and HTML files in the reports folder, and its counts to XCom.
+    ``extracted``, ``built`` and ``delivered`` are the extract, transform and load steps' XComs
+    (``dag_defaults.step_results``; ``built`` is the load parts). Vendors extend ``before_apply``
+    (e.g. to report build errors). The run report goes to the task log, to JSON, CSV and HTML
+    files in the reports folder, and its counts to XCom.
     Document types with deliveries get an asset event through the vendor's asset alias
     (see ``core/assets.py``); new document errors are sent as an alert when alerts are on.
     """
@@ -33,7 +35,7 @@ class ReconcileOperator(BaseOperator):
     operator_extra_links = (RunReportLink(),)  # "Run report": this run's report on the Deliveries page
 
     def __init__(self, *, vendor: str, extracted: Any = None, built: Any = None, delivered: Any = None,
-                 erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = False,
+                 erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = None,
                  reports_url: str | None = None, **kwargs) -> None:
         # Asset events for the delivered types are added to this alias at run time.
         outlets = kwargs.get("outlets") or []
@@ -55,7 +57,7 @@ class ReconcileOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         self.engine = engine = ErpHook(self.erp_conn_id).engine  # vendors' before_apply use it too
-        dry_run = as_bool(self.dry_run)
+        dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         journal = Journal(engine, runs.run_id(context), dry_run)
         report = RunReport(self.vendor, context["dag"].dag_id, runs.run_id(context), dry_run)
         applied: dict[str, int] = {}
@@ -103,7 +105,7 @@ class ReconcileOperator(BaseOperator):
         """Extract, transform or one of the load tasks left no result."""
         if self.extracted is None or self.built is None:
             return True
-        return len(load_results(self.delivered)) < int(self.built.get("load_tasks", 1))
+        return len(load_results(self.delivered)) < max(1, len(self.built))  # one load task per part
 
     def _notes(self, report: RunReport, applied: dict[str, int]) -> None:
         delivered = merged_load_results(self.delivered)

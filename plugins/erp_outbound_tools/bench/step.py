@@ -29,7 +29,7 @@ def operators(step: str, inputs: dict) -> list:
         return [ProcurosSendTransactionsOperator(batches=part, extracted=inputs["extract"], **common)
                 for part in inputs["transform"]]
     if step == "reconcile":
-        return [ProcurosReconcileOperator(extracted=inputs["extract"], built=inputs["transform_summary"],
+        return [ProcurosReconcileOperator(extracted=inputs["extract"], built=inputs["transform"],
                                           delivered=inputs["load"], **common)]
     raise SystemExit(f"unknown step {step}")
 
