@@ -22,7 +22,7 @@ def built(**extra) -> Built:
 
 
 def test_a_staged_payload_comes_back_with_its_keys_and_the_exact_body_text(tmp_path):
-    ref = Folder(tmp_path).write_frame("order-00000.parquet", payload_frame("ORDER", built()))
+    ref = Folder(tmp_path).write_records("order-00000.arrow", payload_frame("ORDER", built()))
 
     docs = read_records(ref)
 
@@ -36,13 +36,13 @@ def test_a_staged_payload_comes_back_with_its_keys_and_the_exact_body_text(tmp_p
 
 def test_extra_key_columns_travel_along_and_missing_values_are_none(tmp_path):
     frame = payload_frame("INVOICE_FORWARDING", built(operation_instance_id=pd.array(["55", pd.NA], dtype="string")))
-    docs = read_records(Folder(tmp_path).write_frame("f.parquet", frame))
+    docs = read_records(Folder(tmp_path).write_records("f.arrow", frame))
     assert [d["operation_instance_id"] for d in docs] == ["55", None]
     assert list(docs[0]) == ["doc_type", "document_id", "identifier", "attempts", "operation_instance_id", "body"]
 
 
 def test_the_dry_run_preview_line_holds_the_body_as_json(tmp_path):
-    doc = read_records(Folder(tmp_path).write_frame("o.parquet", payload_frame("ORDER", built())))[0]
+    doc = read_records(Folder(tmp_path).write_records("o.arrow", payload_frame("ORDER", built())))[0]
     line = json.loads(preview_line(doc))
     assert line["identifier"] == 'PO-1,"body":{"x"'
     assert line["body"] == json.loads(BODY)

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow as pa
+import pyarrow.feather as feather
 
 
 def _is_url(location: str) -> bool:
@@ -75,6 +76,19 @@ class Folder:
             fh.write(buffer.getvalue())
         return str(target)
 
+    def write_records(self, name: str, frame: pd.DataFrame) -> str:
+        """Rows for ``read_records``: an Arrow IPC (Feather) file, LZ4-compressed.
+
+        Read back faster and with less memory than Parquet, and text columns (payload bodies)
+        stay the strings they were, with no escaping either way.
+        """
+        target = self._file(name)
+        buffer = pa.BufferOutputStream()
+        feather.write_feather(parquet_safe(frame), buffer, compression="lz4")
+        with target.open("wb") as fh:
+            fh.write(buffer.getvalue().to_pybytes())
+        return str(target)
+
     def remove(self) -> None:
         if isinstance(self.path, Path):
             import shutil
@@ -120,6 +134,6 @@ def read_frame(ref: str) -> pd.DataFrame:
 
 
 def read_records(ref: str) -> list[dict]:
-    """A staged Parquet file as one dict per row (Arrow to Python directly, without pandas)."""
+    """A staged Arrow file (``Folder.write_records``) as one dict per row, Arrow to Python without pandas."""
     with _open(ref, "rb") as fh:
-        return pq.read_table(io.BytesIO(fh.read())).to_pylist()
+        return feather.read_table(pa.BufferReader(fh.read()), use_threads=False).to_pylist()

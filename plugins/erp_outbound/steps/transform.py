@@ -1,4 +1,4 @@
-"""Transform: staged ERP frames -> vendor payloads (Parquet, the body a text column) and build errors."""
+"""Transform: staged ERP frames -> vendor payloads (Arrow files, the body a text column) and build errors."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ class BuildPayloadsOperator(BaseOperator):
             if doc_flow.unique_field:
                 built = reject_repeated_identifiers(built, doc_flow.unique_field, numbers_seen.setdefault(doc_type, {}))
             if len(built.payloads):
-                ref = folder.write_frame(f"{doc_type.lower()}-{n:05d}.parquet", payload_frame(doc_type, built))
+                ref = folder.write_records(f"{doc_type.lower()}-{n:05d}.arrow", payload_frame(doc_type, built))
                 batches.append({"doc_type": doc_type, "ref": ref, "count": len(built.payloads)})
             if len(built.errors):
                 error_refs.append(folder.write_lines(f"{doc_type.lower()}-{n:05d}-errors.jsonl",
