@@ -22,7 +22,7 @@ def payload_frame(doc_type: str, built: Built) -> pd.DataFrame:
     Columns of ``built.payloads`` beyond the body (e.g. an operation id to resume) travel
     along as keys. The body stays the JSON text it was built as, never parsed.
     """
-    frame = built.payloads.copy()
+    frame = built.payloads.reset_index(drop=True)  # a fresh frame: its index is not staged
     frame.insert(0, "doc_type", doc_type)
     return frame
 
