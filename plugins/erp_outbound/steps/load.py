@@ -187,15 +187,15 @@ class LoadOperator(BaseOperator):
     def documents(self, batches: list[dict], claims: Claims | None) -> Iterator[dict]:
         """The staged documents this run still holds a claim on."""
         for batch in batches:
-            docs = read_records(batch["ref"])
-            if claims is not None:
-                held = claims.held(self.vendor, batch["doc_type"], [d["document_id"] for d in docs])
-                if len(held) < len(docs):
-                    self.skipped += len(docs) - len(held)
-                    self.log.warning("%d %s documents lost their claim (lease expired); not sent by this run",
-                                     len(docs) - len(held), batch["doc_type"])
-                docs = [d for d in docs if d["document_id"] in held]
-            yield from docs
+            for docs in read_records(batch["ref"]):  # a record batch at a time
+                if claims is not None:
+                    held = claims.held(self.vendor, batch["doc_type"], [d["document_id"] for d in docs])
+                    if len(held) < len(docs):
+                        self.skipped += len(docs) - len(held)
+                        self.log.warning("%d %s documents lost their claim (lease expired); not sent by this run",
+                                         len(docs) - len(held), batch["doc_type"])
+                    docs = [d for d in docs if d["document_id"] in held]
+                yield from docs
 
     def preview(self, context, batches: list[dict], total: int) -> dict:
         """Dry run: write what would be sent to the reports folder; send nothing."""
@@ -203,7 +203,8 @@ class LoadOperator(BaseOperator):
         map_index = getattr(context.get("ti"), "map_index", None) or 0
         part = f"-part{map_index + 1}" if map_index > 0 else ""  # one file per load task
         name = safe_name(f"{context['dag'].dag_id}__{runs.run_id(context)}__dry-run-payloads{part}.jsonl")
-        path = folder.write_lines(name, (preview_line(doc) for batch in batches for doc in read_records(batch["ref"])))
+        path = folder.write_lines(name, (preview_line(doc) for batch in batches
+                                         for docs in read_records(batch["ref"]) for doc in docs))
         for batch in batches:
             self.log.info("Dry run: would send %d %s documents", batch["count"], batch["doc_type"])
         self.log.info("Dry run: the %d payloads that would be sent are in %s", total, path)
