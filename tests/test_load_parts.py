@@ -112,7 +112,9 @@ def test_a_failed_load_task_still_reconciles_what_the_others_delivered_and_fails
     sent = {t["identifier"] for t in sandbox.snapshot()["procuros"]["transactions"]}
     rows = documents(url)
     assert sent and set(rows[rows["status"].notna()]["number"]) <= sent
-    assert rows["number"].isin(sent).sum() == rows["status"].notna().sum()  # every answered document was written back
+    answered = rows[rows["number"].isin(sent)]
+    assert (answered["status"].notna() | answered["last_error"].notna()).all()  # every answer was written back
+    assert rows[~rows["number"].isin(sent)]["status"].isna().all()  # the failed part's documents stay pending
 
 
 @pytest.mark.airflow
@@ -138,3 +140,5 @@ def test_a_failed_transform_still_reconciles_and_fails_the_run(tmp_path, files, 
     assert states["transform"].endswith("failed") and states["reconcile"].endswith("failed")
     assert sandbox.snapshot()["procuros"]["transactions"] == []
     assert documents(url)["status"].isna().all()
+    # Reconcile ran (not failed rendering its inputs): it wrote the run report, then failed the run.
+    assert len(list((files / "reports").glob("procuros_outgoing__*.json"))) == 1
