@@ -23,17 +23,17 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 from erp_outbound import dag_defaults as defaults
-from erp_outbound.core.transform import BuildPayloadsOperator
-from erp_outbound.erp.operators import ExtractDocumentsOperator
 from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER
 from erp_outbound.procuros.flows import FLOWS
 from erp_outbound.procuros.operators import ProcurosReconcileOperator, ProcurosSendTransactionsOperator
+from erp_outbound.steps.extract import ExtractDocumentsOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
 
 DOC_TYPES = list(FLOWS)
 
 with defaults.delivery_dag(
     "procuros_outgoing", "Send pending ERP documents to Procuros and record each verdict on the document",
-    "procuros", doc_md=__doc__,
+    "procuros", doc_md=__doc__, dag_file=__file__,
     params={
         "dry_run": defaults.dry_run("Build and validate the payloads and show what would be sent; "
                                     "send nothing and change nothing."),
@@ -46,22 +46,12 @@ with defaults.delivery_dag(
                                           "shown in its portal) once it has failed this many runs; 1 = at once."),
     },
 ) as dag:
-    extract = ExtractDocumentsOperator(
-        task_id="extract",
-        vendor="procuros",
-        doc_types="{{ params.doc_types }}",
-        limit="{{ params.limit }}",
-        only_ids="{{ params.only_ids }}",
-        dry_run="{{ params.dry_run }}",
-    )
+    extract = ExtractDocumentsOperator(task_id="extract", vendor="procuros")
     transform = BuildPayloadsOperator(task_id="transform", vendor="procuros", chunks=extract.output)
-    load = defaults.load_tasks(ProcurosSendTransactionsOperator, transform,
-                               extracted=extract.output, dry_run="{{ params.dry_run }}")
+    load = defaults.load_tasks(ProcurosSendTransactionsOperator, transform, extracted=extract.output)
     reconcile = ProcurosReconcileOperator(
         task_id="reconcile",
-        **defaults.STEP_RESULTS,
-        dry_run="{{ params.dry_run }}",
-        report_after="{{ params.report_after }}",
+        **defaults.step_results(extract, transform, load),
         trigger_rule="all_done",
     )
     extract >> transform >> load >> reconcile

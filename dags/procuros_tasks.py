@@ -27,7 +27,7 @@ from erp_outbound.procuros.task_operators import (
 
 with defaults.delivery_dag(
     "procuros_tasks", "Answer Procuros' tasks: export customers and suppliers, sync enabled trade partners",
-    "procuros", doc_md=__doc__,
+    "procuros", doc_md=__doc__, dag_file=__file__,
     params={
         "dry_run": defaults.dry_run("Build the results and show them; change no partner flag and mark no task.",
                                     section="What to do"),
@@ -36,13 +36,13 @@ with defaults.delivery_dag(
                           description="Page size when reading Procuros' task queue (1 to 100); every page is read."),
     },
 ) as dag:
-    listed = ProcurosListTasksOperator(task_id="list_tasks", per_page="{{ params.per_page }}")
-    handled = ProcurosHandleTasksOperator(task_id="handle_tasks", listed=listed.output, dry_run="{{ params.dry_run }}")
-    marked = ProcurosMarkTasksOperator(task_id="mark_processed", handled=handled.output, dry_run="{{ params.dry_run }}")
+    listed = ProcurosListTasksOperator(task_id="list_tasks")
+    handled = ProcurosHandleTasksOperator(task_id="handle_tasks", listed=listed.output)
+    marked = ProcurosMarkTasksOperator(task_id="mark_processed", handled=handled.output)
     report = ProcurosTasksReportOperator(
         task_id="report",
-        handled="{{ ti.xcom_pull(task_ids='handle_tasks') }}",
-        marked="{{ ti.xcom_pull(task_ids='mark_processed') }}",
+        handled=handled.output,
+        marked=marked.output,
         trigger_rule="all_done",
     )
     listed >> handled >> marked >> report

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 from erp_outbound import dag_defaults as defaults
-from erp_outbound.core.transform import BuildPayloadsOperator
-from erp_outbound.erp.operators import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.rambase.flows import INVOICE_FORWARDING
 from erp_outbound.rambase.operators import RambaseForwardInvoicesOperator
+from erp_outbound.steps.extract import ExtractDocumentsOperator
+from erp_outbound.steps.reconcile import ReconcileOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
 
 with defaults.delivery_dag(
     "rambase_invoice_forwarding", "Forward purchase order response items to supplier invoices in RamBase",
-    "rambase", doc_md=__doc__,
+    "rambase", doc_md=__doc__, dag_file=__file__,
     params={
         "dry_run": defaults.dry_run("Build and check the requests; start no operation, change nothing."),
         "limit": defaults.limit(defaults.single_type(INVOICE_FORWARDING)),
@@ -37,15 +38,11 @@ with defaults.delivery_dag(
                                           "the ones still running are picked up by the next run."),
     },
 ) as dag:
-    extract = ExtractDocumentsOperator(
-        task_id="extract", vendor="rambase", doc_types=[INVOICE_FORWARDING],
-        limit="{{ params.limit }}", only_ids="{{ params.only_ids }}", dry_run="{{ params.dry_run }}",
-    )
+    extract = ExtractDocumentsOperator(task_id="extract", vendor="rambase", doc_types=[INVOICE_FORWARDING])
     transform = BuildPayloadsOperator(task_id="transform", vendor="rambase", chunks=extract.output)
-    load = defaults.load_tasks(RambaseForwardInvoicesOperator, transform, extracted=extract.output,
-                               dry_run="{{ params.dry_run }}", timeout_seconds="{{ params.wait_minutes * 60 }}")
+    load = defaults.load_tasks(RambaseForwardInvoicesOperator, transform, extracted=extract.output)
     reconcile = ReconcileOperator(
-        task_id="reconcile", vendor="rambase", **defaults.STEP_RESULTS,
-        dry_run="{{ params.dry_run }}", trigger_rule="all_done",
+        task_id="reconcile", vendor="rambase", **defaults.step_results(extract, transform, load),
+        trigger_rule="all_done",
     )
     extract >> transform >> load >> reconcile

@@ -18,26 +18,23 @@ purchase order ids) · [Reading a run report](/erp-outbound/guide#reading-a-run-
 from __future__ import annotations
 
 from erp_outbound import dag_defaults as defaults
-from erp_outbound.core.transform import BuildPayloadsOperator
-from erp_outbound.erp.operators import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.rambase.flows import PURCHASE_ORDER_UPDATE
 from erp_outbound.rambase.operators import RambaseUpdatePurchaseOrdersOperator
+from erp_outbound.steps.extract import ExtractDocumentsOperator
+from erp_outbound.steps.reconcile import ReconcileOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
 
 with defaults.delivery_dag(
     "rambase_purchase_orders", "Update purchase orders in RamBase and record each answer on the ERP row",
-    "rambase", doc_md=__doc__,
+    "rambase", doc_md=__doc__, dag_file=__file__,
     params={"dry_run": defaults.dry_run(), "limit": defaults.limit(defaults.single_type(PURCHASE_ORDER_UPDATE)),
             "only_ids": defaults.only_ids("updates", "the RamBase purchase order id")},
 ) as dag:
-    extract = ExtractDocumentsOperator(
-        task_id="extract", vendor="rambase", doc_types=[PURCHASE_ORDER_UPDATE],
-        limit="{{ params.limit }}", only_ids="{{ params.only_ids }}", dry_run="{{ params.dry_run }}",
-    )
+    extract = ExtractDocumentsOperator(task_id="extract", vendor="rambase", doc_types=[PURCHASE_ORDER_UPDATE])
     transform = BuildPayloadsOperator(task_id="transform", vendor="rambase", chunks=extract.output)
-    load = defaults.load_tasks(RambaseUpdatePurchaseOrdersOperator, transform, extracted=extract.output,
-                               dry_run="{{ params.dry_run }}")
+    load = defaults.load_tasks(RambaseUpdatePurchaseOrdersOperator, transform, extracted=extract.output)
     reconcile = ReconcileOperator(
-        task_id="reconcile", vendor="rambase", **defaults.STEP_RESULTS,
-        dry_run="{{ params.dry_run }}", trigger_rule="all_done",
+        task_id="reconcile", vendor="rambase", **defaults.step_results(extract, transform, load),
+        trigger_rule="all_done",
     )
     extract >> transform >> load >> reconcile

@@ -40,7 +40,7 @@ def rendezvous(folder: Path, step: str) -> None:
 def install_rendezvous(folder: Path) -> None:
     """Wrap Claims.claim and ReconcileOperator.execute in this process only (dag.test runs tasks in it)."""
     from erp_outbound.erp.claims import Claims
-    from erp_outbound.erp.operators import ReconcileOperator
+    from erp_outbound.steps.reconcile import ReconcileOperator
 
     claim, execute = Claims.claim, ReconcileOperator.execute
     first_chunk_held = []

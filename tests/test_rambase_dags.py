@@ -183,7 +183,7 @@ def test_two_rambase_dags_with_one_run_id_each_apply_and_report_only_their_own(e
     nor reports the forwarding documents; the forwarding run's own journal still holds all of them."""
     from erp_outbound.erp.hook import make_engine
     from erp_outbound.erp.journal import Journal
-    from erp_outbound.erp.operators import ReconcileOperator
+    from erp_outbound.steps.reconcile import ReconcileOperator
     from erp_outbound.erp.writeback import apply_verdicts
 
     url, summary = erp

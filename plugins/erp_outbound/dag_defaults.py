@@ -6,8 +6,6 @@ DAG here must still say it (each one's docstring starts "Airflow DAG").
 
 from __future__ import annotations
 
-import sys
-
 import pendulum
 from airflow.sdk import DAG, Param
 
@@ -17,8 +15,12 @@ from erp_outbound.pools import pool_for
 EVERY_15_MINUTES = "*/15 * * * *"  # Procuros recommends 10 to 30 minutes
 
 
-def delivery_dag(dag_id: str, description: str, vendor: str, params: dict, doc_md: str | None) -> DAG:
-    """A DAG that runs every 15 minutes and from the trigger form, never twice at once."""
+def delivery_dag(dag_id: str, description: str, vendor: str, params: dict, doc_md: str | None, *,
+                 dag_file: str) -> DAG:
+    """A DAG that runs every 15 minutes and from the trigger form, never twice at once.
+
+    ``dag_file`` is the DAG file's ``__file__``: Airflow would otherwise name this module as the DAG's file.
+    """
     dag = DAG(
         dag_id=dag_id,
         description=description,
@@ -32,8 +34,7 @@ def delivery_dag(dag_id: str, description: str, vendor: str, params: dict, doc_m
         params=params,
         on_failure_callback=RunFailedNotifier(),  # alerts only when the erp_outbound_alerts Variable asks
     )
-    # Airflow takes the DAG's file from the frame that built it: that is the DAG file, not this one.
-    dag.fileloc = sys._getframe(1).f_code.co_filename
+    dag.fileloc = dag_file
     return dag
 
 
@@ -47,12 +48,11 @@ def load_tasks(operator_class, transform, **kwargs):
         batches=transform.output)
 
 
-# What the reconcile step reads: every step's XCom (the load step's is a list when it was mapped).
-STEP_RESULTS = {
-    "extracted": "{{ ti.xcom_pull(task_ids='extract') }}",
-    "built": "{{ ti.xcom_pull(task_ids='transform', key='summary') }}",
-    "delivered": "{{ ti.xcom_pull(task_ids='load') }}",
-}
+def step_results(extract, transform, load) -> dict:
+    """What the reconcile step reads, as XComArgs: what extract staged, the load parts transform
+    made, and the load step's results (one per mapped load task). A step that failed left None
+    (for load: fewer results than parts)."""
+    return {"extracted": extract.output, "built": transform.output, "delivered": load.output}
 
 
 WHAT_TO_SEND = "What to send"

@@ -1,8 +1,19 @@
-"""Trigger-form values as operators receive them: native (rendered as objects) or text."""
+"""Trigger-form values as operators receive them: from the run's params, native or text."""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+def form_value(context, name: str, given: Any, default: Any = None) -> Any:
+    """What the operator was given, or else the run's trigger-form field ``name`` (``context["params"]``).
+
+    The DAGs leave these fields unset: each step reads the run's params itself, with no
+    Jinja string in between. A DAG without that field gets ``default``.
+    """
+    if given is not None:
+        return given
+    return (context.get("params") or {}).get(name, default)
 
 
 def as_bool(value: Any) -> bool:

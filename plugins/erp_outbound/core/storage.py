@@ -12,6 +12,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+import pyarrow.ipc as ipc
 
 
 def _is_url(location: str) -> bool:
@@ -21,6 +24,9 @@ def _is_url(location: str) -> bool:
 def safe_name(value: str) -> str:
     """Run ids hold ':' and '+'; keep file names portable."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", value)
+
+
+RECORDS_PER_BATCH = 1000  # rows per record batch of a staged Arrow file, the unit read_records yields
 
 
 class Folder:
@@ -74,6 +80,19 @@ class Folder:
             fh.write(buffer.getvalue())
         return str(target)
 
+    def write_records(self, name: str, frame: pd.DataFrame) -> str:
+        """Rows for ``read_records``: an Arrow IPC (Feather) file, LZ4-compressed.
+
+        Read back faster and with less memory than Parquet, and text columns (payload bodies)
+        stay the strings they were, with no escaping either way.
+        """
+        target = self._file(name)
+        buffer = pa.BufferOutputStream()
+        feather.write_feather(parquet_safe(frame), buffer, compression="lz4", chunksize=RECORDS_PER_BATCH)
+        with target.open("wb") as fh:
+            fh.write(buffer.getvalue().to_pybytes())
+        return str(target)
+
     def remove(self) -> None:
         if isinstance(self.path, Path):
             import shutil
@@ -116,3 +135,15 @@ def read_lines(ref: str) -> Iterator[str]:
 def read_frame(ref: str) -> pd.DataFrame:
     with _open(ref, "rb") as fh:
         return pd.read_parquet(io.BytesIO(fh.read()))
+
+
+def read_records(ref: str) -> Iterator[list[dict]]:
+    """A staged Arrow file (``Folder.write_records``), one list of row dicts per record batch.
+
+    Batch by batch, so a file's rows never sit in memory twice (as Arrow and as Python).
+    """
+    with _open(ref, "rb") as fh:
+        data = fh.read()  # the compressed file: a fraction of its rows' size
+    reader = ipc.open_file(pa.BufferReader(data))
+    for n in range(reader.num_record_batches):
+        yield reader.get_batch(n).to_pylist()

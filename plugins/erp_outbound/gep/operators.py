@@ -7,11 +7,12 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowException
 
 from erp_outbound.core.http import Answer, ConnectionConfigError
+from erp_outbound.core.params import form_value
 from erp_outbound.core.verdict import Verdict
-from erp_outbound.erp.load import LoadOperator
 from erp_outbound.gep.batches import BatchSize, deliver
 from erp_outbound.gep.hook import GepSmartHook
 from erp_outbound.gep.verdicts import batch_verdicts
+from erp_outbound.steps.load import LoadOperator
 
 POR_STATUS_PATH = "SmartInterfaceAPI/api/Order/PORStatus"
 
@@ -27,7 +28,7 @@ class GepAcknowledgeStatusOperator(LoadOperator):
     vendor = "gep"
     template_fields = (*LoadOperator.template_fields, "batch_size")
 
-    def __init__(self, *, path: str = POR_STATUS_PATH, batch_size: Any = 100,
+    def __init__(self, *, path: str = POR_STATUS_PATH, batch_size: Any = None,
                  gep_conn_id: str = GepSmartHook.default_conn_name, **kwargs) -> None:
         super().__init__(**kwargs)
         self.path = path
@@ -35,7 +36,7 @@ class GepAcknowledgeStatusOperator(LoadOperator):
         self.gep_conn_id = gep_conn_id
 
     def execute(self, context) -> dict:
-        self.documents_per_request = max(1, int(self.batch_size))
+        self.documents_per_request = max(1, int(form_value(context, "batch_size", self.batch_size, 100)))
         self.sizes = BatchSize(self.documents_per_request)  # lowered by batch-level refusals, for this run
         return super().execute(context)
 

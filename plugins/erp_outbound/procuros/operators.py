@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections import Counter
+from typing import Any
 
 from erp_outbound.core import runs
 from erp_outbound.core.http import ConnectionConfigError, TransientError
+from erp_outbound.core.params import form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.verdict import Verdict
 from erp_outbound.erp.journal import Journal
-from erp_outbound.erp.load import LoadOperator
-from erp_outbound.erp.operators import ReconcileOperator
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER, ErrorReporter
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.lookups import AskProcuros, ask, look_up, may_have_acted
 from erp_outbound.procuros.verdicts import transaction_verdict
+from erp_outbound.steps.load import LoadOperator
+from erp_outbound.steps.reconcile import ReconcileOperator
 
 
 class ProcurosSendTransactionsOperator(LoadOperator):
@@ -99,12 +99,16 @@ class ProcurosReconcileOperator(ReconcileOperator):
     template_fields = (*ReconcileOperator.template_fields, "report_after")
 
     def __init__(self, *, procuros_conn_id: str = ProcurosHook.default_conn_name,
-                 report_after: Any = DEFAULT_REPORT_AFTER, **kwargs) -> None:
+                 report_after: Any = None, **kwargs) -> None:
         take_vendor_pool(kwargs, "procuros")  # it reports build errors to Procuros
         super().__init__(vendor="procuros", **kwargs)
         self.procuros_conn_id = procuros_conn_id
         self.report_after = report_after
         self._reporter: ErrorReporter | None = None
+
+    def execute(self, context) -> dict:
+        self.report_after = form_value(context, "report_after", self.report_after, DEFAULT_REPORT_AFTER)
+        return super().execute(context)
 
     def before_apply(self, verdicts: list[Verdict], report: RunReport) -> None:
         if self._reporter is None:

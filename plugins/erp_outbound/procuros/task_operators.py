@@ -11,7 +11,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from erp_outbound.core import runs, settings
 from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import TransientError, raise_for_transient
-from erp_outbound.core.params import as_bool
+from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder, read_lines
 from erp_outbound.core.verdict import Outcome, Verdict
@@ -31,7 +31,7 @@ class ProcurosListTasksOperator(BaseOperator):
     template_fields = ("per_page",)
     ui_color = "#e8f4fd"
 
-    def __init__(self, *, per_page: Any = 100, procuros_conn_id: str = ProcurosHook.default_conn_name, **kwargs):
+    def __init__(self, *, per_page: Any = None, procuros_conn_id: str = ProcurosHook.default_conn_name, **kwargs):
         take_vendor_pool(kwargs, "procuros")
         super().__init__(**kwargs)
         self.per_page = per_page
@@ -40,7 +40,7 @@ class ProcurosListTasksOperator(BaseOperator):
     def execute(self, context) -> dict:
         hook = ProcurosHook(self.procuros_conn_id)
         settings_ = hook.delivery_settings()
-        per_page = min(100, max(1, int(self.per_page)))
+        per_page = min(100, max(1, int(form_value(context, "per_page", self.per_page, 100))))
         session = hook.session()
         tasks, cursor, pages = [], None, 0
         while pages < MAX_PAGES:
@@ -80,7 +80,7 @@ class ProcurosHandleTasksOperator(BaseOperator):
     template_fields = ("listed", "dry_run")
     ui_color = "#fdf6e3"
 
-    def __init__(self, *, listed: Any, erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = False, **kwargs):
+    def __init__(self, *, listed: Any, erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = None, **kwargs):
         super().__init__(**kwargs)
         self.listed = listed
         self.erp_conn_id = erp_conn_id
@@ -88,7 +88,7 @@ class ProcurosHandleTasksOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         engine = ErpHook(self.erp_conn_id).engine
-        dry_run = as_bool(self.dry_run)
+        dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         outcomes = [handle(json.loads(line), engine, dry_run) for line in read_lines(self.listed["tasks"])]
         for outcome in outcomes:
             self.log.info("Task %s %s: %s, %d partners%s", outcome.task_id, outcome.task_type,
@@ -105,7 +105,7 @@ class ProcurosMarkTasksOperator(BaseOperator):
     ui_color = "#fde8e8"
 
     def __init__(self, *, handled: Any, procuros_conn_id: str = ProcurosHook.default_conn_name,
-                 dry_run: Any = False, **kwargs):
+                 dry_run: Any = None, **kwargs):
         take_vendor_pool(kwargs, "procuros")
         super().__init__(**kwargs)
         self.handled = handled
@@ -114,7 +114,7 @@ class ProcurosMarkTasksOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         outcomes = [json.loads(line) for line in read_lines(self.handled["outcomes"])]
-        if as_bool(self.dry_run):
+        if as_bool(form_value(context, "dry_run", self.dry_run, False)):
             self.log.info("Dry run: %d tasks would be marked processed", len(outcomes))
             return {"marks": None, "would_mark": len(outcomes)}
         hook = ProcurosHook(self.procuros_conn_id)

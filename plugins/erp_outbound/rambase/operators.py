@@ -8,10 +8,10 @@ from typing import Any
 
 from erp_outbound.core import runs
 from erp_outbound.core.http import TransientError
+from erp_outbound.core.params import form_value
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal
-from erp_outbound.erp.load import LoadOperator
 from erp_outbound.erp.sql import statement
 from erp_outbound.rambase.hook import RambaseHook
 from erp_outbound.rambase.triggers import RambaseOperationTrigger
@@ -23,6 +23,7 @@ from erp_outbound.rambase.verdicts import (
     rejected,
     uncertain_check,
 )
+from erp_outbound.steps.load import LoadOperator
 
 FORWARD_OPERATION = "100860"
 # A 429 or 503 means RamBase did not run the operation: safe to try again. Any other
@@ -63,7 +64,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
 
     template_fields = (*LoadOperator.template_fields, "timeout_seconds")
 
-    def __init__(self, *, timeout_seconds: Any = 1800, poll_seconds: float = 2.0, **kwargs) -> None:
+    def __init__(self, *, timeout_seconds: Any = None, poll_seconds: float = 2.0, **kwargs) -> None:
         super().__init__(**kwargs)
         self.timeout_seconds = timeout_seconds
         self.poll_seconds = poll_seconds
@@ -128,6 +129,12 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
             self._erp("clear_requested", document_id=doc["document_id"])  # 429/503 only: it never ran
         return super().deferred_verdict(doc, error)
 
+    def wait_seconds(self, context) -> float:
+        """``timeout_seconds``, or else the run's "Wait for operations (minutes)" field, or 30 minutes."""
+        if self.timeout_seconds is not None:
+            return float(self.timeout_seconds)
+        return float(form_value(context, "wait_minutes", None, 30)) * 60
+
     def after_delivery(self, context, stats: dict) -> dict:
         if not self.running:
             return stats
@@ -135,7 +142,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         self.defer(
             trigger=RambaseOperationTrigger(
                 self.rambase_conn_id, {i: r["link"] for i, r in self.running.items()},
-                timeout_at=time.time() + float(self.timeout_seconds), poll_seconds=self.poll_seconds,
+                timeout_at=time.time() + self.wait_seconds(context), poll_seconds=self.poll_seconds,
                 carry={"running": self.running, "stats": stats}),
             method_name="resume",
         )

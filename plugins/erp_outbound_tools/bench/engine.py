@@ -108,11 +108,10 @@ def build_erp(vendor: str, url: str, documents: int) -> None:
 
 def staged_requests(vendor: str, parts: list[dict]) -> list[bare.Request]:
     """The requests our load step sends, from the transform step's staged payloads."""
-    from erp_outbound.core.storage import read_lines
-    from erp_outbound.erp.load import split_payload_line
+    from erp_outbound.core.storage import read_records
 
-    docs = [split_payload_line(line)
-            for part in parts for batch in part["batches"] for line in read_lines(batch["ref"])]
+    docs = [({k: v for k, v in doc.items() if k != "body"}, doc["body"])
+            for part in parts for batch in part["batches"] for docs in read_records(batch["ref"]) for doc in docs]
     if vendor == "procuros":
         return [bare.Request("POST", "/v2/transactions", body.encode()) for _, body in docs]
     if vendor == "rambase":

@@ -14,13 +14,14 @@ import time
 from collections import defaultdict
 from types import SimpleNamespace
 
-from erp_outbound.core.transform import BuildPayloadsOperator
-from erp_outbound.erp.operators import ExtractDocumentsOperator, ReconcileOperator
 from erp_outbound.gep.flows import POR_STATUS
 from erp_outbound.gep.operators import POR_STATUS_PATH, GepAcknowledgeStatusOperator
 from erp_outbound.procuros.operators import ProcurosReconcileOperator, ProcurosSendTransactionsOperator
 from erp_outbound.rambase.flows import PURCHASE_ORDER_UPDATE
 from erp_outbound.rambase.operators import RambaseUpdatePurchaseOrdersOperator
+from erp_outbound.steps.extract import ExtractDocumentsOperator
+from erp_outbound.steps.reconcile import ReconcileOperator
+from erp_outbound.steps.transform import BuildPayloadsOperator
 
 # vendor -> (document type, the load operator and its own arguments, the reconcile operator)
 PIPELINES = {
@@ -45,7 +46,7 @@ def operators(step: str, inputs: dict) -> list:
         return [load(batches=part, extracted=inputs["extract"], **load_args, **common) for part in inputs["transform"]]
     if step == "reconcile":
         vendor_arg = {} if reconcile is ProcurosReconcileOperator else {"vendor": vendor}
-        return [reconcile(extracted=inputs["extract"], built=inputs["transform_summary"], delivered=inputs["load"],
+        return [reconcile(extracted=inputs["extract"], built=inputs["transform"], delivered=inputs["load"],
                           **vendor_arg, **common)]
     raise SystemExit(f"unknown step {step}")
 

@@ -1,10 +1,11 @@
-"""Transform: staged ERP frames -> vendor payloads (JSON lines) and build errors."""
+"""Transform: staged ERP frames -> vendor payloads (Arrow files, the body a text column) and build errors."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import pandas as pd
 from airflow.sdk import BaseOperator
 
 from erp_outbound.core import runs, settings
@@ -15,18 +16,15 @@ from erp_outbound.core.storage import read_frame, read_lines
 from erp_outbound.core.verdict import Outcome, Verdict
 
 
-def payload_lines(doc_type: str, built: Built):
-    """One JSON line per payload: the document's keys and its body, kept as built.
+def payload_frame(doc_type: str, built: Built) -> pd.DataFrame:
+    """The staged payloads: one row per document, its keys as columns and its body a text column.
 
     Columns of ``built.payloads`` beyond the body (e.g. an operation id to resume) travel
-    along as keys.
+    along as keys. The body stays the JSON text it was built as, never parsed.
     """
-    frame = built.payloads.drop(columns=["body"]).astype(object)
-    frame = frame.where(frame.notna(), None)
-    frame["attempts"] = frame["attempts"].astype(int)
-    for keys, body in zip(frame.to_dict("records"), built.payloads["body"]):
-        meta = json.dumps({"doc_type": doc_type, **keys}, ensure_ascii=False, default=str)
-        yield meta[:-1] + ',"body":' + body + "}"
+    frame = built.payloads.reset_index(drop=True)  # a fresh frame: its index is not staged
+    frame.insert(0, "doc_type", doc_type)
+    return frame
 
 
 def build_error_lines(doc_type: str, built: Built):
@@ -102,7 +100,7 @@ class BuildPayloadsOperator(BaseOperator):
             if doc_flow.unique_field:
                 built = reject_repeated_identifiers(built, doc_flow.unique_field, numbers_seen.setdefault(doc_type, {}))
             if len(built.payloads):
-                ref = folder.write_lines(f"{doc_type.lower()}-{n:05d}.jsonl", payload_lines(doc_type, built))
+                ref = folder.write_records(f"{doc_type.lower()}-{n:05d}.arrow", payload_frame(doc_type, built))
                 batches.append({"doc_type": doc_type, "ref": ref, "count": len(built.payloads)})
             if len(built.errors):
                 error_refs.append(folder.write_lines(f"{doc_type.lower()}-{n:05d}-errors.jsonl",

@@ -1,4 +1,4 @@
-"""Extract: read pending documents in chunks with the user's SQL, claiming each chunk."""
+"""Pending documents: read in chunks with the user's SQL, claiming each chunk (the extract step's reading)."""
 
 from __future__ import annotations
 

@@ -20,22 +20,19 @@ from erp_outbound.core.async_delivery import AsyncDelivery
 from erp_outbound.core.async_http import client_session
 from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import ConnectionConfigError, TransientError
-from erp_outbound.core.params import as_bool
-from erp_outbound.core.storage import Folder, read_lines, safe_name
-from erp_outbound.core.transform import build_error_verdicts
+from erp_outbound.core.params import as_bool, form_value
+from erp_outbound.core.storage import Folder, read_records, safe_name
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, JournalWriter
 from erp_outbound.pools import take_vendor_pool
+from erp_outbound.steps.transform import build_error_verdicts
 
-BODY_MARK = ',"body":'
-
-
-def split_payload_line(line: str) -> tuple[dict, str]:
-    """A staged payload line -> (document keys, body JSON text), without parsing the body."""
-    cut = line.index(BODY_MARK)
-    return json.loads(line[:cut] + "}"), line[cut + len(BODY_MARK):-1]
+def preview_line(doc: dict) -> str:
+    """A dry run's JSON line for one staged document: its keys, then the body it would send."""
+    keys = {k: v for k, v in doc.items() if k != "body"}
+    return json.dumps({**keys, "body": json.loads(doc["body"])}, ensure_ascii=False, default=str)
 
 
 def percentile_ms(values: list[float], q: int) -> float | None:
@@ -59,7 +56,7 @@ class LoadOperator(BaseOperator):
     ui_color = "#fde8e8"
 
     def __init__(self, *, batches: Any, extracted: Any = None, erp_conn_id: str = ErpHook.default_conn_name,
-                 dry_run: Any = False, **kwargs) -> None:
+                 dry_run: Any = None, **kwargs) -> None:
         take_vendor_pool(kwargs, self.vendor)
         super().__init__(**kwargs)
         self.batches = batches
@@ -103,7 +100,7 @@ class LoadOperator(BaseOperator):
         built = self.batches or {}
         batches = built.get("batches", [])
         total = sum(b["count"] for b in batches)
-        dry_run = as_bool(self.dry_run)
+        dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         self.engine = engine = ErpHook(self.erp_conn_id).engine  # one engine for the whole step
         journal = Journal(engine, runs.run_id(context), dry_run, dag_id=runs.dag_id(context))
         build_errors = build_error_verdicts(self.vendor, built.get("build_errors", []))
@@ -190,19 +187,15 @@ class LoadOperator(BaseOperator):
     def documents(self, batches: list[dict], claims: Claims | None) -> Iterator[dict]:
         """The staged documents this run still holds a claim on."""
         for batch in batches:
-            docs = []
-            for line in read_lines(batch["ref"]):
-                keys, body = split_payload_line(line)
-                keys["body"] = body
-                docs.append(keys)
-            if claims is not None:
-                held = claims.held(self.vendor, batch["doc_type"], [d["document_id"] for d in docs])
-                if len(held) < len(docs):
-                    self.skipped += len(docs) - len(held)
-                    self.log.warning("%d %s documents lost their claim (lease expired); not sent by this run",
-                                     len(docs) - len(held), batch["doc_type"])
-                docs = [d for d in docs if d["document_id"] in held]
-            yield from docs
+            for docs in read_records(batch["ref"]):  # a record batch at a time
+                if claims is not None:
+                    held = claims.held(self.vendor, batch["doc_type"], [d["document_id"] for d in docs])
+                    if len(held) < len(docs):
+                        self.skipped += len(docs) - len(held)
+                        self.log.warning("%d %s documents lost their claim (lease expired); not sent by this run",
+                                         len(docs) - len(held), batch["doc_type"])
+                    docs = [d for d in docs if d["document_id"] in held]
+                yield from docs
 
     def preview(self, context, batches: list[dict], total: int) -> dict:
         """Dry run: write what would be sent to the reports folder; send nothing."""
@@ -210,7 +203,8 @@ class LoadOperator(BaseOperator):
         map_index = getattr(context.get("ti"), "map_index", None) or 0
         part = f"-part{map_index + 1}" if map_index > 0 else ""  # one file per load task
         name = safe_name(f"{context['dag'].dag_id}__{runs.run_id(context)}__dry-run-payloads{part}.jsonl")
-        path = folder.write_lines(name, (line for batch in batches for line in read_lines(batch["ref"])))
+        path = folder.write_lines(name, (preview_line(doc) for batch in batches
+                                         for docs in read_records(batch["ref"]) for doc in docs))
         for batch in batches:
             self.log.info("Dry run: would send %d %s documents", batch["count"], batch["doc_type"])
         self.log.info("Dry run: the %d payloads that would be sent are in %s", total, path)

@@ -1,4 +1,4 @@
-"""The ERP ends of every pipeline: extract pending documents, and the reconcile base."""
+"""Reconcile: apply every recorded verdict to the ERP, release the claims, report the run."""
 
 from __future__ import annotations
 
@@ -8,122 +8,24 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from erp_outbound.core import alerts, assets, runs, settings
-from erp_outbound.core.flows import flow
-from erp_outbound.core.params import as_bool, as_ids, as_limit, as_list
+from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder
 from erp_outbound.core.verdict import Outcome
-from erp_outbound.erp.claims import DEFAULT_LEASE_SECONDS, Claims
-from erp_outbound.erp.extract import pending_chunks
+from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.writeback import apply_verdicts
 from erp_outbound.ui.links import RunReportLink
 
 
-class ExtractDocumentsOperator(BaseOperator):
-    """Read and claim the pending documents of some types; stage them in chunks.
-
-    Before extracting, verdicts an earlier run recorded but never applied (a crash
-    between load and reconcile) are applied, so no answered document goes again.
-    XCom carries the chunk references, the claim token and counts, never documents.
-    """
-
-    template_fields: Sequence[str] = ("doc_types", "limit", "only_ids", "dry_run")
-    ui_color = "#e8f4fd"
-
-    def __init__(
-        self,
-        *,
-        vendor: str,
-        doc_types: Any,
-        erp_conn_id: str = ErpHook.default_conn_name,
-        limit: Any = None,
-        only_ids: Any = None,
-        dry_run: Any = False,
-        chunk_size: int | None = None,
-        lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        **kwargs,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.vendor = vendor
-        self.doc_types = doc_types
-        self.erp_conn_id = erp_conn_id
-        self.limit = limit
-        self.only_ids = only_ids
-        self.dry_run = dry_run
-        self.chunk_size = chunk_size or settings.chunk_size()
-        self.lease_seconds = lease_seconds
-
-    def execute(self, context) -> dict:
-        limit, only_ids = as_limit(self.limit), as_ids(self.only_ids)  # bad values fail before anything is read
-        engine = ErpHook(self.erp_conn_id).engine
-        dry_run = as_bool(self.dry_run)
-        run_id = runs.run_id(context)
-        recovered = 0
-        if not dry_run:
-            journal = Journal(engine, run_id, dag_id=runs.dag_id(context))
-            leftovers = journal.unapplied(self.vendor)
-            if leftovers:
-                recovered = len(leftovers)
-                self.log.warning("Applying %d verdicts an earlier run recorded but did not apply", recovered)
-                apply_verdicts(engine, journal, leftovers)
-        claims = None if dry_run else Claims(engine, run_id, self.lease_seconds, dag_id=runs.dag_id(context))
-        folder = runs.staging_folder(context, "extract")
-        chunks, counts, found = [], {}, set()
-        doc_types = as_list(self.doc_types)
-        for doc_type in doc_types:
-            doc_flow = flow(self.vendor, doc_type)
-            counts[doc_type] = 0
-            for n, chunk in enumerate(pending_chunks(engine, doc_flow, self.chunk_size, limit, only_ids, claims,
-                                                     found)):
-                stem = f"{doc_type.lower()}-{n:05d}"
-                chunks.append({
-                    "doc_type": doc_type,
-                    "count": len(chunk.headers),
-                    "headers": folder.write_frame(f"{stem}-headers.parquet", chunk.headers.reset_index(drop=True)),
-                    "lines": folder.write_frame(f"{stem}-lines.parquet", chunk.lines),
-                    "parties": folder.write_frame(f"{stem}-parties.parquet", chunk.parties.reset_index(drop=True)),
-                })
-                counts[doc_type] += len(chunk.headers)
-                self.log.info("%s: extracted %d pending documents so far", doc_type, counts[doc_type])
-        self.log.info("Extracted %d documents: %s%s", sum(counts.values()), counts,
-                      " (dry run: nothing claimed)" if dry_run else "")
-        unmatched = unmatched_ids(only_ids, found, doc_types, limit_reached=limit is not None and any(
-            n >= limit for n in counts.values()))
-        if unmatched:
-            self.log.warning("%s", unmatched["note"])
-        return {
-            "chunks": chunks,
-            "counts": counts,
-            "claim_token": claims.token if claims else None,
-            "recovered": recovered,
-            "unmatched_ids": unmatched,
-        }
-
-
-MAX_NAMED_IDS = 50  # XCom carries references and counts: the first ones, then how many more
-
-
-def unmatched_ids(only_ids: list[str] | None, found: set[str], doc_types: list[str], limit_reached: bool) -> dict:
-    """The "Only these" entries that named no pending document, with a sentence for the log and the report."""
-    missing = [i for i in only_ids or [] if i not in found]
-    if not missing:
-        return {}
-    shown = ", ".join(repr(i) for i in missing[:MAX_NAMED_IDS])
-    more = f" and {len(missing) - MAX_NAMED_IDS} more" if len(missing) > MAX_NAMED_IDS else ""
-    where = "were not among the pending documents read before the limit was reached" if limit_reached else \
-        "match no pending document"
-    note = (f"Only these: {shown}{more} {where} of {', '.join(doc_types)} (neither an ERP id nor a document "
-            "number; documents already delivered are no longer pending). Nothing was sent for them.")
-    return {"ids": missing[:MAX_NAMED_IDS], "count": len(missing), "note": note}
-
-
 class ReconcileOperator(BaseOperator):
     """Apply every recorded verdict to the ERP, release the run's claims, report the run.
 
-    Vendors extend ``before_apply`` (e.g. to report build errors). The run report goes
-    to the task log, to JSON, CSV and HTML files in the reports folder, and its counts to XCom.
+    ``extracted``, ``built`` and ``delivered`` are the extract, transform and load steps' XComs
+    (``dag_defaults.step_results``; ``built`` is the load parts). Vendors extend ``before_apply``
+    (e.g. to report build errors). The run report goes to the task log, to JSON, CSV and HTML
+    files in the reports folder, and its counts to XCom.
     Document types with deliveries get an asset event through the vendor's asset alias
     (see ``core/assets.py``); new document errors are sent as an alert when alerts are on.
     """
@@ -133,7 +35,7 @@ class ReconcileOperator(BaseOperator):
     operator_extra_links = (RunReportLink(),)  # "Run report": this run's report on the Deliveries page
 
     def __init__(self, *, vendor: str, extracted: Any = None, built: Any = None, delivered: Any = None,
-                 erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = False,
+                 erp_conn_id: str = ErpHook.default_conn_name, dry_run: Any = None,
                  reports_url: str | None = None, **kwargs) -> None:
         # Asset events for the delivered types are added to this alias at run time.
         outlets = kwargs.get("outlets") or []
@@ -155,7 +57,7 @@ class ReconcileOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         self.engine = engine = ErpHook(self.erp_conn_id).engine  # vendors' before_apply use it too
-        dry_run = as_bool(self.dry_run)
+        dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         journal = Journal(engine, runs.run_id(context), dry_run, dag_id=runs.dag_id(context))
         report = RunReport(self.vendor, context["dag"].dag_id, runs.run_id(context), dry_run)
         applied: dict[str, int] = {}
@@ -203,7 +105,7 @@ class ReconcileOperator(BaseOperator):
         """Extract, transform or one of the load tasks left no result."""
         if self.extracted is None or self.built is None:
             return True
-        return len(load_results(self.delivered)) < int(self.built.get("load_tasks", 1))
+        return len(load_results(self.delivered)) < max(1, len(self.built))  # one load task per part
 
     def _notes(self, report: RunReport, applied: dict[str, int]) -> None:
         delivered = merged_load_results(self.delivered)

@@ -1,0 +1,1 @@
+"""The four steps every delivery DAG runs: extract, transform, load, reconcile."""
