@@ -5,8 +5,9 @@ lifetimes of 60 s or less, otherwise until 60 s before it expires. A renewal is 
 flight: while one request fetches, the others wait for its token. A 401 renews only if
 the token that failed is still the current one, so a burst of 401s costs one renewal.
 A 401 is a configuration error only for a token fetched after the request started that
-the vendor never accepted, and only the second time in one request: a fresh token that
-the vendor refuses twice in a row means wrong credentials, not a token that died.
+the vendor never accepted, and only when the fresh token this request was refused before is
+still unaccepted too: two fresh tokens refused in a row mean wrong credentials, not tokens
+that died of age or use (a token the vendor accepted once and refuses later has died).
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ class TokenAuth:
 
     async def send(self, send: Callable[[dict[str, str]], Awaitable[Answer]]) -> Answer:
         started = self.cache.grants  # tokens with a higher serial were fetched after this request started
-        fresh_refusals = renewals = 0
+        refused_fresh: Token | None = None
+        renewals = 0
         while True:
             token = await self.cache.current()
             answer = await send({"Authorization": f"Bearer {token.value}"})
@@ -97,9 +99,11 @@ class TokenAuth:
                 token.accepted = True
                 return answer
             if token.serial > started and not token.accepted:
-                fresh_refusals += 1
-                if fresh_refusals >= 2:
+                # Checked again only after a renewal's round trip: any answer that accepted the earlier
+                # token has been read by then.
+                if refused_fresh is not None and not refused_fresh.accepted:
                     raise self.refused(answer)
+                refused_fresh = token
             renewals += 1
             if renewals > MAX_RENEWALS_PER_REQUEST:
                 raise TransientError(f"tokens were refused {renewals} times in one request (HTTP 401)", status=401)
