@@ -1,17 +1,21 @@
 """Pacing: find and hold the request rate a vendor accepts.
 
-Every answer is counted in short windows (``WINDOW_SECONDS``). 429s beyond what chance
-explains (more than three standard errors above the share of 429s taken as noise, zero at
-first) mean "too fast": the pace drops to a little under the rate the vendor accepted, i.e.
-the non-429 answers per second since the window's first 429 (an emptied token bucket
-refills at exactly the vendor's limit). The next window tells the two kinds of 429 apart:
+Answers are counted in windows of at least ``WINDOW_SECONDS`` and ``WINDOW_ANSWERS``
+answers. A window has too many 429s when it has any while no random share of 429s is
+known, or when its share is more than three standard errors above that known share.
+Too many 429s cut the pace to a little under the rate the vendor accepted: the non-429
+answers per second since the window's first 429 (an emptied token bucket refills at
+exactly the vendor's limit). The next window tells the two kinds of 429 apart:
 
-- load-driven: at the lower pace the share falls back to the noise level. The pace is held
-  and probed upward, by 1% after a clean window, doubling the step while windows stay
-  clean; a 429 episode cuts it again. A pace far above what is sent is dropped.
-- random: the share did not fall although we sent slower. The cut is undone at once and
-  that share becomes the noise level (a moving average), so random 429s never ratchet
-  the rate down. A share that fell but not to the noise level cuts again.
+- back to normal: the 429s were load-driven. The pace is held, then probed upward after
+  each normal window: by 1% while within 10% of the accepted rate that caused the cut, and
+  beyond that by a step that doubles while windows stay normal (the limit has moved); too
+  many 429s cut it again. A pace far above what is actually sent is dropped.
+- the same share within three standard errors although we sent slower: the 429s are
+  random. The cut is undone at once and that share becomes the known random share (a
+  moving average), so random 429s never ratchet the pace down.
+- a share that rose or fell but is still too high: load-driven, the cut was not deep
+  enough (e.g. the vendor's burst allowance ran out): cut again.
 
 The connection's ``max_requests_per_second`` is a ceiling on top of this.
 """
@@ -24,15 +28,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 WINDOW_SECONDS = 0.25
+WINDOW_ANSWERS = 20  # fewer answers cannot tell a share from chance
 UNDER = 0.95  # pace this share of the accepted rate after a cut
-FIRST_PROBE = 0.01  # first upward step after a clean window; doubles while windows stay clean
+FIRST_PROBE = 0.01  # upward step after a normal window near the known limit; beyond it doubles
+NEAR_LIMIT = 0.1
 MIN_RATE = 1.0  # requests per second: a cut never stops sending
 
 
-def excess(share: float, noise: float, answers: int) -> bool:
-    """``share`` of 429s is more than three standard errors above the ``noise`` share."""
-    p = max(noise, 1.0 / answers)
-    return share > noise + 3 * math.sqrt(p * (1 - p) / answers)
+def standard_error(share: float, answers: int) -> float:
+    p = min(max(share, 1.0 / answers), 1 - 1.0 / answers)
+    return math.sqrt(p * (1 - p) / answers)
 
 
 @dataclass
@@ -54,6 +59,7 @@ class RateController:
         self.lowest: float | None = None
         self.noise = 0.0  # share of 429s that slowing down did not remove
         self.cuts = 0
+        self.limit_seen: float | None = None  # the accepted rate at the last cut: the vendor's limit
         self._verifying: tuple[float, float | None] | None = None  # (share that caused the cut, rate before)
         self._probe = FIRST_PROBE
         self._next_start = clock()
@@ -81,34 +87,41 @@ class RateController:
                 w.first_throttled_at = now
         elif w.first_throttled_at is not None:
             w.accepted_since_first += 1
-        if now - w.started >= self.window_seconds:
+        if now - w.started >= self.window_seconds and w.answers >= WINDOW_ANSWERS:
             self._close(w, now)
             self._window = Window(now)
+
+    def _too_many(self, share: float, answers: int) -> bool:
+        if self.noise == 0:
+            return share > 0
+        return share > self.noise + 3 * standard_error(self.noise, answers)
 
     def _close(self, w: Window, now: float) -> None:
         span = max(now - w.started, 1e-9)
         share = w.throttled / w.answers
+        too_many = self._too_many(share, w.answers)
         if self._verifying is not None:
             cause, before = self._verifying
             self._verifying = None
-            if not excess(share, self.noise, w.answers):
+            if not too_many:
                 self._probe = FIRST_PROBE  # load-driven: hold this pace
                 return
-            if share >= cause - 3 * math.sqrt(cause * (1 - cause) / w.answers):
-                self.rate = before  # random: slowing down did not help; undo the cut
+            if abs(share - cause) <= 3 * standard_error(cause, w.answers):
+                self.rate = before  # random: slowing down did not change the share; undo the cut
                 self.noise = share if self.noise == 0 else 0.8 * self.noise + 0.2 * share
                 return
-            self._cut(w, now, span, share)  # fell, but not far enough: cut again
+            self._cut(w, now, span, share)  # load-driven, not deep enough: cut again
             return
-        if w.throttled and excess(share, self.noise, w.answers):
+        if too_many:
             self._cut(w, now, span, share)
             return
         if self.noise:
             self.noise = 0.8 * self.noise + 0.2 * share
-        if self.rate is not None and not w.throttled:
-            sent_rate = w.answers / span
-            if self.rate > 2 * sent_rate:
+        if self.rate is not None:
+            if self.rate > 2 * w.answers / span:
                 self.rate = None  # the pace no longer binds: something else limits us
+            elif self.limit_seen is not None and self.rate < (1 + NEAR_LIMIT) * self.limit_seen:
+                self.rate *= 1 + FIRST_PROBE  # close to the known limit: creep
             else:
                 self.rate *= 1 + self._probe
                 self._probe = min(1.0, self._probe * 2)
@@ -121,6 +134,7 @@ class RateController:
             accepted_rate = (w.answers - w.throttled) / span
         sent_rate = w.answers / span
         before = self.rate
+        self.limit_seen = accepted_rate
         self.rate = max(MIN_RATE, UNDER * min(accepted_rate, sent_rate, before or math.inf))
         self.lowest = self.rate if self.lowest is None else min(self.lowest, self.rate)
         self.cuts += 1
