@@ -101,9 +101,7 @@ class VendorClient:
 
     async def _send(self, method: str, url: str, *, data, json, params, headers, timeout: float,
                     log_bodies: bool) -> Answer:
-        delay = self.pacer.delay()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        sent_at = await self.pacer.wait_turn(asyncio.sleep)
         debug = log_bodies and body_log.isEnabledFor(logging.DEBUG)
         try:
             async with self.session().request(method, url, data=data, json=json, params=params, headers=headers,
@@ -117,7 +115,7 @@ class VendorClient:
             raise _failure(exc, url, timeout) from exc
         self.stats.requests += 1
         self.stats.throttled += answer.status == 429
-        self.pacer.answered(answer.status == 429)
+        self.pacer.answered(answer.status == 429, sent_at)
         if debug:
             log_exchange(method, url, json if json is not None else data, f"HTTP {answer.status}", text)
         return answer

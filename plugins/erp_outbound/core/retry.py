@@ -28,7 +28,7 @@ class wait_retry_after(wait_base):
 
     def __init__(self, initial: float, maximum: float):
         self.maximum = maximum
-        self.backoff = wait_exponential_jitter(initial=initial, max=maximum)
+        self.backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
 
     def __call__(self, retry_state: RetryCallState) -> float:
         error = retry_state.outcome.exception() if retry_state.outcome else None
