@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
+APT := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
 
 export PATH := $(BIN):$(PATH)
 export AIRFLOW_HOME := $(CURDIR)/.airflow
@@ -10,7 +11,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export ERP_OUTBOUND_REPORTS ?= $(CURDIR)/reports
 
-.PHONY: install db pools demo test test-runtime-install bench bench-distributed clean lock airflow airflow-stop screenshots
+.PHONY: install browser db pools demo test test-runtime-install bench bench-distributed clean lock airflow airflow-stop screenshots
 
 install: $(STAMP)
 
@@ -35,8 +36,13 @@ pools: $(AIRFLOW_HOME)/.migrated
 demo: install db
 	$(BIN)/erp-outbound demo --workdir .demo --documents $(or $(DOCUMENTS),300)
 
-test: install db
+test: install db browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The UI tests drive Debian's chromium and chromedriver (never a downloaded browser): installed when missing.
+browser:
+	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || $(APT) install -y -q chromium chromium-driver \
+		|| ($(APT) update -q && $(APT) install -y -q chromium chromium-driver)
 
 # Only the runtime-only install test (part of `make test`): pip install . without extras into a fresh venv.
 test-runtime-install: install
@@ -54,14 +60,18 @@ airflow-stop: install
 	$(BIN)/erp-outbound airflow-stop
 
 # The README's pictures of the UI, taken with headless chromium from a running `make airflow`.
-screenshots: install
-	test -x /usr/bin/chromium || apt-get install -y chromium || sudo apt-get install -y chromium
+screenshots: install browser
 	$(BIN)/python -m erp_outbound_tools.local_airflow.screenshots --out docs/screenshots
 
-# Throughput, latency and memory of the Procuros pipeline: prints a table and a JSON line.
+# Throughput, latency and memory of the Procuros pipeline (LEGS=sizes), and every vendor endpoint beside a
+# bare aiohttp client, clean and under vendor pressure (LEGS=engine, or legs by name: procuros,gep:faults,...;
+# ENGINE_DOCUMENTS per leg): prints tables and a BENCH {json} line.
 SIZES ?= 1000,10000,100000
+LEGS ?= sizes,engine
+ENGINE_DOCUMENTS ?= 3000
 bench: install db
-	$(BIN)/python -m erp_outbound_tools.bench.run --sizes $(SIZES) --workdir .bench
+	$(BIN)/python -m erp_outbound_tools.bench.run --sizes $(SIZES) --legs $(LEGS) --documents $(ENGINE_DOCUMENTS) \
+		--workdir .bench
 
 # The same backlog on one and on two Celery workers (CeleryExecutor; broker: the local Redis; metadata DB,
 # result backend and ERP: scratch databases on the local PostgreSQL): wall time, which worker ran each

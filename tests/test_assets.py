@@ -47,7 +47,7 @@ def test_extras_only_for_types_with_deliveries_and_never_for_a_dry_run():
     assert list(extras) == ["POR_STATUS"]
     assert extras["POR_STATUS"] == {"vendor": "gep", "doc_type": "POR_STATUS", "dag_id": "gep_por_status",
                                     "run_id": "run-1", "delivered": 3, "no_action": 0, "rejected": 1,
-                                    "build_error": 0, "deferred": 0, "report": "/r/x.json"}
+                                    "build_error": 0, "deferred": 0, "uncertain": 0, "report": "/r/x.json"}
     assert delivery_extras(summary | {"dry_run": True}, "gep_por_status", "run-1", {}) == {}
 
 
@@ -79,6 +79,7 @@ def test_a_run_emits_one_event_per_delivered_type_and_a_dry_run_none(tmp_path, f
             "vendor": "procuros", "doc_type": doc_type, "dag_id": "procuros_outgoing", "run_id": real.run_id,
             "delivered": count, "no_action": counts.get("NO_ACTION", 0), "rejected": counts.get("REJECTED", 0),
             "build_error": counts.get("BUILD_ERROR", 0), "deferred": counts.get("DEFERRED", 0),
+            "uncertain": counts.get("UNCERTAIN", 0),
             "report": str(report_path),
         }
 

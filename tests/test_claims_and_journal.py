@@ -18,6 +18,8 @@ from erp_outbound.erp.state import ensure_tables
 from erp_outbound.erp.writeback import apply_verdicts
 from erp_rows import documents
 
+DAG = "procuros_outgoing"
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine_url(request, tmp_path):
@@ -46,7 +48,7 @@ def clock(monkeypatch):
 
 def test_a_claimed_document_cannot_be_claimed_by_another_run(engine_url):
     engine, _ = engine_url
-    first, second = Claims(engine, "run-1"), Claims(engine, "run-2")
+    first, second = Claims(engine, "run-1", dag_id=DAG), Claims(engine, "run-2", dag_id=DAG)
     assert first.claim("procuros", "ORDER", ["1", "2", "3"]) == {"1", "2", "3"}
     assert second.claim("procuros", "ORDER", ["2", "3", "4"]) == {"4"}
     assert first.held("procuros", "ORDER", ["1", "2", "3", "4"]) == {"1", "2", "3"}
@@ -56,20 +58,20 @@ def test_a_claimed_document_cannot_be_claimed_by_another_run(engine_url):
 
 def test_a_dead_workers_claim_expires_with_its_lease(engine_url, clock):
     engine, _ = engine_url
-    dead = Claims(engine, "run-dead", lease_seconds=60)
+    dead = Claims(engine, "run-dead", lease_seconds=60, dag_id=DAG)
     assert dead.claim("procuros", "INVOICE", ["7"]) == {"7"}
     clock.advance(59)
-    assert Claims(engine, "run-2").claim("procuros", "INVOICE", ["7"]) == set()
+    assert Claims(engine, "run-2", dag_id=DAG).claim("procuros", "INVOICE", ["7"]) == set()
     clock.advance(2)
     assert dead.held("procuros", "INVOICE", ["7"]) == {"7"}, "expired but not taken over: still its own"
     clock.advance(61)
-    assert Claims(engine, "run-3").claim("procuros", "INVOICE", ["7"]) == {"7"}
+    assert Claims(engine, "run-3", dag_id=DAG).claim("procuros", "INVOICE", ["7"]) == {"7"}
     assert dead.held("procuros", "INVOICE", ["7"]) == set()  # taken over: the dead run may no longer send it
 
 
 def test_each_verdict_is_applied_exactly_once(engine_url):
     engine, url = engine_url
-    journal = Journal(engine, "run-1")
+    journal = Journal(engine, "run-1", dag_id=DAG)
     journal.record([
         Verdict("procuros", "ORDER", "1", "PO-2026-000001", Outcome.DELIVERED, status="TRANSMITTED",
                 vendor_reference="tx-1"),
@@ -94,9 +96,9 @@ def test_each_verdict_is_applied_exactly_once(engine_url):
 
 def test_dry_run_verdicts_are_never_applied(engine_url):
     engine, _ = engine_url
-    Journal(engine, "dry", dry_run=True).record(
+    Journal(engine, "dry", dry_run=True, dag_id=DAG).record(
         [Verdict("procuros", "ORDER", "1", "PO-2026-000001", Outcome.BUILD_ERROR, message="x")])
-    assert Journal(engine, "later").unapplied("procuros") == []
+    assert Journal(engine, "later", dag_id=DAG).unapplied("procuros") == []
 
 
 def build_error(document_id: str) -> Verdict:
@@ -105,7 +107,7 @@ def build_error(document_id: str) -> Verdict:
 
 
 def pending_ids(engine, run_id: str) -> set[str]:
-    return {v.document_id for _, v in Journal(engine, run_id).unapplied("procuros")}
+    return {v.document_id for _, v in Journal(engine, run_id, dag_id=DAG).unapplied("procuros")}
 
 
 def test_a_run_in_flight_applies_its_verdicts_itself(engine_url, clock):
@@ -114,11 +116,11 @@ def test_a_run_in_flight_applies_its_verdicts_itself(engine_url, clock):
     Before, both took all of them and reported each build error twice (one died on a duplicate key).
     """
     engine, _ = engine_url
-    first, second = Claims(engine, "run-1", lease_seconds=60), Claims(engine, "run-2", lease_seconds=60)
+    first, second = Claims(engine, "run-1", lease_seconds=60, dag_id=DAG), Claims(engine, "run-2", lease_seconds=60, dag_id=DAG)
     assert first.claim("procuros", "ORDER", ["1", "2"]) == {"1", "2"}
     assert second.claim("procuros", "ORDER", ["3"]) == {"3"}
-    Journal(engine, "run-1").record([build_error("1"), build_error("2")])
-    Journal(engine, "run-2").record([build_error("3")])
+    Journal(engine, "run-1", dag_id=DAG).record([build_error("1"), build_error("2")])
+    Journal(engine, "run-2", dag_id=DAG).record([build_error("3")])
     assert pending_ids(engine, "run-1") == {"1", "2"}
     assert pending_ids(engine, "run-2") == {"3"}
     assert pending_ids(engine, "run-3") == set(), "a third run leaves both alone"
@@ -127,3 +129,28 @@ def test_a_run_in_flight_applies_its_verdicts_itself(engine_url, clock):
     assert pending_ids(engine, "run-2") == {"1", "2", "3"}
     clock.advance(61)  # run-2 died: its lease ran out, the next run applies what it recorded
     assert pending_ids(engine, "run-3") == {"1", "2", "3"}
+
+
+def test_two_dags_with_one_run_id_never_see_each_others_verdicts(engine_url):
+    """rambase_purchase_orders and rambase_invoice_forwarding get scheduled runs at the same tick, with the
+    same run id: each run's journal lists, applies and reports only its own DAG's documents."""
+    engine, _ = engine_url
+    tick = "scheduled__2026-11-30T10:15:00+00:00"
+    orders = Journal(engine, tick, dag_id="rambase_purchase_orders")
+    forwarding = Journal(engine, tick, dag_id="rambase_invoice_forwarding")
+    order_claims = Claims(engine, tick, lease_seconds=60, dag_id="rambase_purchase_orders")
+    forwarding_claims = Claims(engine, tick, lease_seconds=60, dag_id="rambase_invoice_forwarding")
+    assert order_claims.claim("rambase", "PURCHASE_ORDER_UPDATE", ["1"]) == {"1"}
+    assert forwarding_claims.claim("rambase", "INVOICE_FORWARDING", ["1"]) == {"1"}
+    orders.record([Verdict("rambase", "PURCHASE_ORDER_UPDATE", "1", "100001", Outcome.DELIVERED, status="SYNCED")])
+    forwarding.record([Verdict("rambase", "INVOICE_FORWARDING", "1", "100501", Outcome.REJECTED, message="x")])
+
+    assert [v.doc_type for _, v in orders.unapplied("rambase")] == ["PURCHASE_ORDER_UPDATE"]
+    assert [v.doc_type for v in orders.of_run("rambase")] == ["PURCHASE_ORDER_UPDATE"]
+    assert [v.doc_type for _, v in forwarding.unapplied("rambase")] == ["INVOICE_FORWARDING"]
+    assert [v.doc_type for v in forwarding.of_run("rambase")] == ["INVOICE_FORWARDING"]
+    # Even once the other DAG's run let go of its claims, its verdicts are not this DAG's to apply.
+    forwarding_claims.release()
+    assert [v.doc_type for _, v in orders.unapplied("rambase")] == ["PURCHASE_ORDER_UPDATE"]
+    assert apply_verdicts(engine, orders, orders.unapplied("rambase")) == {"DELIVERED": 1}
+    assert [v.doc_type for _, v in forwarding.unapplied("rambase")] == ["INVOICE_FORWARDING"]

@@ -64,12 +64,12 @@ def client(tmp_path, monkeypatch):
 
     engine = create_engine(f"sqlite:///{tmp_path / 'erp.db'}")
     ensure_tables(engine)
-    Journal(engine, PROCUROS_RUN).record([
+    Journal(engine, PROCUROS_RUN, dag_id=None).record([
         Verdict("procuros", "ORDER", "1", "PO-1", Outcome.REJECTED, message=f"refused {HOSTILE}",
                 error_url="javascript:alert(document.cookie)"),
         Verdict("procuros", "ORDER", "2", "PO-2", Outcome.BUILD_ERROR, message="no GTIN",
                 error_url="https://portal.procuros.io/errors/2")])
-    Journal(engine, GEP_RUN).record([Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED,
+    Journal(engine, GEP_RUN, dag_id=None).record([Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED,
                                              message="Invalid Order Number", error_code="E100")])
     monkeypatch.setenv("ERP_OUTBOUND_REPORTS", str(tmp_path / "reports"))
     RunReport("procuros", "procuros_outgoing", PROCUROS_RUN, verdicts=[

@@ -1,7 +1,8 @@
 """What the Deliveries page reads: the latest verdict of each document in the journal, and its DAG.
 
-Outcomes are read as text, so an outcome this version does not know (a later one, such as UNCERTAIN)
-shows like any other that is not final; a document that was delivered later needs no attention.
+Outcomes are read as text, so an outcome this version does not know (a later one) shows like any other
+that is not final; a document that was delivered later needs no attention. UNCERTAIN documents (and
+older journal entries: REJECTED with status UNCERTAIN) stand apart.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def engine(tmp_path):
     engine.dispose()
 
 
-def record(engine, run_id: str, *items: Verdict, dry_run: bool = False) -> None:
-    Journal(engine, run_id, dry_run).record(items)
+def record(engine, run_id: str, *items: Verdict, dry_run: bool = False, dag_id: str | None = "procuros_outgoing") -> None:
+    Journal(engine, run_id, dry_run, dag_id=dag_id).record(items)
 
 
 def order(document_id: str, outcome: Outcome, **fields) -> Verdict:
@@ -63,7 +64,7 @@ def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
            Verdict("rambase", "INVOICE_FORWARDING", "7", "100007", Outcome.REJECTED, status="UNCERTAIN",
                    message="No answer to the forwarding request", error_code="100089", vendor_reference="5001"))
     later = datetime.now(timezone.utc) + timedelta(seconds=1)
-    with engine.begin() as conn:  # an outcome this version has never heard of, as a later version may write
+    with engine.begin() as conn:  # an UNCERTAIN entry written straight into the journal
         conn.execute(insert(verdicts), [{
             "run_id": "run-2", "vendor": "procuros", "doc_type": "INVOICE", "document_id": "9",
             "identifier": "RE-9", "outcome": "UNCERTAIN", "message": "answer lost after sending",
@@ -73,7 +74,7 @@ def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
     assert [d.document_id for d in everything] == ["9", "7", "1"]  # the latest failure first
     assert [d.uncertain for d in everything] == [True, True, False]
     lost = everything[0]
-    assert (lost.outcome, lost.attempts) == ("UNCERTAIN", 1)  # an unknown outcome counts no attempt
+    assert (lost.outcome, lost.attempts) == ("UNCERTAIN", 1)  # UNCERTAIN counts no attempt
     assert everything[1].vendor_link == "RamBase error 100089 | RamBase operation 5001"
     assert [d.document_id for d in attention.open_documents(engine, outcome="UNCERTAIN")] == ["9"]
     assert [d.document_id for d in attention.open_documents(engine, vendors={"rambase"})] == ["7"]
@@ -84,15 +85,17 @@ def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
 
 
 def test_a_document_belongs_to_the_dag_whose_run_and_report_name_it(engine, tmp_path, monkeypatch):
-    """Scheduled runs of two DAGs share a run id: the report of each run says which types it sent."""
+    """Scheduled runs of two DAGs share a run id: the report of each run says which types it sent.
+
+    For verdicts recorded before revision 0003, whose DAG the journal does not know."""
     dags = {"rambase_purchase_orders": "rambase", "rambase_invoice_forwarding": "rambase",
             "gep_por_status": "gep"}
     shared = "scheduled__2026-11-30T10:15:00+00:00"
     record(engine, shared,
            Verdict("rambase", "PURCHASE_ORDER_UPDATE", "1", "100001", Outcome.REJECTED, message="mismatch"),
-           Verdict("rambase", "INVOICE_FORWARDING", "2", "100002", Outcome.REJECTED, message="failed"))
-    record(engine, "manual__gep", Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED, message="invalid"))
-    record(engine, "deleted-run", Verdict("rambase", "INVOICE_FORWARDING", "4", "100004", Outcome.REJECTED))
+           Verdict("rambase", "INVOICE_FORWARDING", "2", "100002", Outcome.REJECTED, message="failed"), dag_id=None)
+    record(engine, "manual__gep", Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED, message="invalid"), dag_id=None)
+    record(engine, "deleted-run", Verdict("rambase", "INVOICE_FORWARDING", "4", "100004", Outcome.REJECTED), dag_id=None)
     folder = Folder(tmp_path / "reports")
     for dag_id, doc_type in (("rambase_purchase_orders", "PURCHASE_ORDER_UPDATE"),
                              ("rambase_invoice_forwarding", "INVOICE_FORWARDING")):

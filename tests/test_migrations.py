@@ -34,6 +34,8 @@ LEGACY = importlib.import_module("erp_outbound.erp.migrations.versions.0001_book
 CLI = Path(sys.executable).with_name("erp-outbound")
 EPOCH = 1_790_000_000.25  # 2026-09-21, a quarter second past
 
+DAG = "procuros_outgoing"
+
 
 @pytest.fixture(params=["sqlite", "postgres", "mariadb"])
 def erp(request, tmp_path):
@@ -95,21 +97,21 @@ def test_times_are_timestamp_columns(erp):
 
 def test_claims_and_the_journal_keep_their_times_to_the_microsecond(erp):
     migrations.upgrade(erp)
-    claims = Claims(erp, "run-1", lease_seconds=60)
+    claims = Claims(erp, "run-1", lease_seconds=60, dag_id=DAG)
     before = datetime.now(timezone.utc)
     assert claims.claim("procuros", "ORDER", ["1", "2"]) == {"1", "2"}
-    assert Claims(erp, "run-2").claim("procuros", "ORDER", ["1", "3"]) == {"3"}, "a held claim is not taken"
+    assert Claims(erp, "run-2", dag_id=DAG).claim("procuros", "ORDER", ["1", "3"]) == {"3"}, "a held claim is not taken"
     with erp.connect() as conn:
         leases = [r[0] for r in conn.execute(sa.select(state.claims.c.lease_until)
                                              .where(state.claims.c.run_id == "run-1"))]
     assert all(lease.tzinfo is not None and before + timedelta(seconds=59) < lease
                < datetime.now(timezone.utc) + timedelta(seconds=61) for lease in leases), leases
 
-    expired = Claims(erp, "run-3", lease_seconds=-1)
+    expired = Claims(erp, "run-3", lease_seconds=-1, dag_id=DAG)
     assert expired.claim("procuros", "ORDER", ["9"]) == {"9"}
-    assert Claims(erp, "run-4").claim("procuros", "ORDER", ["9"]) == {"9"}, "an expired lease is taken over"
+    assert Claims(erp, "run-4", dag_id=DAG).claim("procuros", "ORDER", ["9"]) == {"9"}, "an expired lease is taken over"
 
-    journal = Journal(erp, "run-1")
+    journal = Journal(erp, "run-1", dag_id=DAG)
     journal.record([Verdict(vendor="procuros", doc_type="ORDER", document_id="1", identifier="PO-1",
                             outcome=Outcome.DELIVERED, status="TRANSMITTED")])
     [(entry_id, verdict)] = journal.unapplied("procuros")
@@ -183,9 +185,9 @@ def test_an_erp_whose_tables_create_all_made_is_adopted_and_its_times_converted(
             assert abs(found[key] - instant) < timedelta(milliseconds=1), (key, found[key], instant)
 
     # The adopted journal goes on: the unapplied verdict of the old run is still there to apply.
-    [(_, verdict)] = Journal(erp, "new-run").unapplied("procuros")
+    [(_, verdict)] = Journal(erp, "new-run", dag_id=DAG).unapplied("procuros")
     assert (verdict.identifier, verdict.outcome) == ("PO-7", Outcome.DELIVERED)
-    assert Claims(erp, "new-run").claim("procuros", "ORDER", ["7"]) == {"7"}, "the 2026 lease ran out long ago"
+    assert Claims(erp, "new-run", dag_id=DAG).claim("procuros", "ORDER", ["7"]) == {"7"}, "the 2026 lease ran out long ago"
 
 
 def test_an_early_verdict_table_without_error_code_gets_the_column(tmp_path):
@@ -286,3 +288,36 @@ def test_the_password_of_the_erp_never_shows(tmp_path, monkeypatch):
     with pytest.raises(migrations.ErpSchemaError) as refused:
         migrations.check(engine)
     assert "s3cret-erp-password" not in str(refused.value)
+
+
+# -- revision 0003: claims and verdicts of a DAG's run -----------------------------------------------
+
+def test_0003_on_an_erp_with_rows_gives_them_no_dag_and_they_go_on(erp):
+    """Rows from before 0003 get dag_id NULL (DAG unknown): an unapplied verdict is still applied by the
+    next run of any DAG of its vendor, a claim keeps its lease, the run index becomes (dag_id, run_id)."""
+    migrations.upgrade(erp, "0002")
+    lease = datetime.now(timezone.utc) + timedelta(minutes=10)
+    with erp.begin() as conn:
+        conn.execute(sa.text("INSERT INTO erp_outbound_claims (vendor, doc_type, document_id, run_id, token, "
+                             "lease_until) VALUES ('rambase', 'INVOICE_FORWARDING', '5', 'old-run', 't-5', :lease)"),
+                     {"lease": lease if erp.dialect.name == "postgresql" else lease.replace(tzinfo=None)})
+        conn.execute(sa.text(
+            "INSERT INTO erp_outbound_verdicts (run_id, vendor, doc_type, document_id, identifier, outcome, status, "
+            "attempts_before, recorded_at, dry_run) VALUES ('crashed-run', 'rambase', 'PURCHASE_ORDER_UPDATE', '3', "
+            "'100003', 'DELIVERED', 'SYNCED', 0, :at, :no)"),
+            {"at": datetime(2026, 11, 1, 8, 0) if erp.dialect.name != "postgresql"
+             else datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc), "no": False})
+
+    assert migrations.upgrade(erp) == ("0002", migrations.head())
+    assert differences(erp) == []
+    with erp.connect() as conn:
+        assert conn.execute(sa.select(state.claims.c.dag_id)).scalars().all() == [None]
+        assert conn.execute(sa.select(state.verdicts.c.dag_id)).scalars().all() == [None]
+    indexes = {i["name"]: i["column_names"] for i in sa.inspect(erp).get_indexes("erp_outbound_verdicts")}
+    assert indexes["ix_erp_outbound_verdicts_dag_run"] == ["dag_id", "run_id"]
+    assert "ix_erp_outbound_verdicts_run" not in indexes
+
+    [(_, verdict)] = Journal(erp, "new-run", dag_id="rambase_invoice_forwarding").unapplied("rambase")
+    assert (verdict.document_id, verdict.status) == ("3", "SYNCED"), "a verdict of unknown DAG is its vendor's"
+    assert Claims(erp, "new-run", dag_id="rambase_invoice_forwarding").claim(
+        "rambase", "INVOICE_FORWARDING", ["5"]) == set(), "the old claim still holds its lease"

@@ -57,14 +57,18 @@ def pending(url: str, summary: dict) -> dict[str, int]:
     forwarding = table(url, "rambase_invoice_matches")
     gep = table(url, "gep_por_statuses")
     expected = summary["expected_outcomes"]
+    # A refusal whose answer was lost in a round is heard in a later one: until then it counts as waiting.
     return {
         "procuros_outgoing": expected["TRANSMITTED"] + expected["NO_ACTION"] - procuros.status.notna().sum(),
         "rambase_purchase_orders": summary["rambase_po_updates"]["expected"]["SYNCED"]
-        - (po.rambase_status == "SYNCED").sum(),
+        - (po.rambase_status == "SYNCED").sum()
+        + summary["rambase_po_updates"]["expected"]["REJECTED"] - po.rambase_error_id.notna().sum(),
         "rambase_invoice_forwarding": summary["rambase_invoice_matches"]["expected"]["FORWARDED"]
         - (forwarding.forward_status == "FORWARDED").sum(),
         "gep_por_status": summary["gep_por_statuses"]["expected"]["ACKNOWLEDGED"]
-        - (gep.ack_status == "ACKNOWLEDGED").sum(),
+        - (gep.ack_status == "ACKNOWLEDGED").sum()
+        + summary["gep_por_statuses"]["expected"]["ERRORED"]
+        - gep.ack_errors.fillna("").str.contains("Invalid Order Number").sum(),
     }
 
 

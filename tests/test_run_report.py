@@ -72,7 +72,7 @@ def test_html_escapes_hostile_text_and_links_only_web_urls(tmp_path):
     assert "@import" not in page and "url(" not in page
     assert re.findall(r'href="([^"]+)"', page) == [href]
     # Counts table and the attention list.
-    assert "<td>ORDER</td><td>1</td><td>0</td><td>1</td><td>0</td><td>0</td><td>2</td>" in page
+    assert "<td>ORDER</td><td>1</td><td>0</td><td>1</td><td>0</td><td>0</td><td>0</td><td>2</td>" in page
     assert "Documents that need attention (4)" in page
 
 
@@ -102,7 +102,7 @@ def test_no_secret_or_payload_field_in_the_files(tmp_path):
     files = report.write(Folder(tmp_path))
     data = json.loads(Path(files["json"]).read_text())
     assert set(data) == {"vendor", "dry_run", "totals", "by_type", "dag_id", "run_id", "created_at", "notes",
-                         "failures"}
+                         "failures", "uncertain"}
     assert all(list(f) == FAILURE_COLUMNS for f in data["failures"])
     assert list(parse_csv(Path(files["csv"]).read_text())[0]) == FAILURE_COLUMNS
     assert not re.search(r"token|password|secret|payload|body", json.dumps(data), re.IGNORECASE)
@@ -204,3 +204,35 @@ def test_dag_runs_write_vendor_links_everywhere_and_log_where(tmp_path, files, s
     assert any(link.startswith("RamBase error 108018") for link in checked["rambase_purchase_orders"])
     assert any(re.fullmatch(r"RamBase error \d+ \| RamBase operation \d+", link)
                for link in checked["rambase_invoice_forwarding"]), "an operation in status 7 names its instance"
+
+
+def test_uncertain_documents_are_listed_apart_with_what_to_check_and_count_no_attempt(tmp_path):
+    """Issue 15, point 2: an answer lost after the vendor may have acted is neither a refusal nor an attempt."""
+    lost = Verdict("rambase", "INVOICE_FORWARDING", "7", "151150", Outcome.UNCERTAIN, attempts_before=0,
+                   message="No answer to the forwarding request (timeout): RamBase may have run it. Check in RamBase "
+                           "whether the items of order response 151150 are on supplier invoice 311899")
+    refused = Verdict("rambase", "INVOICE_FORWARDING", "8", "151151", Outcome.REJECTED, message="Product not found",
+                      error_code="100089", vendor_reference="400009", attempts_before=1)
+    report = RunReport("rambase", "rambase_invoice_forwarding", "scheduled__1", verdicts=[lost, refused])
+    assert not Outcome.UNCERTAIN.is_final and not Outcome.UNCERTAIN.counts_attempt
+    assert report.totals()["UNCERTAIN"] == 1 and report.totals()["REJECTED"] == 1
+    assert [f["document_id"] for f in report.failures()] == ["8"]
+    [uncertain] = report.uncertain()
+    assert (uncertain["outcome"], uncertain["attempts"]) == ("UNCERTAIN", 0)
+
+    text = report.render()
+    attention, apart = text.split("Uncertain: check at the vendor (1):")
+    assert "Documents that need attention (1)" in attention and "151150" not in attention
+    assert "order response 151150 are on supplier invoice 311899" in " ".join(apart.split())
+    assert ("Once checked: erp-outbound release --vendor rambase --dag rambase_invoice_forwarding "
+            "--as delivered|pending 7") in " ".join(apart.split())
+
+    files = report.write(Folder(tmp_path))
+    data = json.loads(Path(files["json"]).read_text())
+    assert [u["document_id"] for u in data["uncertain"]] == ["7"]
+    assert [f["document_id"] for f in data["failures"]] == ["8"]
+    assert data["release_command"].startswith("erp-outbound release --vendor rambase --dag rambase_invoice_forwarding")
+    assert {r["document_id"]: r["outcome"] for r in parse_csv(Path(files["csv"]).read_text())} == \
+        {"8": "REJECTED", "7": "UNCERTAIN"}
+    page = Path(files["html"]).read_text()
+    assert "Uncertain: check at the vendor (1)" in page and "supplier invoice 311899" in page

@@ -24,23 +24,57 @@ def _status(args) -> int:
     return 0
 
 
-def _db_upgrade(args) -> int:
-    from erp_outbound.erp import migrations
-    from erp_outbound.erp.hook import make_engine, sqlalchemy_url
+def _erp_url(args) -> str | None:
+    """The ERP's SQLAlchemy URL from --db, or from the Airflow connection --conn-id (None: said why)."""
+    from erp_outbound.erp.hook import sqlalchemy_url
 
     if args.db:
-        url = args.db
-    else:
-        # Not a task: Airflow's own lookup, which also reads connections kept in the metadata DB.
-        from airflow.exceptions import AirflowNotFoundException
-        from airflow.models.connection import Connection
+        return args.db
+    # Not a task: Airflow's own lookup, which also reads connections kept in the metadata DB.
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.models.connection import Connection
 
-        try:
-            url = sqlalchemy_url(Connection.get_connection_from_secrets(args.conn_id))
-        except AirflowNotFoundException:
-            print(f"No Airflow connection {args.conn_id!r}: give --conn-id of the ERP's connection, "
-                  "or --db with its SQLAlchemy URL.", file=sys.stderr)
-            return 1
+    try:
+        return sqlalchemy_url(Connection.get_connection_from_secrets(args.conn_id))
+    except AirflowNotFoundException:
+        print(f"No Airflow connection {args.conn_id!r}: give --conn-id of the ERP's connection, "
+              "or --db with its SQLAlchemy URL.", file=sys.stderr)
+        return None
+
+
+def _release(args) -> int:
+    from erp_outbound.erp import migrations
+    from erp_outbound.erp.hook import make_engine
+    from erp_outbound.erp.release import release
+
+    url = _erp_url(args)
+    if url is None:
+        return 1
+    engine = make_engine(url)
+    try:
+        migrations.check(engine, None if args.db else args.conn_id)
+        released, refused = release(engine, args.vendor, args.dag, args.ids, args.as_, args.type, args.reference)
+    except (ValueError, migrations.ErpSchemaError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    what = ("delivered: the final status is written, it is never sent again" if args.as_ == "delivered"
+            else "pending: the next run of the DAG sends it again")
+    for row in released:
+        print(f"Released {row.doc_type} {row.identifier} (ERP id {row.document_id}) as {what}.")
+    for document_id, why in refused.items():
+        print(f"Not released: ERP id {document_id}: {why}; left as it is.", file=sys.stderr)
+    return 1 if refused else 0
+
+
+def _db_upgrade(args) -> int:
+    from erp_outbound.erp import migrations
+    from erp_outbound.erp.hook import make_engine
+
+    url = _erp_url(args)
+    if url is None:
+        return 1
     engine = make_engine(url)
     try:
         before, after = migrations.upgrade(engine, args.revision)
@@ -96,10 +130,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--revision", default="head", help="migrate up to this revision (default: the latest)")
     p.set_defaults(func=_db_upgrade)
 
-    p = sub.add_parser("status", help="documents per type and Status in an ERP")
+    p = sub.add_parser("status", help="documents per type and Status in an ERP, uncertain ones apart with what "
+                                      "to check at the vendor")
     p.add_argument("--db", required=True, help="SQLAlchemy URL of the ERP")
     p.add_argument("--vendor", default="procuros")
     p.set_defaults(func=_status)
+
+    p = sub.add_parser("release", help="release uncertain documents (the answer to their request was lost) once "
+                                       "you checked them at the vendor",
+                       description="Release uncertain documents of a DAG once you checked them at the vendor "
+                                   "(`erp-outbound status` lists them with what to check). --as delivered: the "
+                                   "vendor acted, the row gets its final status and is never sent again. --as "
+                                   "pending: it did not, the next run sends it again. Only uncertain rows change.")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--conn-id", default="erp_default", help="the Airflow connection of the ERP (default erp_default)")
+    where.add_argument("--db", help="the ERP's SQLAlchemy URL instead of a connection")
+    p.add_argument("--vendor", required=True, help="e.g. rambase")
+    p.add_argument("--dag", required=True, help="the DAG that sent them, e.g. rambase_invoice_forwarding")
+    p.add_argument("--as", dest="as_", required=True, choices=["delivered", "pending"],
+                   help="what you found at the vendor: delivered (it acted) or pending (it did not)")
+    p.add_argument("--type", help="the document type, when the vendor has several that can be released")
+    p.add_argument("--reference", help="with --as delivered: the vendor's id you found (e.g. RamBase's operation "
+                                       "instance id), kept on the row")
+    p.add_argument("ids", nargs="+", metavar="ERP_ID", help="ERP ids of the documents")
+    p.set_defaults(func=_release)
 
     unavailable = _add_installed_commands(sub)
     if unavailable:

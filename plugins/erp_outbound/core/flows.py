@@ -23,6 +23,11 @@ class Flow:
     has_lines: bool = True  # whether the type's SQL folder has lines.sql
     unique_field: str | None = None  # payload field whose value must not repeat among pending documents
     number_column: str | None = None  # pending.sql column with the number people know it by ("Only these")
+    # The Status a delivered document gets, for a person's `erp-outbound release --as delivered` of an
+    # uncertain one (a type whose SQL folder has uncertain.sql, release_pending.sql, release_delivered.sql).
+    delivered_status: str | None = None
+    # What to check at the vendor about an uncertain row of uncertain.sql (its columns fill the braces).
+    uncertain_check: str = ""
 
     @property
     def sql_folder(self) -> str:

@@ -3,7 +3,8 @@
 Reconcile logs it as tables, writes it as JSON, CSV and a self-contained HTML page to the
 reports folder, and returns its counts (never documents) as the task's XCom. Each failed
 document carries its vendor link: Procuros' error URL, RamBase's error id (and operation
-instance), GEP's error codes.
+instance), GEP's error codes. Uncertain documents (the vendor may or may not have acted) are
+listed apart, with what to check at the vendor and how to release them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ FAILURE_COLUMNS = ["doc_type", "document_id", "identifier", "outcome", "attempts
                    "error_code", "vendor_reference", "vendor_link", "reported"]
 VENDOR_NAMES = {"procuros": "Procuros", "rambase": "RamBase", "gep": "GEP"}
 REFERENCE_NAMES = {"rambase": "operation"}  # what a vendor's reference on a failed document is
+MAX_RELEASE_IDS = 50  # ERP ids written into the release command; the list names every one
 LOG_WIDTH = 160  # the log's tables and notes fit this many characters; long texts wrap, nothing is cut
 COLUMN_GAP = 2  # tabulate's "simple" format puts two blanks between columns
 HEADER_PADDING = 2  # and makes each column at least its header plus two wide (tabulate.MIN_PADDING)
@@ -101,24 +103,36 @@ class RunReport:
         return {o.value: totals.get(o.value, 0) for o in Outcome} | {"documents": len(self.verdicts)}
 
     def failures(self) -> list[dict]:
-        rows = []
-        for v in self.verdicts:
-            if v.outcome.is_final:
-                continue
-            rows.append({
-                "doc_type": v.doc_type,
-                "document_id": v.document_id,
-                "identifier": v.identifier,
-                "outcome": v.outcome.value,
-                "attempts": v.attempts_before + (1 if v.outcome.counts_attempt and not self.dry_run else 0),
-                "reason": v.reason,
-                "error_url": v.error_url or "",
-                "error_code": v.error_code or "",
-                "vendor_reference": v.vendor_reference or "",
-                "vendor_link": vendor_link(v),
-                "reported": self.reported.get((v.doc_type, v.document_id), ""),
-            })
-        return rows
+        """Documents refused, unbuildable or deferred: everything not final and not uncertain."""
+        return [self._row(v) for v in self.verdicts if not v.outcome.is_final and v.outcome is not Outcome.UNCERTAIN]
+
+    def uncertain(self) -> list[dict]:
+        """Documents the vendor may or may not have acted on: a person checks (the reason says what)."""
+        return [self._row(v) for v in self.verdicts if v.outcome is Outcome.UNCERTAIN]
+
+    def release_command(self, uncertain: list[dict]) -> str:
+        """How a person releases the uncertain documents of this run once checked at the vendor."""
+        ids = sorted({u["document_id"] for u in uncertain}, key=lambda i: (len(i), i))
+        more = f" ... ({len(ids) - MAX_RELEASE_IDS} more ERP ids: see the list)" if len(ids) > MAX_RELEASE_IDS else ""
+        ids = " ".join(ids[:MAX_RELEASE_IDS]) + more
+        return (f"erp-outbound release --vendor {self.vendor} --dag {self.dag_id} --as delivered|pending {ids}"
+                " (delivered: the vendor acted, its final status is written; pending: it did not, the next run "
+                "sends it again)")
+
+    def _row(self, v: Verdict) -> dict:
+        return {
+            "doc_type": v.doc_type,
+            "document_id": v.document_id,
+            "identifier": v.identifier,
+            "outcome": v.outcome.value,
+            "attempts": v.attempts_before + (1 if v.outcome.counts_attempt and not self.dry_run else 0),
+            "reason": v.reason,
+            "error_url": v.error_url or "",
+            "error_code": v.error_code or "",
+            "vendor_reference": v.vendor_reference or "",
+            "vendor_link": vendor_link(v),
+            "reported": self.reported.get((v.doc_type, v.document_id), ""),
+        }
 
     def summary(self) -> dict:
         """What XCom carries: counts only."""
@@ -153,7 +167,14 @@ class RunReport:
             lines.append(attention_table(shown, width))
             if len(failures) > len(shown):
                 lines.append(f"... and {len(failures) - len(shown)} more in the report files")
-        else:
+        uncertain = self.uncertain()
+        if uncertain:
+            lines.append(f"\nUncertain: check at the vendor ({len(uncertain)}):")
+            lines.append(attention_table(uncertain[:max_failures], width, detail="what to check"))
+            if len(uncertain) > max_failures:
+                lines.append(f"... and {len(uncertain) - max_failures} more in the report files")
+            lines += _wrap(f"Once checked: {self.release_command(uncertain)}", width, indent="      ")
+        elif not failures:
             lines.append("\nNo document needs attention.")
         for note in self.notes:
             lines += _wrap(f"Note: {note}", width, indent="      ")
@@ -185,8 +206,19 @@ class RunReport:
                 ["type", "document", "ERP id", "outcome", "attempts", "reason", "vendor link", "reported"],
                 [[e(f["doc_type"]), e(f["identifier"]), e(f["document_id"]), e(f["outcome"]), str(f["attempts"]),
                   e(f["reason"]), vendor_link_html(self.vendor, f), e(f["reported"])] for f in failures]))
-        else:
-            parts.append("<p>No document needs attention.</p>")
+        uncertain = self.uncertain()
+        if not failures:
+            parts.append("<p>None refused, unbuildable or deferred.</p>" if uncertain
+                         else "<p>No document needs attention.</p>")
+        if uncertain:
+            parts.append(f"<h2>Uncertain: check at the vendor ({len(uncertain)})</h2>")
+            parts.append("<p>The request went out and its answer was lost: the vendor may or may not have acted. "
+                         "Nothing was marked and no attempt counted; the document is not sent again until a "
+                         f"person checked it and released it: <b>{e(self.release_command(uncertain))}</b></p>")
+            parts.append(_html_table(
+                ["type", "document", "ERP id", "what to check", "vendor link"],
+                [[e(u["doc_type"]), e(u["identifier"]), e(u["document_id"]), e(u["reason"]),
+                  vendor_link_html(self.vendor, u)] for u in uncertain]))
         if self.notes:
             parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in self.notes) + "</ul>")
         parts.append("</body></html>")
@@ -194,11 +226,15 @@ class RunReport:
 
     def write(self, folder: Folder) -> dict[str, str]:
         stem = report_stem(self.dag_id, self.run_id)
+        uncertain = self.uncertain()
         document = {**self.summary(), "dag_id": self.dag_id, "run_id": self.run_id,
-                    "created_at": self.created_at, "notes": self.notes, "failures": self.failures()}
+                    "created_at": self.created_at, "notes": self.notes, "failures": self.failures(),
+                    "uncertain": uncertain}
+        if uncertain:
+            document["release_command"] = self.release_command(uncertain)
         if self.items:
             document["items"] = self.items
-        rows = self.items or self.failures()
+        rows = self.items or self.failures() + uncertain  # uncertain rows say so in their outcome column
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0].keys()) if rows else FAILURE_COLUMNS)
         writer.writeheader()
@@ -252,11 +288,11 @@ def fitted_table(headers: list[str], rows: list[list], width: int = LOG_WIDTH,
     return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=not numbers)
 
 
-def attention_table(failures: list[dict], width: int = LOG_WIDTH) -> str:
+def attention_table(failures: list[dict], width: int = LOG_WIDTH, detail: str = "reason") -> str:
     """The failed documents: short columns, then one wide cell with the reason wrapped to fit the width,
     the vendor link on a line of its own (a log viewer links it, so it is never broken) and how the
     error was reported."""
-    headers = ["type", "document", "outcome", "attempts", "reason / vendor link / reported"]
+    headers = ["type", "document", "outcome", "attempts", f"{detail} / vendor link / reported"]
     rows = [[f["doc_type"], f["identifier"], f["outcome"], str(f["attempts"])] for f in failures]
     widths = [max(len(h) + HEADER_PADDING, *(len(row[i]) for row in rows)) for i, h in enumerate(headers[:-1])]
     reason_width = max(40, width - sum(widths) - COLUMN_GAP * len(widths))

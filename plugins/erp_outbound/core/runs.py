@@ -10,6 +10,11 @@ def run_id(context) -> str:
     return context["run_id"]
 
 
+def dag_id(context) -> str:
+    """A run is its DAG and its run id together: two DAGs' scheduled runs share run ids."""
+    return context["dag"].dag_id
+
+
 def staging_folder(context, step: str) -> Folder:
     dag_id = context["dag"].dag_id
     return Folder(settings.staging_url()).child(safe_name(dag_id), safe_name(run_id(context)), step)

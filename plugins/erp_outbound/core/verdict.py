@@ -15,6 +15,10 @@ class Outcome(str, enum.Enum):
     REJECTED = "REJECTED"  # the vendor refused this document: stays pending, attempts + 1
     BUILD_ERROR = "BUILD_ERROR"  # no valid payload could be built: stays pending, attempts + 1
     DEFERRED = "DEFERRED"  # vendor or network failure: the document is left untouched
+    # The request went out and its answer was lost: the vendor may or may not have acted on it.
+    # Not final, no attempt, no refusal: the document waits until a person checked at the vendor
+    # and released it (``erp-outbound release``).
+    UNCERTAIN = "UNCERTAIN"
 
     @property
     def is_final(self) -> bool:

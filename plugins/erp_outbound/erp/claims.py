@@ -35,11 +35,14 @@ def _insert_ignoring_duplicates(engine: Engine):
 
 
 class Claims:
-    """The claims of one run."""
+    """The claims of one run of one DAG. A claim is keyed by the document alone: whichever DAG
+    holds it, no other run sends it meanwhile."""
 
-    def __init__(self, engine: Engine, run_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS):
+    def __init__(self, engine: Engine, run_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS, *,
+                 dag_id: str | None):
         self.engine = engine
         self.run_id = run_id
+        self.dag_id = dag_id
         self.lease_seconds = lease_seconds
         self.token = str(uuid.uuid4())
 
@@ -53,7 +56,7 @@ class Claims:
         with self.engine.begin() as conn:
             conn.execute(delete(claims).where(key, claims.c.lease_until < now))
         rows = [
-            dict(vendor=vendor, doc_type=doc_type, document_id=i, run_id=self.run_id,
+            dict(vendor=vendor, doc_type=doc_type, document_id=i, run_id=self.run_id, dag_id=self.dag_id,
                  token=self.token, lease_until=now + timedelta(seconds=self.lease_seconds))
             for i in ids
         ]
@@ -82,9 +85,10 @@ class Claims:
             return {r[0] for r in conn.execute(select(claims.c.document_id).where(mine))}
 
     @classmethod
-    def resume(cls, engine: Engine, run_id: str, token: str, lease_seconds: float = DEFAULT_LEASE_SECONDS):
+    def resume(cls, engine: Engine, run_id: str, token: str, lease_seconds: float = DEFAULT_LEASE_SECONDS, *,
+               dag_id: str | None):
         """The claims of an earlier task of the same run (tasks pass the token through XCom)."""
-        resumed = cls(engine, run_id, lease_seconds)
+        resumed = cls(engine, run_id, lease_seconds, dag_id=dag_id)
         resumed.token = token
         return resumed
 

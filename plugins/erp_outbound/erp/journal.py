@@ -3,7 +3,9 @@
 Load writes verdicts here while it sends; reconcile applies them to the ERP documents.
 A worker that dies after the vendor answered loses at most the last group commit
 (a fraction of a second); those documents go again and the vendor recognises them.
-The next run first applies whatever an earlier run recorded but did not apply.
+The next run of the same DAG first applies whatever an earlier run recorded but did not apply.
+A run is its DAG and its run id together: scheduled runs of two DAGs share a run id, and each
+DAG sees, applies and reports only its own verdicts.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ if TYPE_CHECKING:
     from erp_outbound.core.report import RunReport
 
 
-def _row(verdict: Verdict, run_id: str, dry_run: bool, now: datetime) -> dict:
+def journal_row(verdict: Verdict, dag_id: str | None, run_id: str, dry_run: bool, now: datetime) -> dict:
     row = verdict.as_row()
     row["errors"] = json.dumps(row["errors"], ensure_ascii=False) if row["errors"] else None
-    row.update(run_id=run_id, dry_run=dry_run, recorded_at=now, applied_at=None)
+    row.update(dag_id=dag_id, run_id=run_id, dry_run=dry_run, recorded_at=now, applied_at=None)
     return row
 
 
@@ -53,23 +55,35 @@ def verdict_from_row(row) -> Verdict:
 
 
 class Journal:
-    def __init__(self, engine: Engine, run_id: str, dry_run: bool = False):
+    """The verdicts of one run of one DAG. ``dag_id`` None only reads and writes entries whose DAG is
+    unknown (recorded before revision 0003); tasks always give theirs."""
+
+    def __init__(self, engine: Engine, run_id: str, dry_run: bool = False, *, dag_id: str | None):
         self.engine = engine
         self.run_id = run_id
         self.dry_run = dry_run
+        self.dag_id = dag_id
+
+    def _of_this_dag(self):
+        return verdicts.c.dag_id.is_(None) if self.dag_id is None else verdicts.c.dag_id == self.dag_id
+
+    def _of_this_run(self):
+        return and_(verdicts.c.run_id == self.run_id, self._of_this_dag())
 
     def record(self, batch: Iterable[Verdict]) -> int:
         now = utcnow()
-        rows = [_row(v, self.run_id, self.dry_run, now) for v in batch]
+        rows = [journal_row(v, self.dag_id, self.run_id, self.dry_run, now) for v in batch]
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(insert(verdicts), rows)
         return len(rows)
 
     def unapplied(self, vendor: str, limit: int = 5000) -> list[tuple[int, Verdict]]:
-        """Verdicts of real runs (this one and crashed earlier ones) not yet on the ERP.
+        """Verdicts of real runs of this DAG (this one and crashed earlier ones) not yet on the ERP.
 
-        A verdict of another run that still holds its document's claim is left to that run: it is
+        Another DAG's verdicts are never seen here, even of a run with the same id. Verdicts whose
+        DAG is unknown (recorded before revision 0003) are any run of the vendor's to apply, as they
+        were before. A verdict of another run that still holds its document's claim is left to that run: it is
         still going and applies (and reports) its verdicts itself. Two overlapping reconciles would
         otherwise both report one build error. Once that run released its claims, or died and its
         lease ran out, its verdicts are anyone's.
@@ -79,13 +93,15 @@ class Journal:
             claims.c.doc_type == verdicts.c.doc_type,
             claims.c.document_id == verdicts.c.document_id,
             claims.c.run_id == verdicts.c.run_id,
+            claims.c.dag_id.is_not_distinct_from(verdicts.c.dag_id),
             claims.c.lease_until >= utcnow(),
         ).exists()
         query = (
             select(verdicts)
             .where(and_(verdicts.c.vendor == vendor, verdicts.c.applied_at.is_(None),
                         verdicts.c.dry_run.is_(False),
-                        or_(verdicts.c.run_id == self.run_id, ~in_flight)))
+                        or_(verdicts.c.dag_id == self.dag_id, verdicts.c.dag_id.is_(None)),
+                        or_(self._of_this_run(), ~in_flight)))
             .order_by(verdicts.c.id)
             .limit(limit)
         )
@@ -113,7 +129,7 @@ class Journal:
     def of_run(self, vendor: str) -> list[Verdict]:
         query = (
             select(verdicts)
-            .where(and_(verdicts.c.run_id == self.run_id, verdicts.c.vendor == vendor))
+            .where(and_(self._of_this_run(), verdicts.c.vendor == vendor))
             .order_by(verdicts.c.id)
         )
         with self.engine.connect() as conn:
@@ -169,11 +185,14 @@ class JournalWriter:
 def new_failures(engine: Engine, report: RunReport, chunk: int = 500) -> list[dict]:
     """The report's failures that are new: no earlier verdict for the document, or a different error.
 
+    Uncertain documents count as failures here: a person has to check them at the vendor.
+
     Compares with the document's latest earlier verdict in the journal (deferrals decide nothing and
     are skipped); an unchanged error of a document that keeps failing is not new.
     """
-    failed = {(f["doc_type"], f["document_id"]): f for f in report.failures()
-              if f["outcome"] in (Outcome.REJECTED.value, Outcome.BUILD_ERROR.value)}
+    announced = (Outcome.REJECTED.value, Outcome.BUILD_ERROR.value, Outcome.UNCERTAIN.value)
+    failed = {(f["doc_type"], f["document_id"]): f for f in report.failures() + report.uncertain()
+              if f["outcome"] in announced}
     document_ids = sorted({document_id for _, document_id in failed})
     previous = {}
     with engine.connect() as conn:
@@ -181,7 +200,8 @@ def new_failures(engine: Engine, report: RunReport, chunk: int = 500) -> list[di
             query = (select(verdicts)
                      .where(verdicts.c.vendor == report.vendor,
                             verdicts.c.document_id.in_(document_ids[start:start + chunk]),
-                            verdicts.c.run_id != report.run_id,
+                            or_(verdicts.c.run_id != report.run_id,
+                                verdicts.c.dag_id.is_distinct_from(report.dag_id)),
                             verdicts.c.dry_run.is_(False),
                             verdicts.c.outcome != Outcome.DEFERRED.value)
                      .order_by(verdicts.c.id))

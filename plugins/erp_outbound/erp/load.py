@@ -106,7 +106,7 @@ class LoadOperator(BaseOperator):
         total = sum(b["count"] for b in batches)
         dry_run = as_bool(self.dry_run)
         self.engine = engine = ErpHook(self.erp_conn_id).engine  # one engine for the whole step
-        journal = Journal(engine, runs.run_id(context), dry_run)
+        journal = Journal(engine, runs.run_id(context), dry_run, dag_id=runs.dag_id(context))
         build_errors = build_error_verdicts(self.vendor, built.get("build_errors", []))
         if dry_run:
             journal.record(build_errors)
@@ -117,7 +117,7 @@ class LoadOperator(BaseOperator):
         self.hook = hook = self.make_hook()
         delivery_settings = hook.delivery_settings()
         token = (self.extracted or {}).get("claim_token")
-        claims = Claims.resume(engine, runs.run_id(context), token) if token else None
+        claims = Claims.resume(engine, runs.run_id(context), token, dag_id=runs.dag_id(context)) if token else None
         self.skipped = 0
         self.log.info("Sending %d documents to %s with up to %d requests at once",
                       total, hook.describe(), delivery_settings.max_concurrency)

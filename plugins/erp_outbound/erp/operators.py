@@ -62,13 +62,13 @@ class ExtractDocumentsOperator(BaseOperator):
         run_id = runs.run_id(context)
         recovered = 0
         if not dry_run:
-            journal = Journal(engine, run_id)
+            journal = Journal(engine, run_id, dag_id=runs.dag_id(context))
             leftovers = journal.unapplied(self.vendor)
             if leftovers:
                 recovered = len(leftovers)
                 self.log.warning("Applying %d verdicts an earlier run recorded but did not apply", recovered)
                 apply_verdicts(engine, journal, leftovers)
-        claims = None if dry_run else Claims(engine, run_id, self.lease_seconds)
+        claims = None if dry_run else Claims(engine, run_id, self.lease_seconds, dag_id=runs.dag_id(context))
         folder = runs.staging_folder(context, "extract")
         chunks, counts, found = [], {}, set()
         doc_types = as_list(self.doc_types)
@@ -156,7 +156,7 @@ class ReconcileOperator(BaseOperator):
     def execute(self, context) -> dict:
         self.engine = engine = ErpHook(self.erp_conn_id).engine  # vendors' before_apply use it too
         dry_run = as_bool(self.dry_run)
-        journal = Journal(engine, runs.run_id(context), dry_run)
+        journal = Journal(engine, runs.run_id(context), dry_run, dag_id=runs.dag_id(context))
         report = RunReport(self.vendor, context["dag"].dag_id, runs.run_id(context), dry_run)
         applied: dict[str, int] = {}
         if not dry_run:
@@ -166,7 +166,7 @@ class ReconcileOperator(BaseOperator):
                     applied[outcome] = applied.get(outcome, 0) + n
             token = (self.extracted or {}).get("claim_token")
             if token:
-                Claims.resume(engine, runs.run_id(context), token).release()
+                Claims.resume(engine, runs.run_id(context), token, dag_id=runs.dag_id(context)).release()
         report.verdicts = journal.of_run(self.vendor)
         self._notes(report, applied)
         self.log.info("\n%s", report.render())

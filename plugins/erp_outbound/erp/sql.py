@@ -33,6 +33,11 @@ def _load(path: str) -> TextClause:
     return clause
 
 
+def has_statement(vendor: str, doc_type: str, name: str) -> bool:
+    """Whether a document type has the optional statement ``name`` (e.g. ``mark_uncertain``)."""
+    return (sql_root() / vendor / doc_type.lower() / f"{name}.sql").is_file()
+
+
 def statement(vendor: str, doc_type: str | None, name: str) -> TextClause:
     """Statement ``name`` of a document type, or of the vendor when ``doc_type`` is None."""
     folder = sql_root() / vendor

@@ -57,7 +57,9 @@ def utcnow() -> datetime:
 
 metadata = MetaData()
 
-# Which run may send a document right now. A lease lets a dead worker's claim expire.
+# Which run may send a document right now. A lease lets a dead worker's claim expire. The key is the
+# document alone: one run of one DAG holds it, whichever DAG. A run is its DAG and run id together
+# (two DAGs' scheduled runs share run ids); dag_id is NULL on claims taken before revision 0003.
 claims = Table(
     "erp_outbound_claims",
     metadata,
@@ -66,15 +68,18 @@ claims = Table(
     Column("document_id", String(64), primary_key=True),
     Column("run_id", String(250), nullable=False),
     Column("token", String(36), nullable=False, index=True),
+    Column("dag_id", String(250)),
     Column("lease_until", UtcTimestamp, nullable=False),
 )
 
-# Every verdict, written the moment it is known, applied to the ERP by reconcile.
+# Every verdict, written the moment it is known, applied to the ERP by reconcile. Each belongs to
+# one run of one DAG (dag_id, run_id); dag_id is NULL on verdicts recorded before revision 0003.
 verdicts = Table(
     "erp_outbound_verdicts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("run_id", String(250), nullable=False),
+    Column("dag_id", String(250)),
     Column("vendor", String(32), nullable=False),
     Column("doc_type", String(40), nullable=False),
     Column("document_id", String(64), nullable=False),
@@ -92,7 +97,7 @@ verdicts = Table(
     Column("dry_run", Boolean, nullable=False, default=False),
     Column("applied_at", UtcTimestamp),
     Column("applied_by", String(36)),  # the reconcile that applied it: one applier per verdict
-    Index("ix_erp_outbound_verdicts_run", "run_id"),
+    Index("ix_erp_outbound_verdicts_dag_run", "dag_id", "run_id"),
     Index("ix_erp_outbound_verdicts_pending", "vendor", "applied_at"),
 )
 

@@ -14,9 +14,9 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from erp_outbound.core.verdict import Verdict
+from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.journal import Journal
-from erp_outbound.erp.sql import statement
+from erp_outbound.erp.sql import has_statement, statement
 
 
 def apply_verdicts(
@@ -38,6 +38,7 @@ def apply_verdicts(
 def _apply(conn, entries: Sequence[Verdict], now: datetime) -> dict[str, int]:
     delivered: dict[tuple[str, str], list[dict]] = defaultdict(list)
     failed: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    uncertain: dict[tuple[str, str], list[dict]] = defaultdict(list)
     counts: dict[str, int] = defaultdict(int)
     for v in entries:
         key = (v.vendor, v.doc_type)
@@ -46,11 +47,20 @@ def _apply(conn, entries: Sequence[Verdict], now: datetime) -> dict[str, int]:
                                        vendor_reference=v.vendor_reference, at=now))
         elif v.outcome.counts_attempt:
             failed[key].append(dict(document_id=v.document_id, error_url=v.error_url, error_code=v.error_code,
-                                    status=v.status, last_error=v.reason[:4000], at=now))
+                                    status=v.status, last_error=v.reason[:4000], vendor_reference=v.vendor_reference,
+                                    at=now))
+        elif v.outcome is Outcome.UNCERTAIN:
+            uncertain[key].append(dict(document_id=v.document_id, last_error=v.reason[:4000],
+                                       vendor_reference=v.vendor_reference, at=now))
         counts[v.outcome.value] += 1
     for (vendor, doc_type), rows in delivered.items():
         conn.execute(statement(vendor, doc_type, "mark_delivered"), rows)
     for (vendor, doc_type), rows in failed.items():
         conn.execute(statement(vendor, doc_type, "mark_failed"), rows)
+    for (vendor, doc_type), rows in uncertain.items():
+        # No status, no attempt. A type whose request leaves a mark of its own (RamBase's
+        # operation_requested_at) says what to check on the row; the others are left untouched.
+        if has_statement(vendor, doc_type, "mark_uncertain"):
+            conn.execute(statement(vendor, doc_type, "mark_uncertain"), rows)
     return dict(counts)
 

@@ -18,12 +18,12 @@ from erp_outbound.erp.sql import statement
 from erp_outbound.rambase.hook import RambaseClient, RambaseHook
 from erp_outbound.rambase.triggers import RambaseOperationTrigger
 from erp_outbound.rambase.verdicts import (
-    UNCERTAIN,
     _verdict,
     operation_instance,
     operation_verdict,
     order_update_verdict,
     rejected,
+    uncertain_check,
 )
 
 FORWARD_OPERATION = "100860"
@@ -122,11 +122,11 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         return verdict
 
     def _lost(self, doc: dict, error: TransientError) -> Verdict:
-        """The POST may have run: never send it again; ask a person to check."""
-        return _verdict(doc, Outcome.REJECTED, status=UNCERTAIN, http_status=error.status,
-                        message=f"No answer to the forwarding request ({error.reason}). It may have run: check "
-                                "order response operations in RamBase, then clear operation_requested_at to send "
-                                "it again.")
+        """The POST may have run: UNCERTAIN (not a refusal, no attempt); never sent again until a person
+        checked RamBase and released the row."""
+        return _verdict(doc, Outcome.UNCERTAIN, http_status=error.status,
+                        message=uncertain_check(doc, f"No answer to the forwarding request ({error.reason})",
+                                                self.dag_id))
 
     def deferred_verdict(self, doc: dict, error: TransientError) -> Verdict:
         if doc.get("requested") and not doc.get("operation_instance_id"):
@@ -148,7 +148,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
     def resume(self, context, event: dict) -> dict:
         """Back from the trigger: record the finished operations; the others go on next run."""
         running, stats = event["carry"]["running"], event["carry"]["stats"]
-        journal = Journal(ErpHook(self.erp_conn_id).engine, runs.run_id(context))
+        journal = Journal(ErpHook(self.erp_conn_id).engine, runs.run_id(context), dag_id=runs.dag_id(context))
         verdicts = []
         for instance_id, instance in event.get("finished", {}).items():
             verdicts.append(operation_verdict(running[instance_id], instance))

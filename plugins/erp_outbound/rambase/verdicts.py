@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from erp_outbound.core.http import Answer, TransientError, raise_for_transient
@@ -10,7 +11,7 @@ from erp_outbound.rambase.errors import _lower_keys, parse_error
 
 SYNCED = "SYNCED"
 FORWARDED = "FORWARDED"
-UNCERTAIN = "UNCERTAIN"  # a forwarding request got no answer: a person must check RamBase
+UNCERTAIN = "UNCERTAIN"  # journal status of a lost forwarding answer before Outcome.UNCERTAIN existed
 
 STARTED, ERROR, FINISHED = 2, 7, 9
 
@@ -18,6 +19,19 @@ STARTED, ERROR, FINISHED = 2, 7, 9
 def _verdict(doc: dict, outcome: Outcome, **fields) -> Verdict:
     return Verdict("rambase", doc["doc_type"], doc["document_id"], doc["identifier"], outcome,
                    attempts_before=doc.get("attempts", 0), **fields)
+
+
+def uncertain_check(doc: dict, what_happened: str, dag_id: str) -> str:
+    """What a person checks in RamBase about a forwarding request that may have run, and how to release it."""
+    try:
+        invoice = json.loads(doc.get("body") or "{}").get("parameters", {}).get("supplierInvoiceId")
+    except (ValueError, AttributeError):
+        invoice = None
+    on_invoice = f"supplier invoice {invoice}" if invoice else "the supplier invoice"
+    return (f"{what_happened}: RamBase may have run it. Check in RamBase whether the items of order response "
+            f"{doc['identifier']} are on {on_invoice} (API operation 100860, its operation instances), then "
+            f"release it: `erp-outbound release --vendor rambase --dag {dag_id} {doc['document_id']} --as delivered` "
+            "if they are, `--as pending` to send it again.")
 
 
 def rejected(doc: dict, answer: Answer) -> Verdict:

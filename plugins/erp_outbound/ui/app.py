@@ -185,7 +185,7 @@ def attention_now(session, seen: Desk, chosen: Filters) -> dict:
 def summarise(shown: list) -> list[dict]:
     counts: dict[tuple[str, str], Counter] = defaultdict(Counter)
     for document, _ in shown:
-        counts[(document.vendor, document.doc_type)]["uncertain" if document.uncertain else document.outcome] += 1
+        counts[(document.vendor, document.doc_type)][attention.UNCERTAIN if document.uncertain else document.outcome] += 1
     return [{"vendor": v, "doc_type": t, "total": sum(c.values()), "outcomes": dict(c)}
             for (v, t), c in sorted(counts.items())]
 

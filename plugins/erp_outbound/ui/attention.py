@@ -21,7 +21,9 @@ from erp_outbound.core.verdict import Outcome, reason_text
 from erp_outbound.erp.state import verdicts
 
 FINAL = frozenset(o.value for o in Outcome if o.is_final)
-UNCERTAIN = "UNCERTAIN"  # the vendor may have acted on a request whose answer was lost: a person checks
+# The vendor may have acted on a request whose answer was lost: a person checks, then releases it
+# (``erp-outbound release``). Journal entries from before Outcome.UNCERTAIN say so in their status.
+UNCERTAIN = Outcome.UNCERTAIN.value
 MAX_ROWS = 10_000  # read at most this many documents per page view (the newest failures first)
 
 
@@ -53,7 +55,7 @@ class Document:
 
     @property
     def uncertain(self) -> bool:
-        return UNCERTAIN in (self.outcome, self.status)
+        return self.outcome == UNCERTAIN or (self.outcome == Outcome.REJECTED.value and self.status == UNCERTAIN)
 
     @property
     def vendor_link(self) -> str:

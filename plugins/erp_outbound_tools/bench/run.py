@@ -1,8 +1,13 @@
-"""``make bench``: the Procuros pipeline's throughput, latency and memory at several backlog sizes.
+"""``make bench``: the Procuros pipeline's throughput, latency and memory at several backlog sizes,
+and the engine legs (engine.py): every vendor endpoint beside a bare aiohttp client, clean and
+under pressure.
 
 Each step runs in its own process against the sandbox (a separate process with a fixed
 latency), so its time and peak RSS are its own. The same workload is also sent the naive
 way (one request at a time, a new connection each), and transformed alone.
+
+``--legs`` picks what runs: ``sizes`` (the figures above), ``engine`` (every engine leg) or
+engine legs by name (``procuros``, ``rambase:rate_limit``, ...); default both.
 """
 
 from __future__ import annotations
@@ -143,10 +148,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8795)
     parser.add_argument("--workdir", default=".bench")
     parser.add_argument("--no-dag-test", action="store_true", help="skip the whole dag.test() runs")
+    parser.add_argument("--legs", default="sizes,engine",
+                        help="sizes, engine, or engine legs by name (procuros, gep:faults, ...), comma-separated")
+    from erp_outbound_tools.bench import engine
+
+    engine.add_arguments(parser)
     args = parser.parse_args(argv)
-    sizes = [int(s) for s in args.sizes.split(",") if s]
+    legs = [leg.strip() for leg in args.legs.split(",") if leg.strip()]
+    engine_legs = engine.legs_from(args, ",".join(leg for leg in legs if leg != "sizes"))
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    results: dict = {}
+    if "sizes" in legs:
+        results = sizes_bench(args, workdir)
+    if engine_legs:
+        results["engine"] = engine.run(engine_legs, args.documents, args.latency_ms, args.port + 1,
+                                       workdir / "engine")
+        engine.report(results["engine"])
+    print("\nBENCH " + json.dumps(results))
+    return 0
+
+
+def sizes_bench(args: argparse.Namespace, workdir: Path) -> dict:
+    """The Procuros pipeline at each backlog size, the naive baseline and the transform alone; prints its table."""
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     erp_url = f"sqlite:///{workdir / 'bench-erp.db'}"
     sandbox_url = f"http://127.0.0.1:{args.port}"
     env = _env(workdir, erp_url, sandbox_url, args.concurrency)
@@ -185,8 +210,7 @@ def main(argv: list[str] | None = None) -> int:
           f"documents): {naive_rate} docs/s")
     print(f"Transform alone ({results['transform']['documents']} documents): "
           f"{results['transform']['docs_per_second']} docs/s")
-    print("\nBENCH " + json.dumps(results))
-    return 0
+    return results
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The benchmark's ERP: N valid Procuros ORDERs with 5 lines each, built fast with executemany."""
+"""The benchmark's ERP, built fast with executemany: N valid Procuros ORDERs with 5 lines each,
+N valid RamBase purchase-order updates, or N GEP purchase order response statuses."""
 
 from __future__ import annotations
 
@@ -60,4 +61,45 @@ def build_orders(url: str, orders: int, seed: int = 1) -> None:
         with engine.begin() as conn:
             conn.execute(insert(t["purchase_orders"]), heads)
             conn.execute(insert(t["purchase_order_lines"]), lines)
+    engine.dispose()
+
+
+def _tables(url: str, *names: str):
+    engine = make_engine(url)
+    _create_schema(engine, reset=True)
+    ensure_tables(engine)
+    from sqlalchemy import MetaData
+
+    meta = MetaData()
+    meta.reflect(engine, only=list(names))
+    return engine, meta.tables
+
+
+RAMBASE_FIRST_ID = 100001  # inside the sandbox's range of purchase orders that take every update
+
+
+def build_po_updates(url: str, updates: int) -> None:
+    """A fresh ERP holding ``updates`` pending RamBase purchase-order updates RamBase takes (200)."""
+    engine, t = _tables(url, "rambase_po_updates")
+    rows = [dict(id=n, purchase_order_id=RAMBASE_FIRST_ID + n, suppliers_reference=f"Buyer {n % 40}",
+                 suppliers_reference_number=f"SO-2026-{n:05d}", currency="EUR", note="Deliver to gate 3",
+                 ship_to_attention=None, location_id=10000, assignee_user_id=100 + n % 300, supplier_id=None,
+                 ship_from_address_id=None, delivery_terms="DAP", delivery_term_place="Oslo",
+                 shipping_service_id=None, payment_terms="NET30", rambase_status=None, rambase_error=None,
+                 rambase_error_id=None, attempts=0, last_attempt_at=None) for n in range(1, updates + 1)]
+    with engine.begin() as conn:
+        conn.execute(insert(t["rambase_po_updates"]), rows)
+    engine.dispose()
+
+
+def build_por_statuses(url: str, statuses: int) -> None:
+    """A fresh ERP holding ``statuses`` pending GEP acknowledgements GEP takes (every key succeeds)."""
+    engine, t = _tables(url, "gep_por_statuses")
+    rows = [dict(id=n, order_number=f"48{n:08d}", processing_status="Processed" if n % 5 else "Failed",
+                 comment=None if n % 5 else "Price differs on line 1", source_system_name="SAP-ERP",
+                 source_system_value="S4P-100", lob="Direct", error_code=None if n % 5 else "PRICE",
+                 ack_status=None, ack_errors=None, attempts=0, last_attempt_at=None)
+            for n in range(1, statuses + 1)]
+    with engine.begin() as conn:
+        conn.execute(insert(t["gep_por_statuses"]), rows)
     engine.dispose()

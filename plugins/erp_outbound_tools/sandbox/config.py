@@ -10,6 +10,10 @@ latency and faults on without editing files:
 - ``ERP_OUTBOUND_SANDBOX_FAULTS``: ``faults`` as JSON, replaces the file's.
 - ``ERP_OUTBOUND_SANDBOX_SEED``: ``seed``.
 - ``ERP_OUTBOUND_SANDBOX_SLOW_S`` / ``ERP_OUTBOUND_SANDBOX_RETRY_AFTER_S``.
+- ``ERP_OUTBOUND_SANDBOX_PRESSURE``: ``pressure`` as JSON, replaces the file's (see pressure.py).
+- ``ERP_OUTBOUND_SANDBOX_RATE_LIMIT``: ``pressure.rate_limit.requests_per_s`` (its other
+  settings as before, or their defaults); ``ERP_OUTBOUND_SANDBOX_FIRST_ATTEMPT_FAULTS``:
+  ``pressure.first_attempt_faults.share`` likewise. 0 switches either off.
 - ``ERP_OUTBOUND_SANDBOX_PROCUROS_TOKENS``: comma-separated tokens.
 - ``ERP_OUTBOUND_SANDBOX_PROCUROS_SPEC``: path of the Procuros OpenAPI spec.
 - ``ERP_OUTBOUND_SANDBOX_RAMBASE_<KEY>``: one ``rambase`` setting, for KEY in DB,
@@ -28,6 +32,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from .pressure import PressureConfig
+
 ENV_PREFIX = "ERP_OUTBOUND_SANDBOX_"
 
 FAULT_KINDS = (
@@ -39,6 +45,7 @@ FAULT_KINDS = (
     "slow",
     "reset",
     "accept_then_drop",
+    "accept_then_html",
     "html_error",
     "truncated_json",
     "empty_200",
@@ -192,6 +199,9 @@ class SandboxConfig:
     slow_s: float = 30.0
     # endpoint name (e.g. "procuros.transactions", "procuros.*" or "*") -> fault kind -> probability
     faults: dict[str, dict[str, float]] = field(default_factory=dict)
+    # {"rate_limit": {"requests_per_s", "burst"?, "scope"?, "endpoints"?} | null,
+    #  "first_attempt_faults": {"share", "kinds"?, "endpoints"?} | null}: see pressure.py
+    pressure: dict[str, Any] = field(default_factory=dict)
     # Base of errorUrl / nextPageUrl links; None = taken from each request's Host.
     public_url: str | None = None
     access_log: bool = False
@@ -201,6 +211,7 @@ class SandboxConfig:
 
     def __post_init__(self) -> None:
         validate_faults(self.faults)
+        PressureConfig.from_dict(self.pressure)  # fails loudly on a bad switch
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "SandboxConfig":
@@ -242,6 +253,14 @@ class SandboxConfig:
             data["slow_s"] = float(v)
         if (v := get("RETRY_AFTER_S")) is not None:
             data["retry_after_s"] = int(v)
+        if (v := get("PRESSURE")) is not None:
+            data["pressure"] = json.loads(v)
+        for name, section, key in (("RATE_LIMIT", "rate_limit", "requests_per_s"),
+                                   ("FIRST_ATTEMPT_FAULTS", "first_attempt_faults", "share")):
+            if (v := get(name)) is not None:
+                value = float(v)
+                current = data["pressure"].get(section) or {}
+                data["pressure"][section] = (current | {key: value}) if value > 0 else None
         if (v := get("PROCUROS_TOKENS")) is not None:
             data["procuros"]["tokens"] = [t.strip() for t in v.split(",") if t.strip()]
         if (v := get("PROCUROS_SPEC")) is not None:

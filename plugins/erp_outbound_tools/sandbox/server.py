@@ -6,12 +6,14 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from .config import SandboxConfig
 from .faults import FaultInjector, make_fault_middleware
+from .pressure import Clock
 from .gep import add_gep_routes
 from .procuros import add_procuros_routes
 from .rambase import add_rambase_routes
@@ -51,9 +53,10 @@ class SandboxRecord:
 RECORD_KEY = web.AppKey("sandbox_record", SandboxRecord)
 
 
-def build_app(config: SandboxConfig | None = None) -> web.Application:
+def build_app(config: SandboxConfig | None = None, clock: Clock = time.monotonic) -> web.Application:
+    """The sandbox; ``clock`` drives the rate limit's token buckets (tests pass their own)."""
     config = config or SandboxConfig()
-    injector = FaultInjector(config)
+    injector = FaultInjector(config, clock)
     record = SandboxRecord(injector)
     app = web.Application(middlewares=[make_fault_middleware(injector)])
     app[RECORD_KEY] = record
@@ -85,6 +88,16 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
             return web.json_response({"message": str(exc)}, status=400)
         return web.json_response({"message": "OK."})
 
+    async def set_pressure(request: web.Request) -> web.Response:
+        try:
+            injector.set_pressure(await request.json())
+        except ValueError as exc:
+            return web.json_response({"message": str(exc)}, status=400)
+        return web.json_response({"message": "OK."})
+
+    async def get_pressure(request: web.Request) -> web.Response:
+        return web.json_response(injector.pressure.config.to_dict())
+
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
@@ -92,6 +105,8 @@ def build_app(config: SandboxConfig | None = None) -> web.Application:
     app.router.add_post("/_sandbox/reset", reset, name="_sandbox.reset")
     app.router.add_post("/_sandbox/tasks", add_tasks, name="_sandbox.tasks")
     app.router.add_put("/_sandbox/faults", set_faults, name="_sandbox.faults")
+    app.router.add_put("/_sandbox/pressure", set_pressure, name="_sandbox.pressure")
+    app.router.add_get("/_sandbox/pressure", get_pressure, name="_sandbox.pressure_get")
     app.router.add_get("/_sandbox/health", health, name="_sandbox.health")
     return app
 
@@ -128,8 +143,9 @@ class SandboxServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, config: SandboxConfig | None = None, port: int = 0) -> None:
+    def __init__(self, config: SandboxConfig | None = None, port: int = 0, clock: Clock = time.monotonic) -> None:
         self.config = config or SandboxConfig()
+        self.clock = clock
         self.port = port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -180,6 +196,7 @@ class SandboxServer:
 
     async def _start(self) -> None:
         self.app = build_app(self.config)
+        self.app[RECORD_KEY].injector.pressure.clock = self.clock  # before the first request
         # Short shutdown timeout: a "slow" fault must not hold up stop().
         self._runner = web.AppRunner(
             self.app,
@@ -210,6 +227,9 @@ class SandboxServer:
 
     def set_faults(self, faults: dict[str, dict[str, float]]) -> None:
         self.call(self.record.injector.set_faults, faults)
+
+    def set_pressure(self, pressure: dict[str, Any]) -> None:
+        self.call(self.record.injector.set_pressure, pressure)
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
