@@ -27,10 +27,13 @@ The connection's ``max_requests_per_second`` is a ceiling on top of this.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 0.25
 WINDOW_ANSWERS = 20  # fewer answers cannot tell a share from chance
@@ -54,6 +57,7 @@ class Window:
     accepted: int = 0
     first_throttled_at: float | None = None
     accepted_since_first: int = 0
+    last_at: float = 0.0  # when the last answer came
 
 
 class RateController:
@@ -104,6 +108,11 @@ class RateController:
         """Count an answer; ``sent_at`` is when its start was booked (``wait_turn``)."""
         now = self.clock()
         w = self._window
+        started = now if sent_at is None else sent_at
+        if w.all_answers == 0 or started - w.last_at > self.window_seconds:
+            # Rates count from the first request after an idle spell (a start-up, a quiet tail), not across it.
+            w = self._window = Window(max(w.started, started) if w.all_answers == 0 else started)
+        w.last_at = now
         w.all_answers += 1
         if throttled:
             if w.first_throttled_at is None:
@@ -147,6 +156,8 @@ class RateController:
                 self._set(self._before_cuts, now)  # random: slowing down did not help; undo the cuts
                 self.limit_seen = None
                 self.noise = share if self.noise == 0 else 0.8 * self.noise + 0.2 * share
+                log.info("429s are random (%.0f%% of answers whatever the pace): pace back to %s",
+                         100 * share, "unpaced" if self.rate is None else f"{self.rate:.0f}/s")
                 return
             self._verifying = (cause, cause_sent, cause_accepted, before)  # still the same series of cuts
             self._cut(w, now, span, share)  # load-driven, not deep enough: cut again
@@ -186,5 +197,7 @@ class RateController:
         self._set(max(MIN_RATE, min(target, before or math.inf)), now)
         self.lowest = self.rate if self.lowest is None else min(self.lowest, self.rate)
         self.cuts += 1
+        log.info("429s on %d of %d answers (%.0f sent/s, %.0f accepted/s): pace %.0f/s", w.throttled, w.answers,
+                 sent_rate, accepted_rate, self.rate)
         self._probe = FIRST_PROBE
         self._verifying = (share, sent_rate, w.accepted / span, before)
