@@ -10,6 +10,7 @@ POST /oauth2/access_token and is shared and renewed by core/tokens.py. It goes i
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from airflow.sdk.log import mask_secret
 
@@ -81,6 +82,7 @@ class RambaseClient(VendorClient):
 
     def __init__(self, hook: RambaseHook, settings: DeliverySettings):
         self.db = hook.db
+        self.fixed_query = urlencode({"$format": "json"} | ({"$db": self.db} if self.db else {}))
         self.form = hook.grant()
         refused = (lambda answer: ConnectionConfigError(
             f"{hook.name}: RamBase refused two new tokens in a row (HTTP 401: {answer.message()}). "
@@ -113,8 +115,10 @@ class RambaseClient(VendorClient):
 
     async def call(self, method: str, endpoint: str, *, params: dict | None = None, **kwargs) -> Answer:
         """One API call with $db and $format=json; a 401 renews the token (core/tokens.py)."""
-        params = {"$format": "json"} | ({"$db": self.db} if self.db else {}) | (params or {})
-        return await self.request(method, endpoint, params=params, **kwargs)
+        # The fixed query is encoded once per client: per request it is only appended.
+        url = self.url(endpoint)
+        return await self.request(method, f"{url}{'&' if '?' in url else '?'}{self.fixed_query}", params=params,
+                                  **kwargs)
 
     async def check_database(self) -> None:
         """One small read that carries $db: a wrong company fails here, not on every document."""
