@@ -7,7 +7,7 @@ from typing import Any
 from erp_outbound.core.http import Answer, ConnectionConfigError
 from erp_outbound.core.params import form_value
 from erp_outbound.core.verdict import Verdict
-from erp_outbound.gep.hook import GepSmartHook
+from erp_outbound.gep.hook import GepClient, GepSmartHook
 from erp_outbound.gep.verdicts import batch_verdicts
 from erp_outbound.steps.load import LoadOperator
 
@@ -39,16 +39,15 @@ class GepAcknowledgeStatusOperator(LoadOperator):
     def make_hook(self) -> GepSmartHook:
         return GepSmartHook(self.gep_conn_id)
 
-    def preflight(self, hook: GepSmartHook) -> None:
-        hook._set_base_url(hook.connection)
-        hook.tokens.get()
+    async def preflight(self, client: GepClient) -> None:
+        await client.check_token()
 
     def check_access(self, answer: Answer) -> None:
         if answer.status == 404:
             raise ConnectionConfigError(f"GEP SMART connection {self.gep_conn_id!r}: no endpoint at {self.path} "
                                         "(HTTP 404); check the instance URL and the path.")
 
-    def send_one(self, hook: GepSmartHook, session, batch: list[dict], timeout: float) -> list[Verdict]:
+    async def send_one(self, client: GepClient, batch: list[dict]) -> list[Verdict]:
         body = '{"model":[' + ",".join(doc["body"] for doc in batch) + "]}"
-        answer = hook.call(session, "PUT", self.path, timeout, data=body.encode("utf-8"))
+        answer = await client.call("PUT", self.path, data=body.encode("utf-8"))
         return batch_verdicts(batch, answer, self.check_access)

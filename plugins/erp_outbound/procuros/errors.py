@@ -6,6 +6,7 @@ has failed ``report_after`` runs, and again only when its error changes.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -13,6 +14,8 @@ from collections.abc import Sequence
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
 
+from erp_outbound.core.delivery import Delivery
+from erp_outbound.core.hook import run_sync
 from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.state import error_reports, upsert, utcnow
@@ -40,13 +43,15 @@ def error_report(verdict: Verdict) -> dict:
 
 
 class ErrorReporter:
+    """Reports due build errors, each on its own under the retry policy (core/delivery.py): one report that
+    still fails is left for the next run and never stops the others; a wrong connection stops them all."""
+
     def __init__(self, hook: ProcurosHook, engine: Engine, report_after: int = DEFAULT_REPORT_AFTER):
         self.hook = hook
         self.engine = engine
         self.report_after = max(1, int(report_after))
-        self.session = None
         self.outcomes: dict[tuple[str, str], str] = {}  # (doc_type, document_id) -> what happened
-        self.failure: Exception | None = None
+        self.failure: Exception | None = None  # the last reason a report could not go out
 
     def _previous(self, verdicts: Sequence[Verdict]) -> dict[tuple[str, str], tuple[str, str | None]]:
         ids = [v.document_id for v in verdicts]
@@ -61,6 +66,7 @@ class ErrorReporter:
         if not due:
             return
         previous = self._previous(due)
+        to_send: list[tuple[Verdict, tuple[str, str], str]] = []
         for v in due:
             key = (v.doc_type, v.document_id)
             attempt = v.attempts_before + 1
@@ -70,31 +76,48 @@ class ErrorReporter:
                 self.outcomes[key] = "reported earlier"
             elif attempt < self.report_after:
                 self.outcomes[key] = f"waits (failed {attempt} of {self.report_after} runs)"
-            elif self.failure is None:
-                self._send(v, key, sig)
+            elif isinstance(self.failure, ConnectionConfigError):
+                self.outcomes[key] = "not reported: Procuros refused the connection"
             else:
-                self.outcomes[key] = "not reported: Procuros unavailable"
+                to_send.append((v, key, sig))
+        if to_send:
+            run_sync(lambda: self._send_all(to_send))
 
-    def _send(self, verdict: Verdict, key: tuple[str, str], sig: str) -> None:
-        self.session = self.session or self.hook.session()
-        try:
-            answer = self.hook.report_error(self.session, error_report(verdict), timeout=30)
-            self.hook.check_access(answer)
-            raise_for_transient(answer)
-        except (TransientError, ConnectionConfigError) as exc:
-            # Not reported now, so nothing is remembered: the next run tries again.
-            self.failure = exc
-            self.outcomes[key] = "not reported: Procuros unavailable"
-            log.warning("Could not report %s %s to Procuros: %s", *key, exc)
-            return
-        body = answer.body if isinstance(answer.body, dict) else {}
-        if answer.status != 201:
-            self.outcomes[key] = f"report refused: HTTP {answer.status} {answer.message()}"
-            return
-        verdict.error_url = body.get("errorUrl") or verdict.error_url
-        self.outcomes[key] = "reported now"
+    async def _send_all(self, to_send: list[tuple[Verdict, tuple[str, str], str]]) -> None:
+        settings = self.hook.delivery_settings()
+        async with self.hook.client(settings) as client:
+
+            async def send(entry: tuple[Verdict, tuple[str, str], str]) -> None:
+                verdict, key, sig = entry
+                answer = await client.report_error(error_report(verdict))
+                client.check_access(answer)
+                raise_for_transient(answer)
+                body = answer.body if isinstance(answer.body, dict) else {}
+                if answer.status != 201:
+                    self.outcomes[key] = f"report refused: HTTP {answer.status} {answer.message()}"
+                    return
+                verdict.error_url = body.get("errorUrl") or verdict.error_url
+                self.outcomes[key] = "reported now"
+                await asyncio.to_thread(self._remember, key, sig, verdict.error_url)
+
+            def defer(entry, error: TransientError) -> None:
+                # Not reported now, so nothing is remembered: the next run tries again.
+                self.failure = error
+                self.outcomes[entry[1]] = "not reported: Procuros unavailable"
+                log.warning("Could not report %s %s to Procuros: %s", *entry[1], error)
+
+            delivery = Delivery(settings, send, defer, lambda _: None, label="Procuros error reports")
+            try:
+                await delivery.deliver(to_send, len(to_send))
+            except ConnectionConfigError as exc:
+                self.failure = exc
+                log.warning("Could not report build errors to Procuros: %s", exc)
+        for _, key, _ in to_send:
+            self.outcomes.setdefault(key, "not reported: Procuros refused the connection")
+
+    def _remember(self, key: tuple[str, str], sig: str, error_url: str | None) -> None:
         # An upsert: another reconcile may remember the same document at the same moment.
         with self.engine.begin() as conn:
             conn.execute(upsert(self.engine, error_reports, dict(
                 vendor="procuros", doc_type=key[0], document_id=key[1], signature=sig,
-                error_url=verdict.error_url, reported_at=utcnow())))
+                error_url=error_url, reported_at=utcnow())))

@@ -10,7 +10,7 @@ from erp_outbound.core.report import RunReport
 from erp_outbound.core.verdict import Verdict
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER, ErrorReporter
-from erp_outbound.procuros.hook import ProcurosHook
+from erp_outbound.procuros.hook import ProcurosClient, ProcurosHook
 from erp_outbound.procuros.verdicts import transaction_verdict
 from erp_outbound.steps.load import LoadOperator
 from erp_outbound.steps.reconcile import ReconcileOperator
@@ -28,15 +28,12 @@ class ProcurosSendTransactionsOperator(LoadOperator):
     def make_hook(self) -> ProcurosHook:
         return ProcurosHook(self.procuros_conn_id)
 
-    def preflight(self, hook: ProcurosHook) -> None:
-        hook.ping()
+    async def preflight(self, client: ProcurosClient) -> None:
+        await client.ping()
 
-    def send_one(self, hook: ProcurosHook, session, doc: dict, timeout: float) -> Verdict:
-        return transaction_verdict(doc, hook.send_transaction(session, doc["body"], timeout), hook.check_access)
-
-    async def asend_one(self, hook: ProcurosHook, session, doc: dict, timeout: float) -> Verdict:
-        answer = await hook.asend_transaction(session, doc["body"], timeout)
-        return transaction_verdict(doc, answer, hook.check_access)
+    async def send_one(self, client: ProcurosClient, doc: dict) -> Verdict:
+        answer = await client.send_transaction(doc["body"])
+        return transaction_verdict(doc, answer, client.check_access)
 
 
 class ProcurosReconcileOperator(ReconcileOperator):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from erp_outbound.core import runs, settings
 from erp_outbound.core.delivery import Delivery
@@ -17,7 +17,7 @@ from erp_outbound.core.storage import Folder, read_lines
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.pools import take_vendor_pool
-from erp_outbound.procuros.hook import ProcurosHook
+from erp_outbound.procuros.hook import ProcurosClient, ProcurosHook
 from erp_outbound.procuros.tasks import handle
 from erp_outbound.procuros.verdicts import mark_verdict
 from erp_outbound.ui.links import RunReportLink
@@ -39,19 +39,8 @@ class ProcurosListTasksOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         hook = ProcurosHook(self.procuros_conn_id)
-        settings_ = hook.delivery_settings()
         per_page = min(100, max(1, int(form_value(context, "per_page", self.per_page, 100))))
-        session = hook.session()
-        tasks, cursor, pages = [], None, 0
-        while pages < MAX_PAGES:
-            page = self._page(hook, session, per_page, cursor, settings_)
-            pages += 1
-            items = page.get("items") or []
-            tasks += items
-            self.log.info("Page %d: %d tasks (%d so far)", pages, len(items), len(tasks))
-            cursor = page.get("nextCursor")
-            if not page.get("hasMore") or not cursor:
-                break
+        tasks, pages = asyncio.run(self._list(hook, per_page))
         path = runs.staging_folder(context, "tasks").write_lines("tasks.jsonl", (json.dumps(t) for t in tasks))
         kinds: dict[str, int] = {}
         for task in tasks:
@@ -59,18 +48,29 @@ class ProcurosListTasksOperator(BaseOperator):
         self.log.info("%d tasks waiting in Procuros: %s", len(tasks), kinds)
         return {"tasks": path, "count": len(tasks), "pages": pages, "by_type": kinds}
 
-    def _page(self, hook, session, per_page, cursor, settings_) -> dict:
-        for attempt in Retrying(retry=retry_if_exception_type(TransientError), reraise=True,
-                                stop=stop_after_attempt(settings_.max_tries),
-                                wait=wait_exponential_jitter(initial=settings_.backoff_initial,
-                                                             max=settings_.max_retry_wait)):
-            with attempt:
-                answer = hook.list_tasks(session, per_page, cursor, settings_.timeout)
-                raise_for_transient(answer)
-                hook.check_access(answer)
-                if answer.status != 200 or not isinstance(answer.body, dict) or "items" not in answer.body:
-                    # The answer itself is in the DEBUG log (core/http.py), never in an INFO/WARNING line.
-                    raise TransientError(f"unreadable task list: HTTP {answer.status}", status=answer.status)
+    async def _list(self, hook: ProcurosHook, per_page: int) -> tuple[list[dict], int]:
+        tasks, cursor, pages = [], None, 0
+        async with hook.client() as client:
+            while pages < MAX_PAGES:
+                page = await client.policy.call(lambda: self._page(client, per_page, cursor))
+                pages += 1
+                items = page.get("items") or []
+                tasks += items
+                self.log.info("Page %d: %d tasks (%d so far)", pages, len(items), len(tasks))
+                cursor = page.get("nextCursor")
+                if not page.get("hasMore") or not cursor:
+                    break
+        return tasks, pages
+
+    @staticmethod
+    async def _page(client: ProcurosClient, per_page: int, cursor: str | None) -> dict:
+        """One page; TransientError (retried under the policy, Retry-After honoured) when it cannot be read."""
+        answer = await client.list_tasks(per_page, cursor)
+        raise_for_transient(answer)
+        client.check_access(answer)
+        if answer.status != 200 or not isinstance(answer.body, dict) or "items" not in answer.body:
+            # The answer itself is in the DEBUG log (core/http.py), never in an INFO/WARNING line.
+            raise TransientError(f"unreadable task list: HTTP {answer.status}", status=answer.status)
         return answer.body
 
 
@@ -117,24 +117,29 @@ class ProcurosMarkTasksOperator(BaseOperator):
         if as_bool(form_value(context, "dry_run", self.dry_run, False)):
             self.log.info("Dry run: %d tasks would be marked processed", len(outcomes))
             return {"marks": None, "would_mark": len(outcomes)}
-        hook = ProcurosHook(self.procuros_conn_id)
         marks: list[Verdict] = []
-
-        def send_one(session, task, timeout) -> Verdict:
-            return mark_verdict(task, hook.mark_task(session, task["task_id"], task["body"], timeout), hook.check_access)
-
-        def defer(task, error: TransientError) -> Verdict:
-            return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], Outcome.DEFERRED,
-                           message=error.reason, http_status=error.status)
-
         if outcomes:
-            delivery = Delivery(hook.delivery_settings(), hook.session, send_one, defer, marks.append,
-                                label="Procuros tasks marked")
-            delivery.run(iter(outcomes), len(outcomes))
+            asyncio.run(self._mark(ProcurosHook(self.procuros_conn_id), outcomes, marks.append))
         path = runs.staging_folder(context, "marked").write_lines(
             "marks.jsonl", (json.dumps(v.as_row(), ensure_ascii=False) for v in marks))
         counts = {o.value: sum(v.outcome is o for v in marks) for o in Outcome}
         return {"marks": path, "counts": counts}
+
+
+    @staticmethod
+    async def _mark(hook: ProcurosHook, outcomes: list[dict], record) -> None:
+        async with hook.client() as client:
+
+            async def send_one(task: dict) -> Verdict:
+                answer = await client.mark_task(task["task_id"], task["body"])
+                return mark_verdict(task, answer, client.check_access)
+
+            def defer(task: dict, error: TransientError) -> Verdict:
+                return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], Outcome.DEFERRED,
+                               message=error.reason, http_status=error.status)
+
+            await Delivery(client.settings, send_one, defer, record, label="Procuros tasks marked").deliver(
+                outcomes, len(outcomes))
 
 
 class ProcurosTasksReportOperator(BaseOperator):
