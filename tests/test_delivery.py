@@ -1,16 +1,18 @@
-"""The delivery loop: every document gets exactly one verdict, limits are respected."""
+"""The delivery engine: one verdict per document, retries parked off the senders, stops, limits.
+
+Interleavings are built, not timed: barriers and events make the order certain.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
+import asyncio
 
 import pytest
-import requests
 
-from erp_outbound.core.delivery import Delivery, wait_retry_after
+from erp_outbound.core.delivery import WINDOW_PER_SENDER, Delivery
 from erp_outbound.core.delivery_settings import DeliverySettings
 from erp_outbound.core.http import ConnectionConfigError, TransientError
+from erp_outbound.core.retry import RetryPolicy
 from erp_outbound.core.verdict import Outcome, Verdict
 
 
@@ -18,181 +20,134 @@ def verdict(item, outcome=Outcome.DELIVERED, message=None) -> Verdict:
     return Verdict("test", "ORDER", str(item), f"DOC-{item}", outcome, message=message)
 
 
-class FakeVendor:
-    """Answers per item from a script: a list of exceptions to raise before succeeding.
+class Vendor:
+    """Answers per item from a script of exceptions to raise before succeeding; answers out of order.
 
-    With ``together=n`` the first n requests wait for each other: n in flight at once by construction
-    (and a loop that never has n in flight fails with BrokenBarrierError instead of passing by luck).
+    With ``together=n`` the first n requests wait for each other: n in flight at once by construction.
     """
 
-    def __init__(self, script=None, delay=0.0, together=0):
+    def __init__(self, script=None, together=0):
         self.script = {k: list(v) for k, v in (script or {}).items()}
-        self.delay = delay
         self.calls: list[int] = []
         self.in_flight = 0
         self.max_in_flight = 0
-        self.lock = threading.Lock()
         self.together = together
-        self.meeting = threading.Barrier(together, timeout=30) if together else None
+        self.meeting = asyncio.Barrier(together) if together else None
 
-    def send(self, session, item, timeout):
-        with self.lock:
-            self.calls.append(item)
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            meets = len(self.calls) <= self.together
+    async def send(self, item):
+        self.calls.append(item)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            if meets:
-                self.meeting.wait()
-            time.sleep(self.delay)
-            with self.lock:
-                planned = self.script.get(item)
-                error = planned.pop(0) if planned else None
-            if error:
-                raise error
+            if len(self.calls) <= self.together:
+                await asyncio.wait_for(self.meeting.wait(), 30)
+            for _ in range((item * 7919) % 5):  # answers come back out of order
+                await asyncio.sleep(0)
+            planned = self.script.get(item)
+            if planned:
+                raise planned.pop(0)
             return verdict(item)
         finally:
-            with self.lock:
-                self.in_flight -= 1
+            self.in_flight -= 1
 
 
-def deliver(vendor, items, **settings):
+def deliver(send, items, record=None, **settings):
     results: list[Verdict] = []
-    lock = threading.Lock()
-
-    def record(v):
-        with lock:
-            results.append(v)
-
     delivery = Delivery(
-        DeliverySettings(**({"backoff_initial": 0.001, "max_retry_wait": 0.05} | settings)),
-        requests.Session,
-        vendor.send,
-        lambda item, error: verdict(item, Outcome.DEFERRED, error.reason),
-        record,
+        DeliverySettings(**({"backoff_initial": 0.001, "max_retry_wait": 0.01} | settings)), send,
+        lambda item, error: verdict(item, Outcome.DEFERRED, error.reason), record or results.append,
     )
     stats = delivery.run(iter(items), len(items))
-    return results, stats, delivery
+    return results, stats
 
 
-def test_every_document_gets_exactly_one_verdict_under_concurrency():
-    vendor = FakeVendor(delay=0.002, together=8)
-    results, stats, _ = deliver(vendor, list(range(300)), max_concurrency=8)
-    assert sorted(int(v.document_id) for v in results) == list(range(300))
-    assert stats.answered == 300 and stats.deferred == 0
-    assert vendor.max_in_flight == 8
-
-
-def test_transient_failures_are_retried_then_succeed():
-    vendor = FakeVendor({3: [TransientError("vendor error 503", status=503)] * 2})
-    results, stats, _ = deliver(vendor, list(range(10)), max_tries=3)
-    assert all(v.outcome is Outcome.DELIVERED for v in results)
-    assert vendor.calls.count(3) == 3
-    assert stats.retries == 2
-
-
-def test_documents_still_failing_after_max_tries_are_deferred():
-    vendor = FakeVendor({5: [TransientError("timeout after 1s")] * 10})
-    results, stats, _ = deliver(vendor, list(range(10)), max_tries=4)
-    deferred = [v for v in results if v.outcome is Outcome.DEFERRED]
-    assert [v.document_id for v in deferred] == ["5"]
-    assert deferred[0].message == "timeout after 1s"
-    assert vendor.calls.count(5) == 4
-    assert stats.deferred == 1 and stats.answered == 9
-
-
-def test_429_halves_concurrency_and_it_recovers():
-    errors = {i: [TransientError("rate limited (429)", retry_after=0.0, status=429)] for i in range(0, 40, 4)}
-    vendor = FakeVendor(errors, delay=0.001)
-    results, stats, delivery = deliver(vendor, list(range(200)), max_concurrency=8, max_tries=3)
-    assert len(results) == 200 and stats.deferred == 0
-    assert stats.throttled == 10
-    assert delivery.limit.lowest < 8  # shrank on 429
-    assert delivery.limit.limit > delivery.limit.lowest  # and grew back on successes
-
-
-def test_wait_honours_retry_after_and_caps_it():
-    class State:
-        def __init__(self, error):
-            self.outcome = type("O", (), {"exception": lambda _self: error})()
-            self.attempt_number = 1
-
-    wait = wait_retry_after(initial=0.5, maximum=10)
-    assert wait(State(TransientError("429", retry_after=7, status=429))) == 7
-    assert wait(State(TransientError("429", retry_after=120, status=429))) == 10
-    assert 0 <= wait(State(TransientError("503", status=503))) <= 10
-
-
-class RefusingVendor(FakeVendor):
-    """Refuses document 0 at once; every other request is answered only after the sender that got
-    the refusal has finished (it stops the run): no race between that sender and the others."""
-
-    def __init__(self):
-        super().__init__({0: [ConnectionConfigError("refused: check the token")]})
-        self.refused = threading.Event()
-        self.refusing_sender: threading.Thread | None = None
-
-    def send(self, session, item, timeout):
-        if item == 0:
-            self.refusing_sender = threading.current_thread()
-            self.refused.set()
-        else:
-            assert self.refused.wait(30), "document 0 was never sent"
-            self.refusing_sender.join(30)
-        return super().send(session, item, timeout)
-
-
-def test_a_refused_connection_stops_all_sending():
-    vendor = RefusingVendor()
-    with pytest.raises(ConnectionConfigError, match="check the token"):
-        deliver(vendor, list(range(1000)), max_concurrency=4)
-    # Stopped at once: the other three senders finished the document each had, and took no other.
-    assert len(vendor.calls) <= 4 and set(vendor.calls) <= {0, 1, 2, 3}, vendor.calls
-
-
-def test_rate_limit_spaces_request_starts():
-    vendor = FakeVendor()
-    started = time.monotonic()
-    deliver(vendor, list(range(11)), max_concurrency=4, max_requests_per_second=100)
-    # 11 starts at 100/s need at least 0.1 s; this is a limit check, not a speed measurement.
-    assert time.monotonic() - started >= 0.09
-
-
-class ShuffledVendor(FakeVendor):
-    """Answers come back in a different order than requests went out."""
-
-    def send(self, session, item, timeout):
-        self.delay = 0.001 * ((item * 7919) % 13)
-        return super().send(session, item, timeout)
-
-
-def test_each_verdict_belongs_to_its_document_whatever_order_answers_arrive():
-    vendor = ShuffledVendor()
-    results, stats, _ = deliver(vendor, list(range(400)), max_concurrency=16)
+def test_each_document_gets_exactly_its_own_verdict():
+    vendor = Vendor(together=8)
+    results, stats = deliver(vendor.send, list(range(300)), max_concurrency=8)
     answered_in = [int(v.document_id) for v in results]
-    assert answered_in != sorted(answered_in)  # the answers really did arrive out of order
-    assert sorted(answered_in) == list(range(400))
+    assert answered_in != sorted(answered_in) and sorted(answered_in) == list(range(300))
     assert all(v.identifier == f"DOC-{v.document_id}" for v in results)
-    assert stats.answered == 400 and stats.requests == 400
+    assert stats.answered == 300 and stats.requests == 300
+    assert vendor.max_in_flight == 8  # the barrier needs 8 at once; the senders never allow more
 
 
-def test_no_answer_is_lost_when_a_sender_stops_the_run():
-    # A configuration error in one sender stops the others; every request that was
-    # answered still gets its verdict recorded.
-    vendor = FakeVendor({50: [ConnectionConfigError("bad token")]}, delay=0.002)
-    results: list[Verdict] = []
-    lock = threading.Lock()
+def test_transient_failures_are_retried_then_deferred_after_max_tries():
+    vendor = Vendor({3: [TransientError("vendor error 503", status=503)] * 2,
+                     5: [TransientError("timeout after 1s")] * 10})
+    results, stats = deliver(vendor.send, list(range(10)), max_tries=4)
+    by_id = {v.document_id: v for v in results}
+    assert len(results) == 10
+    assert by_id["3"].outcome is Outcome.DELIVERED and vendor.calls.count(3) == 3
+    assert by_id["5"].outcome is Outcome.DEFERRED and by_id["5"].message == "timeout after 1s"
+    assert vendor.calls.count(5) == 4  # max_tries in all, the first one included
+    assert stats.answered == 9 and stats.deferred == 1 and stats.retries == 2 + 3
+
+
+def test_one_try_means_no_retry():
+    vendor = Vendor({1: [TransientError("vendor error 502", status=502)]})
+    results, stats = deliver(vendor.send, [1, 2], max_tries=1)
+    assert vendor.calls.count(1) == 1 and stats.deferred == 1 and stats.retries == 0
+
+
+def test_a_retrying_document_waits_without_a_sender():
+    # One sender. Document 0 is told to come back (Retry-After 0): it joins the back of the queue, so the
+    # sender goes on with 1..9 first. A loop that retried in place would send 0 twice in a row.
+    vendor = Vendor({0: [TransientError("rate limited (429)", retry_after=0.0, status=429)]})
+    results, stats = deliver(vendor.send, list(range(10)), max_concurrency=1)
+    assert vendor.calls == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]
+    assert stats.throttled == 1 and stats.answered == 10
+
+
+def test_one_slow_document_never_holds_up_the_others():
+    # Document 0 is answered only once every other document is done: with 2 senders the run can only
+    # end if the other sender carries all the rest while 0 waits.
+    others_done = asyncio.Event()
+    finished: set[int] = set()
+
+    async def send(item):
+        if item == 0:
+            await asyncio.wait_for(others_done.wait(), 30)
+        return verdict(item)
 
     def record(v):
-        with lock:
-            results.append(v)
+        finished.add(int(v.document_id))
+        if finished >= set(range(1, 50)):
+            others_done.set()
 
-    delivery = Delivery(DeliverySettings(max_concurrency=8), requests.Session, vendor.send,
-                        lambda item, error: verdict(item, Outcome.DEFERRED), record)
-    with pytest.raises(ConnectionConfigError):
-        delivery.run(iter(range(1000)), 1000)
-    answered = {int(v.document_id) for v in results}
-    assert answered == set(vendor.calls) - {50}
+    results, stats = deliver(send, list(range(50)), record=record, max_concurrency=2)
+    assert finished == set(range(50)) and stats.answered == 50
+
+
+def test_the_wait_is_what_the_policy_says():
+    # Each retry of document 0 is sent no sooner than its Retry-After (event-loop clock).
+    sent_at: list[float] = []
+
+    async def send(item):
+        sent_at.append(asyncio.get_running_loop().time())
+        if len(sent_at) < 3:
+            raise TransientError("rate limited (429)", retry_after=0.2, status=429)
+        return verdict(item)
+
+    results, stats = deliver(send, [0], max_retry_wait=5)
+    assert [v.outcome for v in results] == [Outcome.DELIVERED]
+    assert sent_at[1] - sent_at[0] >= 0.2 and sent_at[2] - sent_at[1] >= 0.2
+
+
+def test_policy_waits_retry_after_capped_else_backs_off():
+    policy = RetryPolicy(DeliverySettings(backoff_initial=0.5, max_retry_wait=10))
+    assert policy.wait_after(1, TransientError("429", retry_after=7, status=429)) == 7
+    assert policy.wait_after(1, TransientError("429", retry_after=120, status=429)) == 10
+    assert 0 <= policy.wait_after(3, TransientError("503", status=503)) <= 10
+    assert not policy.gives_up(4) and policy.gives_up(5)
+
+
+def test_a_refused_connection_stops_all_sending_and_keeps_every_answer():
+    vendor = Vendor({40: [ConnectionConfigError("refused: check the token")]})
+    results: list[Verdict] = []
+    with pytest.raises(ConnectionConfigError, match="check the token"):
+        deliver(vendor.send, list(range(1000)), record=results.append, max_concurrency=4)
+    assert len(vendor.calls) < 100
+    assert {int(v.document_id) for v in results} == set(vendor.calls) - {40}
 
 
 def test_a_failing_document_source_stops_the_run_with_its_error():
@@ -200,15 +155,43 @@ def test_a_failing_document_source_stops_the_run_with_its_error():
         yield from range(20)
         raise RuntimeError("the staged batch cannot be read")
 
-    vendor = FakeVendor()
-    delivery = Delivery(DeliverySettings(max_concurrency=4), requests.Session, vendor.send,
+    vendor = Vendor()
+    delivery = Delivery(DeliverySettings(max_concurrency=4), vendor.send,
                         lambda item, error: verdict(item, Outcome.DEFERRED), lambda v: None)
     with pytest.raises(RuntimeError, match="cannot be read"):
         delivery.run(documents(), 40)
-    assert sorted(vendor.calls) == list(range(20))
+    assert set(vendor.calls) <= set(range(20))
 
 
-def test_concurrency_never_exceeds_the_connection_limit():
-    vendor = FakeVendor(delay=0.003, together=5)
-    deliver(vendor, list(range(200)), max_concurrency=5)
-    assert vendor.max_in_flight == 5
+def test_a_failing_journal_stops_the_run():
+    def record(v):
+        raise RuntimeError("the verdict journal failed")
+
+    with pytest.raises(RuntimeError, match="journal failed"):
+        deliver(Vendor().send, list(range(100)), record=record)
+
+
+def test_after_an_outage_the_rest_is_left_unsent():
+    # The first check failed: once a document fails every try, the others are deferred without a request.
+    async def send(item):
+        raise TransientError("connection failed: ClientConnectorError")
+
+    sent: list[int] = []
+
+    async def counting(item):
+        sent.append(item)
+        return await send(item)
+
+    results: list[Verdict] = []
+    delivery = Delivery(DeliverySettings(max_concurrency=1, max_tries=2, backoff_initial=0.001, max_retry_wait=0.01),
+                        counting, lambda item, error: verdict(item, Outcome.DEFERRED, error.reason), results.append,
+                        outage_ends_sending=True)
+    stats = delivery.run(iter(range(50)), 50)
+    assert len(results) == 50 and all(v.outcome is Outcome.DEFERRED for v in results)
+    # Only what was read ahead before the first deferral was ever sent.
+    assert stats.deferred == 50 and max(sent) <= WINDOW_PER_SENDER
+
+
+def test_nothing_to_send_ends_at_once():
+    results, stats = deliver(Vendor().send, [])
+    assert results == [] and stats.answered == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import datetime, timezone
@@ -153,3 +154,33 @@ def test_two_reconciles_remember_one_report_at_once(server, request, sandbox, mo
         rows = conn.execute(select(error_reports.c.error_url, func.count()).group_by(error_reports.c.error_url)).all()
     assert rows == [(verdict.error_url, 1)] and verdict.error_url.startswith(sandbox.base_url)
     engine.dispose()
+
+
+def test_a_failing_report_does_not_stop_the_others(tmp_path, monkeypatch):
+    # One sender: the report of document 1 goes first and fails every try; 2..5 are still reported,
+    # and document 1 is left (nothing remembered) for the next run.
+    from fake_vendor import FakeVendor, Reply
+
+    async def errors(request, _):
+        report = json.loads(await request.read())
+        if report["errorContext"]["documentId"] == "1":
+            return Reply(503, "<html>down</html>")
+        return Reply(201, {"errorUrl": f"https://portal/{report['errorContext']['documentId']}"})
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    with FakeVendor() as vendor:
+        vendor.answer("POST", "/v2/errors", errors)
+        connect(monkeypatch, url, vendor.url, max_concurrency=1, max_tries=2)
+        engine = make_engine(url)
+        ensure_tables(engine)
+        r = ErrorReporter(ProcurosHook(), engine, report_after=1)
+        verdicts = [Verdict("procuros", "INVOICE", str(n), f"RE-{n}", Outcome.BUILD_ERROR, message="no GTIN")
+                    for n in range(1, 6)]
+        r.report(verdicts)
+        tries = [json.loads(s.body)["errorContext"]["documentId"] for s in vendor.requests("POST", "/v2/errors")]
+    assert tries.count("1") == 2 and sorted(set(tries)) == ["1", "2", "3", "4", "5"]
+    assert r.outcomes[("INVOICE", "1")].startswith("not reported")
+    assert all(r.outcomes[("INVOICE", str(n))] == "reported now" for n in range(2, 6))
+    with engine.connect() as conn:
+        remembered = {row.document_id for row in conn.execute(select(error_reports))}
+    assert remembered == {"2", "3", "4", "5"}

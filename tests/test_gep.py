@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import os
 
@@ -161,6 +163,14 @@ def test_an_expired_token_is_renewed(erp, files, sandbox_with, monkeypatch):
     assert sandbox.snapshot()["gep"]["token_grants"] > 2
 
 
+def fetch_token(hook) -> tuple[str, float]:
+    async def fetch():
+        async with hook.client() as client:
+            return await client.fetch_token()
+
+    return asyncio.run(fetch())
+
+
 def test_the_hook_sends_the_subscription_key_and_masks_secrets(sandbox_with, monkeypatch):
     from erp_outbound.gep import hook as gep_hook
 
@@ -168,8 +178,7 @@ def test_the_hook_sends_the_subscription_key_and_masks_secrets(sandbox_with, mon
     monkeypatch.setattr(gep_hook, "mask_secret", masked.append)
     sandbox = sandbox_with(gep={"subscription_key": "sub-123"})
     connect_gep(monkeypatch, sandbox.base_url, subscription_api_key="sub-123")
-    hook = gep_hook.GepSmartHook()
-    token, lifetime = hook.fetch_token()
+    token, lifetime = fetch_token(gep_hook.GepSmartHook())
     assert token in masked and "sub-123" in masked and "sandbox-gep-key" in masked
     assert lifetime == 120 * 60
     # The names earlier versions used still work: token_url and subscription_key.
@@ -178,7 +187,7 @@ def test_the_hook_sends_the_subscription_key_and_masks_secrets(sandbox_with, mon
     extras["token_url"] = extras.pop("auth_url")
     monkeypatch.setenv("AIRFLOW_CONN_GEP_SMART_DEFAULT", json.dumps(
         {"conn_type": "gep_smart", "host": sandbox.base_url, "password": "sandbox-gep-key", "extra": extras}))
-    assert gep_hook.GepSmartHook().fetch_token()[1] == 120 * 60
+    assert fetch_token(gep_hook.GepSmartHook())[1] == 120 * 60
     connect_gep(monkeypatch, sandbox.base_url)  # without the subscription key
     with pytest.raises(ConnectionConfigError, match="gep_smart_default"):
-        gep_hook.GepSmartHook().fetch_token()
+        fetch_token(gep_hook.GepSmartHook())

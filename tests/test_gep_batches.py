@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import create_engine
 from conftest import connect, connect_gep
 from erp_outbound.core.http import Answer
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.gep.batches import BatchRefused, BatchSize, adeliver, deliver
+from erp_outbound.gep.batches import BatchRefused, BatchSize, adeliver
 from erp_outbound.gep.verdicts import batch_verdicts
 from test_gep import erp, rows, run  # noqa: F401 - the demo ERP fixture
 
@@ -65,6 +66,14 @@ class Gep:
                         status="ACKNOWLEDGED") for d in part]
 
 
+def deliver(docs, gep, size):
+    """adeliver with the fake GEP as its send coroutine."""
+    async def send(part):
+        return gep(part)
+
+    return asyncio.run(adeliver(docs, send, size))
+
+
 def test_a_refused_batch_is_halved_and_the_size_that_worked_is_kept():
     size, gep = BatchSize(8), Gep(limit=2)
     first = deliver(docs(*"ABCDEFGH"), gep, size)
@@ -93,15 +102,9 @@ def test_one_entry_per_key_and_every_row_gets_its_verdict():
         ("1", "A", Outcome.DELIVERED), ("2", "B", Outcome.DELIVERED), ("3", "A", Outcome.DELIVERED)]
 
 
-def test_the_async_twin_splits_the_same_way():
-    import asyncio
-
+def test_a_limit_between_two_halves_settles_on_the_half_below():
     size, gep = BatchSize(8), Gep(limit=3)
-
-    async def send(part):
-        return gep(part)
-
-    verdicts = asyncio.run(adeliver(docs(*"ABCDEFGH"), send, size))
+    verdicts = deliver(docs(*"ABCDEFGH"), gep, size)
     assert len(verdicts) == 8 and size.limit == 2
 
 

@@ -8,6 +8,8 @@ printed with capfd.
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 import logging
 from contextlib import contextmanager
@@ -107,9 +109,12 @@ def test_rambase_token_requests_are_never_logged_and_calls_hide_the_token(sandbo
 
     sandbox = sandbox_with(rambase={"client_secret": "rb-SECRET-9Kq2Wd"})
     connect_rambase(monkeypatch, sandbox.base_url, secret="rb-SECRET-9Kq2Wd")
-    hook = RambaseHook()
+    async def read_one():
+        async with RambaseHook().client() as client:
+            return await client.call("GET", "procurement/orders", params={"$top": 1})
+
     with caught(logging.DEBUG) as records:
-        answer = hook.call(hook.session(), "GET", "procurement/orders", 10, params={"$top": 1})
+        answer = asyncio.run(read_one())
     assert answer.status == 200
     tokens = sandbox.call(lambda: list(sandbox.record.sections["rambase"].tokens))
     assert tokens, "no token was issued"

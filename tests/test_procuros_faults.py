@@ -92,3 +92,33 @@ def test_a_lost_answer_is_decided_by_asking_procuros(erp, files, sandbox_with, m
     assert (taken.status == "NO_ACTION").sum() == summary["expected_outcomes"]["NO_ACTION"]
     sends = Counter((t["type"], t["identifier"]) for t in record["procuros"]["transactions"])
     assert set(sends.values()) == {1}, "nothing was sent twice"
+
+
+def test_a_503_on_ping_does_not_defer_the_run(erp, files, sandbox_with, monkeypatch):
+    url, summary = erp
+    # One try only, and every ping fails: the first check gives up, yet each document's own request decides.
+    sandbox = sandbox_with(faults={"procuros.ping": {"error_503": 1.0}})
+    connect(monkeypatch, url, sandbox.base_url, max_tries=1)
+
+    assert str(run().state).endswith("success")
+
+    assert sandbox.snapshot()["requests"]["procuros.ping"] == 1
+    rows = documents(url)
+    expected = summary["expected_outcomes"]
+    assert (rows.status == "TRANSMITTED").sum() == expected["TRANSMITTED"] > 0
+    assert report(files)["totals"]["DEFERRED"] == 0
+
+
+def test_an_outage_leaves_the_rest_unsent(erp, files, sandbox_with, monkeypatch):
+    url, summary = erp
+    # Procuros answers nothing but 503: after the first check gave up, the first document that fails every
+    # try ends the sending; the others stay untouched without a request each.
+    sandbox = sandbox_with(faults={"procuros.*": {"error_503": 1.0}})
+    connect(monkeypatch, url, sandbox.base_url, max_tries=2, max_concurrency=1)
+
+    assert str(run().state).endswith("success")
+
+    rows = documents(url)
+    buildable = rows[~rows.last_error.fillna("").str.startswith("cannot build")]
+    assert buildable.status.isna().all() and (buildable.attempts == 0).all()
+    assert sandbox.snapshot()["requests"]["procuros.transactions"] < 2 * len(buildable)

@@ -169,3 +169,7 @@ def test_a_transaction_failed_at_procuros_is_uncertain_and_listed(erp, files, sa
     uncertain = report(files)["uncertain"]  # listed apart, with what to check at Procuros
     assert {f["identifier"] for f in uncertain} == numbers
     assert all("FAILED" in f["reason"] and f["vendor_reference"] for f in uncertain)
+    # What a person does instead of a release (the rows are pending: nothing to release).
+    written = report(files)
+    assert "release_command" not in written and "erp-outbound release" not in written["uncertain_action"]
+    assert "Procuros portal" in written["uncertain_action"] and "TRANSMITTED" in written["uncertain_action"]

@@ -27,7 +27,7 @@ def hook(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_PROCUROS_DEFAULT", json.dumps(
         {"conn_type": "procuros", "host": "http://127.0.0.1:9", "password": SECRET}))
     hook = ProcurosHook()
-    hook.session()  # as in a delivery: the session exists before any answer
+    hook.client()  # as in a delivery: the client exists before any answer
     return hook
 
 

@@ -154,7 +154,7 @@ def test_a_lost_answer_is_never_posted_again(erp, files, sandbox_with, monkeypat
 
 
 def test_the_hook_masks_its_token_and_sends_db_and_format(sandbox_with, monkeypatch):
-    import requests as plain_requests
+    import asyncio
 
     from erp_outbound.rambase import hook as rambase_hook
 
@@ -162,16 +162,21 @@ def test_the_hook_masks_its_token_and_sends_db_and_format(sandbox_with, monkeypa
     monkeypatch.setattr(rambase_hook, "mask_secret", masked.append)
     sandbox = sandbox_with(rambase={"token_ttl_s": 3600})
     connect_rambase(monkeypatch, sandbox.base_url)
-    hook = rambase_hook.RambaseHook()
-    session = hook.session()
-    answer = hook.call(session, "PUT", "procurement/orders/100500", 10,
-                       data=b'{"purchaseOrder": {"note": "x"}}', headers={"Content-Type": "application/json"})
-    assert answer.status == 200
-    assert hook.tokens.grants == 1 and hook.token() in masked
-    hook.call(session, "PUT", "procurement/orders/100501", 10, data=b"{}", headers={"Content-Type": "application/json"})
-    assert hook.tokens.grants == 1, "the cached token is reused"
-    prepared = session.prepare_request(plain_requests.Request("GET", sandbox.base_url + "/x"))
-    assert prepared.headers["Authorization"] == f"Bearer {hook.token()}"
+    seen: list[dict] = []
+
+    async def two_puts() -> None:
+        async with rambase_hook.RambaseHook().client() as client:
+            answer = await client.call("PUT", "procurement/orders/100500", data=b'{"purchaseOrder": {"note": "x"}}',
+                                       headers={"Content-Type": "application/json"})
+            assert answer.status == 200
+            token = await client.auth.cache.current()
+            assert client.auth.cache.grants == 1 and token.value in masked
+            await client.call("PUT", "procurement/orders/100501", data=b"{}", headers={"Content-Type": "application/json"})
+            assert client.auth.cache.grants == 1, "the cached token is reused"
+            seen.append({"token": token.value, "headers": dict(client.headers)})
+
+    asyncio.run(two_puts())
+    assert "Authorization" not in seen[0]["headers"], "the token goes per request, never into the session headers"
     record = sandbox.snapshot()["rambase"]
     assert record["access_token_in_query"] == 0 and record["formats_seen"] == ["json"]
 

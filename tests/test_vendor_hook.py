@@ -1,4 +1,4 @@
-"""ProcurosHook's session, settings and connection test, and the ERP connection's SQLAlchemy URL."""
+"""ProcurosHook's client headers, settings and connection test, and the ERP connection's SQLAlchemy URL."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-import requests
 from airflow.sdk import Connection
 
 from conftest import SANDBOX_TOKEN
@@ -27,40 +26,40 @@ def procuros_connection(monkeypatch, conn_id: str = "procuros_default", **fields
     return ProcurosHook(conn_id)
 
 
-def prepared(hook: ProcurosHook) -> requests.PreparedRequest:
-    """What the hook's session would send for one transaction."""
-    session = hook.session()
-    return session.prepare_request(requests.Request("POST", hook.url("/v2/transactions"), data=b"{}"))
+def sent_headers(hook: ProcurosHook) -> dict[str, str]:
+    """The headers the hook's client sends with every request."""
+    return hook.client().headers
 
 
-# --------------------------------------------------------------------------- session
+# --------------------------------------------------------------------------- client
 
 
-def test_the_session_sends_the_token_as_bearer(monkeypatch):
-    request = prepared(procuros_connection(monkeypatch))
-    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert request.headers["Content-Type"] == "application/json"
-    assert request.headers["Accept"] == "application/json"
-    assert request.url == "http://127.0.0.1:9/v2/transactions"
+def test_the_client_sends_the_token_as_bearer(monkeypatch):
+    hook = procuros_connection(monkeypatch)
+    client = hook.client()
+    assert client.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert client.headers["Content-Type"] == "application/json"
+    assert client.headers["Accept"] == "application/json"
+    assert client.url("/v2/transactions") == "http://127.0.0.1:9/v2/transactions"
 
 
 def test_the_token_is_masked(monkeypatch):
     masked = []
     monkeypatch.setattr("erp_outbound.procuros.hook.mask_secret", masked.append)
-    procuros_connection(monkeypatch).session()
+    procuros_connection(monkeypatch).client()
     assert masked == [TOKEN]
 
 
-def test_the_bearer_auth_does_not_show_the_token(monkeypatch):
-    session = procuros_connection(monkeypatch).session()
-    assert TOKEN not in repr(session.auth)
+def test_the_client_does_not_show_the_token(monkeypatch):
+    client = procuros_connection(monkeypatch).client()
+    assert TOKEN not in repr(client) and TOKEN not in str(vars(client.pacer))
 
 
 def test_tuning_extras_are_no_headers_but_other_extras_are(monkeypatch):
-    hook = procuros_connection(monkeypatch, extra=TUNING | {"X-Custom": "yes"})
-    headers = prepared(hook).headers
-    assert headers["X-Custom"] == "yes"  # HttpHook sends unknown extras as headers
-    for name in TUNING:
+    hook = procuros_connection(monkeypatch, extra=TUNING | {"X-Custom": "yes", "cert": "/etc/ssl/client.pem"})
+    headers = sent_headers(hook)
+    assert headers["X-Custom"] == "yes"  # like HttpHook, unknown extras go out as headers
+    for name in [*TUNING, "cert"]:
         assert name not in headers
     assert headers["Authorization"] == f"Bearer {TOKEN}"
 
@@ -69,7 +68,7 @@ def test_tuning_extras_are_no_headers_but_other_extras_are(monkeypatch):
 def test_no_token_is_a_connection_error_naming_it(monkeypatch, conn_id):
     hook = procuros_connection(monkeypatch, conn_id, password=None)
     with pytest.raises(ConnectionConfigError, match=f"'{conn_id}'.*no API token"):
-        hook.session()
+        hook.client()
 
 
 # --------------------------------------------------------------------------- delivery settings

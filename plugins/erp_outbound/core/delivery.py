@@ -1,59 +1,51 @@
-"""The delivery loop: send many documents with bounded concurrency, retries and backoff.
+"""The delivery engine: many documents to a vendor over asyncio, none holding up the others.
 
-Each document is sent by a vendor's ``send_one``, which returns its verdict or raises
-TransientError (429, 5xx, timeout, unreadable answer). Transient failures are retried
-with tenacity, waiting what Retry-After asks or backing off exponentially; a 429 also
-halves the number of requests in flight until the vendor recovers. A document that
-still fails is handed to ``defer``: its verdict leaves it untouched in the ERP.
-ConnectionConfigError (bad token, bad URL) stops everything at once.
+``max_concurrency`` senders take the next ready document from one queue and send it with
+the vendor's ``send(item)`` coroutine, which returns the item's verdict or raises
+TransientError. A document that failed transiently is parked for what the retry policy
+says (Retry-After, else backoff; core/retry.py) and joins the queue again when its wait is
+over, so a waiting document never holds a sender. One that still fails after ``max_tries``
+is handed to ``defer``: its verdict leaves it untouched in the ERP. ConnectionConfigError,
+a failing source or a failing ``on_verdict`` stops everything; every answer already
+received keeps its verdict.
+
+Items come from a synchronous iterable (staged files, claims in the ERP): it is read in
+chunks in a worker thread, so ERP reads never block the event loop, and at most
+``WINDOW_PER_SENDER`` items per sender are read ahead or parked at once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
-
-import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_base, wait_exponential_jitter
 
 from erp_outbound.core.delivery_settings import DeliverySettings
 from erp_outbound.core.http import TransientError
 from erp_outbound.core.progress import Progress
-from erp_outbound.core.throttle import AdaptiveLimit, Pause, RateLimit
+from erp_outbound.core.retry import RetryPolicy
 from erp_outbound.core.verdict import Verdict
 
 Item = TypeVar("Item")
 log = logging.getLogger(__name__)
 
-
-class wait_retry_after(wait_base):
-    """Wait what the vendor's Retry-After says; otherwise back off exponentially with jitter."""
-
-    def __init__(self, initial: float, maximum: float):
-        self.maximum = maximum
-        self.backoff = wait_exponential_jitter(initial=initial, max=maximum)
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(error, TransientError) and error.retry_after is not None:
-            return min(error.retry_after, self.maximum)
-        return self.backoff(retry_state)
+WINDOW_PER_SENDER = 32  # items read ahead or parked per sender: room for parked retries
+READ_CHUNK = 64  # items read from the source per trip to the worker thread
 
 
 @dataclass
 class DeliveryStats:
     total: int = 0
-    answered: int = 0  # documents with a vendor verdict
-    deferred: int = 0  # documents left untouched after transient failures
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0  # 429 answers
-    lowest_concurrency: int = 0
+    answered: int = 0  # items with a vendor verdict
+    deferred: int = 0  # items left untouched after transient failures
+    requests: int = 0  # tries
+    retries: int = 0  # tries after a transient failure
+    throttled: int = 0  # tries answered 429
+    parked_most: int = 0  # most items waiting for a retry at once
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list, repr=False)
     transient_reasons: dict[str, int] = field(default_factory=dict)
@@ -62,153 +54,167 @@ class DeliveryStats:
         return {k: v for k, v in self.__dict__.items() if k != "latencies"}
 
 
+@dataclass
+class _Entry(Generic[Item]):
+    item: Item
+    tries: int = 0
+
+
 class Delivery(Generic[Item]):
     def __init__(
         self,
         settings: DeliverySettings,
-        make_session: Callable[[], requests.Session],
-        send_one: Callable[[requests.Session, Item, float], Verdict],
+        send: Callable[[Item], Awaitable[Verdict]],
         defer: Callable[[Item, TransientError], Verdict],
         on_verdict: Callable[[Verdict], None],
         label: str = "documents",
         progress_every: float = 10.0,
+        policy: RetryPolicy | None = None,
+        outage_ends_sending: bool = False,
     ):
         self.settings = settings
-        self.make_session = make_session
-        self.send_one = send_one
-        self.defer = defer
-        self.on_verdict = on_verdict
+        self.send = send
+        self.defer = defer  # may touch the ERP: runs in a worker thread
+        self.on_verdict = on_verdict  # must not block (the journal writer queues)
         self.label = label
         self.progress_every = progress_every
-        self.limit = AdaptiveLimit(settings.max_concurrency)
-        self.rate = RateLimit(settings.max_requests_per_second)
-        self.pause = Pause()
-        self.stats = DeliveryStats(lowest_concurrency=settings.max_concurrency)
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        # One Retrying for every sender thread: tenacity keeps each call's state thread-local.
-        self._retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
-            stop=stop_after_attempt(settings.max_tries),
-            wait=wait_retry_after(settings.backoff_initial, settings.max_retry_wait),
-            before_sleep=self._before_sleep,
-            reraise=True,
-        )
-
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = self.make_session()
-            with self._lock:
-                self._sessions.append(session)
-        return session
-
-    def _attempt(self, item: Item) -> Verdict:
-        if self._stop.is_set():
-            raise _Stopped()
-        self.pause.wait()
-        self.rate.wait()
-        with self.limit:
-            started = time.perf_counter()
-            try:
-                verdict = self.send_one(self._session(), item, self.settings.timeout)
-            finally:
-                with self._lock:
-                    self.stats.requests += 1
-                    self.stats.latencies.append(time.perf_counter() - started)
-        self.limit.succeeded()
-        return verdict
-
-    def _before_sleep(self, retry_state: RetryCallState) -> None:
-        error = retry_state.outcome.exception()
-        with self._lock:
-            self.stats.retries += 1
-        if isinstance(error, TransientError):
-            if error.status == 429:
-                with self._lock:
-                    self.stats.throttled += 1
-                self.limit.throttled()
-            if error.retry_after:
-                self.pause.extend(min(error.retry_after, self.settings.max_retry_wait))
-
-    def _deliver_one(self, item: Item) -> Verdict:
-        try:
-            verdict = self._retrying(self._attempt, item)
-        except TransientError as error:
-            verdict = self._deferred(item, error)
-        else:
-            with self._lock:
-                self.stats.answered += 1
-        self.on_verdict(verdict)
-        return verdict
-
-    def _deferred(self, item: Item, error: TransientError) -> Verdict:
-        """Still failing after every try: the item is left for the next run."""
-        with self._lock:
-            self.stats.deferred += 1
-            key = error.reason.split(":")[0]
-            self.stats.transient_reasons[key] = self.stats.transient_reasons.get(key, 0) + 1
-        return self.defer(item, error)
+        self.policy = policy or RetryPolicy(settings)
+        # After a failed first check: the first item that fails every try means an outage;
+        # the rest is left untouched without being sent.
+        self.outage_ends_sending = outage_ends_sending
+        self.stats = DeliveryStats()
 
     def run(self, items: Iterable[Item], total: int) -> DeliveryStats:
-        """Deliver every item; returns the statistics. Raises ConnectionConfigError at once.
+        """Deliver every item from synchronous code; see ``deliver``."""
+        return asyncio.run(self.deliver(items, total))
 
-        ``max_concurrency`` sender threads take the next item from ``items`` as they get
-        free; the adaptive limit decides how many of them may have a request in flight.
-        """
+    async def deliver(self, items: Iterable[Item], total: int) -> DeliveryStats:
+        """Deliver every item; returns the statistics. Raises the first failure that stopped it."""
         self.stats.total = total
-        progress = Progress(total, self.label, every=self.progress_every)
+        self._progress = Progress(total, self.label, every=self.progress_every)
         started = time.perf_counter()
-        source = iter(items)
-        take = threading.Lock()  # items may come from a generator reading files and the ERP
-        failures: list[BaseException] = []
-
-        def sender() -> None:
-            try:
-                while not self._stop.is_set():
-                    with take:
-                        item = next(source, _END)
-                    if item is _END:
-                        return
-                    self._deliver_one(item)
-                    with self._lock:
-                        progress.advance()
-            except _Stopped:
-                return
-            except Exception as error:  # ConnectionConfigError, or a bug: stop every sender
-                failures.append(error)
-                self._stop.set()
-
-        threads = [threading.Thread(target=sender, name=f"deliver_{n}", daemon=True)
-                   for n in range(self.settings.max_concurrency)]
-        for thread in threads:
-            thread.start()
+        self._ready: asyncio.Queue[_Entry | None] = asyncio.Queue()
+        self._room = asyncio.Semaphore(WINDOW_PER_SENDER * self.settings.max_concurrency)
+        self._open = 0  # items read and not finished
+        self._parked: dict[int, asyncio.TimerHandle] = {}
+        self._source_done = False
+        self._failures: list[BaseException] = []
+        self._stopped = False
+        self._outage: TransientError | None = None
+        loop = asyncio.get_running_loop()
+        senders = [loop.create_task(self._sender()) for _ in range(self.settings.max_concurrency)]
+        feeder = loop.create_task(self._feed(iter(items)))
         try:
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(0.5)  # short joins keep the task responsive to being stopped
-        except BaseException:
-            self._stop.set()  # senders finish the request they are in, record it, and stop
-            raise
+            await asyncio.gather(*senders)
         finally:
-            for session in self._sessions:
-                session.close()
-        return self._finish(started, progress, failures)
-
-    def _finish(self, started: float, progress: Progress, failures: list[BaseException]) -> DeliveryStats:
-        """The statistics of a finished delivery; the first failure that stopped it is raised."""
+            self._stop()
+            feeder.cancel()
+            for task in senders:
+                task.cancel()
+            await asyncio.gather(feeder, *senders, return_exceptions=True)
         self.stats.seconds = time.perf_counter() - started
-        self.stats.lowest_concurrency = self.limit.lowest
-        progress.finish()
-        if failures:
-            raise failures[0]
+        self._progress.finish()
+        if self._failures:
+            raise self._failures[0]
         return self.stats
 
+    # -- the feed -------------------------------------------------------------------
+    async def _feed(self, source: Iterator[Item]) -> None:
+        try:
+            while not self._stopped:
+                chunk = await asyncio.to_thread(lambda: list(itertools.islice(source, READ_CHUNK)))
+                if not chunk:
+                    break
+                for item in chunk:
+                    await self._room.acquire()
+                    if self._stopped:
+                        return
+                    self._open += 1
+                    self._ready.put_nowait(_Entry(item))
+        except Exception as error:  # the staged files or the ERP: stop with its error
+            self._fail(error)
+            return
+        self._source_done = True
+        self._maybe_done()
 
-_END = object()
+    def _maybe_done(self) -> None:
+        if self._source_done and self._open == 0:
+            self._stop()
 
+    def _stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        for handle in self._parked.values():
+            handle.cancel()  # parked items are left as they are: untouched, like unsent ones
+        self._parked.clear()
+        for _ in range(self.settings.max_concurrency):
+            self._ready.put_nowait(None)
 
-class _Stopped(Exception):
-    """Raised in sender threads once the delivery was stopped."""
+    def _fail(self, error: BaseException) -> None:
+        self._failures.append(error)
+        self._stop()
+
+    # -- the senders ----------------------------------------------------------------
+    async def _sender(self) -> None:
+        while True:
+            entry = await self._ready.get()
+            if entry is None or self._stopped:
+                return
+            try:
+                if self._outage is not None:
+                    await self._give_up(entry, self._outage)
+                else:
+                    await self._try(entry)
+            except Exception as error:  # ConnectionConfigError, a failing journal, or a bug
+                self._fail(error)
+                return
+
+    async def _try(self, entry: _Entry) -> None:
+        entry.tries += 1
+        self.stats.requests += 1
+        if entry.tries > 1:
+            self.stats.retries += 1
+        started = time.perf_counter()
+        try:
+            verdict = await self.send(entry.item)
+        except TransientError as error:
+            self.stats.latencies.append(time.perf_counter() - started)
+            self.stats.throttled += error.status == 429
+            if self.policy.gives_up(entry.tries) or self._stopped:
+                await self._give_up(entry, error)
+            else:
+                self._park(entry, self.policy.wait_after(entry.tries, error))
+            return
+        self.stats.latencies.append(time.perf_counter() - started)
+        self.stats.answered += 1
+        self._finish(verdict)
+
+    def _park(self, entry: _Entry, seconds: float) -> None:
+        """Wait ``seconds`` without a sender, then join the queue again."""
+        key = id(entry)
+
+        def due() -> None:
+            del self._parked[key]
+            self._ready.put_nowait(entry)
+
+        self._parked[key] = asyncio.get_running_loop().call_later(seconds, due)
+        self.stats.parked_most = max(self.stats.parked_most, len(self._parked))
+
+    async def _give_up(self, entry: _Entry, error: TransientError) -> None:
+        """Still failing after every try: the item is left for the next run."""
+        if self.outage_ends_sending and self._outage is None:
+            self._outage = error
+            log.warning("%s: still failing after every try (%s); the rest is left for the next run unsent",
+                        self.label, error.reason)
+        self.stats.deferred += 1
+        key = error.reason.split(":")[0]
+        self.stats.transient_reasons[key] = self.stats.transient_reasons.get(key, 0) + 1
+        self._finish(await asyncio.to_thread(self.defer, entry.item, error))
+
+    def _finish(self, verdict) -> None:
+        self.on_verdict(verdict)
+        self._progress.advance()
+        self._open -= 1
+        self._room.release()
+        self._maybe_done()

@@ -1,68 +1,110 @@
-"""Short-lived access tokens shared by every sender thread of a hook.
+"""Short-lived access tokens shared by every request of a client, renewed one at a time.
 
-A token is fetched once, reused until shortly before it expires, and renewed once when
-the vendor answers 401. Each request reads the current token, so a renewal reaches every
-session at once.
+A token is fetched once and reused until a share of its lifetime has passed: 80% for
+lifetimes of 60 s or less, otherwise until 60 s before it expires. A renewal is single
+flight: while one request fetches, the others wait for its token. A 401 renews only if
+the token that failed is still the current one, so a burst of 401s costs one renewal.
+A 401 is a configuration error only for a token fetched after the request started that
+the vendor never accepted, and only when the fresh token this request was refused before is
+still unaccepted too: two fresh tokens refused in a row mean wrong credentials, not tokens
+that died of age or use (a token the vendor accepted once and refuses later has died).
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-import requests
+from erp_outbound.core.http import Answer, TransientError
 
-from erp_outbound.core.http import Answer
+RENEW_BEFORE_SECONDS = 60  # long lifetimes: renew this long before they end
+SHORT_LIFETIME_SHARE = 0.8  # lifetimes up to RENEW_BEFORE_SECONDS: renew after this share
+MAX_RENEWALS_PER_REQUEST = 5  # tokens dying this often: leave the document for later
 
-RENEW_BEFORE_SECONDS = 60  # renew this long before the vendor says the token expires
+
+def renew_after(lifetime: float) -> float:
+    """Seconds after its fetch that a token of ``lifetime`` seconds is renewed."""
+    if lifetime <= RENEW_BEFORE_SECONDS:
+        return SHORT_LIFETIME_SHARE * lifetime
+    return lifetime - RENEW_BEFORE_SECONDS
+
+
+@dataclass(eq=False)
+class Token:
+    value: str
+    serial: int  # the how-manieth fetch of its cache
+    renew_at: float
+    accepted: bool = False  # the vendor answered a request with it with something other than 401
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Token(#{self.serial}, ***)"
+
+
+class TokenUnavailable(TransientError):
+    """No token could be fetched: the request that needed it was never sent."""
 
 
 class TokenCache:
-    def __init__(self, fetch: Callable[[], tuple[str, float]]):
-        """``fetch`` returns (token, lifetime in seconds)."""
+    def __init__(self, fetch: Callable[[], Awaitable[tuple[str, float]]], clock: Callable[[], float] = time.monotonic):
+        """``fetch()`` returns (token, lifetime in seconds) and masks the token."""
         self._fetch = fetch
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = threading.Lock()
-        self.grants = 0
+        self.clock = clock
+        self._token: Token | None = None
+        self._lock = asyncio.Lock()
+        self.grants = 0  # tokens fetched
 
-    def get(self) -> str:
-        with self._lock:
-            if self._token is None or time.monotonic() >= self._expires_at:
-                token, lifetime = self._fetch()
-                self._token = token
-                self._expires_at = time.monotonic() + max(0.0, lifetime - RENEW_BEFORE_SECONDS)
-                self.grants += 1
+    async def current(self) -> Token:
+        token = self._token
+        if token is not None and self.clock() < token.renew_at:
+            return token
+        async with self._lock:
+            if self._token is token or self.clock() >= self._token.renew_at:  # nobody renewed while we waited
+                await self._renew()
             return self._token
 
-    def renew(self, used: str | None) -> None:
-        """Forget ``used`` (unless another thread already renewed it)."""
-        with self._lock:
-            if self._token == used:
-                self._token = None
+    async def renew(self, failed: Token) -> None:
+        """Replace ``failed`` unless another request already did."""
+        async with self._lock:
+            if self._token is failed:
+                await self._renew()
+
+    async def _renew(self) -> None:
+        try:
+            value, lifetime = await self._fetch()
+        except TokenUnavailable:
+            raise
+        except TransientError as exc:
+            raise TokenUnavailable(f"no token: {exc.reason}", exc.retry_after, exc.status) from exc
+        self.grants += 1
+        self._token = Token(value, self.grants, self.clock() + renew_after(lifetime))
 
 
-class TokenAuth(requests.auth.AuthBase):
-    """``Authorization: Bearer <current token>`` on every request."""
+class TokenAuth:
+    """``Authorization: Bearer <token>`` from a TokenCache, with the 401 rules above."""
 
-    def __init__(self, cache: TokenCache):
+    def __init__(self, cache: TokenCache, refused: Callable[[Answer], Exception]):
         self.cache = cache
+        self.refused = refused  # the configuration error for a fresh token the vendor refuses
 
-    def __call__(self, prepared: requests.PreparedRequest) -> requests.PreparedRequest:
-        prepared.headers["Authorization"] = f"Bearer {self.cache.get()}"
-        return prepared
-
-    def __repr__(self) -> str:  # never show the token
-        return "TokenAuth(***)"
-
-
-def call_renewing(cache: TokenCache, send: Callable[[], Answer], refused: Callable[[], Exception]) -> Answer:
-    """``send()``; on a 401 renew the token and send once more; a second 401 raises ``refused()``."""
-    for _ in range(2):
-        used = cache.get()
-        answer = send()
-        if answer.status != 401:
-            return answer
-        cache.renew(used)
-    raise refused()
+    async def send(self, send: Callable[[dict[str, str]], Awaitable[Answer]]) -> Answer:
+        started = self.cache.grants  # tokens with a higher serial were fetched after this request started
+        refused_fresh: Token | None = None
+        renewals = 0
+        while True:
+            token = await self.cache.current()
+            answer = await send({"Authorization": f"Bearer {token.value}"})
+            if answer.status != 401:
+                token.accepted = True
+                return answer
+            if token.serial > started and not token.accepted:
+                # Checked again only after a renewal's round trip: any answer that accepted the earlier
+                # token has been read by then.
+                if refused_fresh is not None and not refused_fresh.accepted:
+                    raise self.refused(answer)
+                refused_fresh = token
+            renewals += 1
+            if renewals > MAX_RENEWALS_PER_REQUEST:
+                raise TransientError(f"tokens were refused {renewals} times in one request (HTTP 401)", status=401)
+            await self.cache.renew(token)

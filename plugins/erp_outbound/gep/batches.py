@@ -8,13 +8,13 @@ delivered: it gets a REJECTED verdict naming the refusal (DEFERRED, untouched, w
 refusal was a bare 4xx without GEP's lists), and ``BatchSize.undeliverable`` counts it so
 the load step can fail visibly.
 
-Nothing here knows how a batch is sent: ``deliver`` and ``adeliver`` take the send function.
+Nothing here knows how a batch is sent: ``adeliver`` takes the send coroutine. The engine's
+senders share one BatchSize on the event loop; its methods never await, so need no lock.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -45,7 +45,6 @@ class BatchSize:
         self.refusals = 0
         self.undeliverable = 0
         self._lowered = False  # the next batch that works is logged as the run's size
-        self._lock = threading.Lock()
 
     def parts(self, docs: list[dict]) -> list[list[dict]]:
         size = self.limit
@@ -53,23 +52,21 @@ class BatchSize:
 
     def refused(self, part: list[dict], error: BatchRefused) -> list[list[dict]] | None:
         """The halves to send instead of a refused part; None when it was a single key."""
-        with self._lock:
-            self.refusals += 1
-            if len(part) == 1:
-                self.undeliverable += 1
-                return None
-            half = -(-len(part) // 2)
-            if half < self.limit:
-                self.limit, self._lowered = half, True
-                log.warning("GEP refused a batch of %d keys as a whole (%s): sending at most %d keys per "
-                            "request for the rest of this run", len(part), error.reason, half)
+        self.refusals += 1
+        if len(part) == 1:
+            self.undeliverable += 1
+            return None
+        half = -(-len(part) // 2)
+        if half < self.limit:
+            self.limit, self._lowered = half, True
+            log.warning("GEP refused a batch of %d keys as a whole (%s): sending at most %d keys per "
+                        "request for the rest of this run", len(part), error.reason, half)
         return [part[:half], part[half:]]
 
     def worked(self, part: list[dict]) -> None:
-        with self._lock:
-            if self._lowered and len(part) >= self.limit:
-                self._lowered = False
-                log.warning("GEP took a batch of %d keys: the batch size for the rest of this run", len(part))
+        if self._lowered and len(part) >= self.limit:
+            self._lowered = False
+            log.warning("GEP took a batch of %d keys: the batch size for the rest of this run", len(part))
 
 
 def undeliverable(doc: dict, error: BatchRefused) -> Verdict:
@@ -105,29 +102,12 @@ def with_followers(verdicts: list[Verdict], followers: dict[str, list[dict]]) ->
     return out
 
 
-def deliver(docs: list[dict], send: Callable[[list[dict]], list[Verdict]], size: BatchSize) -> list[Verdict]:
-    """Send ``docs`` in parts of the run's size, halving refused parts; one verdict per document."""
-    firsts, followers = one_entry_per_key(docs)
-    verdicts: list[Verdict] = []
-    pending = size.parts(firsts)
-    while pending:
-        part = pending.pop(0)
-        try:
-            verdicts += send(part)
-        except BatchRefused as error:
-            halves = size.refused(part, error)
-            if halves is None:
-                verdicts.append(undeliverable(part[0], error))
-            else:
-                pending[:0] = halves
-        else:
-            size.worked(part)
-    return with_followers(verdicts, followers)
-
-
 async def adeliver(docs: list[dict], send: Callable[[list[dict]], Awaitable[list[Verdict]]],
                    size: BatchSize) -> list[Verdict]:
-    """``deliver`` for a coroutine ``send``."""
+    """Send ``docs`` in parts of the run's size, halving refused parts; one verdict per document.
+
+    A TransientError from ``send`` leaves the whole item to the engine's retry policy.
+    """
     firsts, followers = one_entry_per_key(docs)
     verdicts: list[Verdict] = []
     pending = size.parts(firsts)

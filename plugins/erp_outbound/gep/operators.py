@@ -9,12 +9,13 @@ from airflow.sdk.exceptions import AirflowException
 from erp_outbound.core.http import Answer, ConnectionConfigError
 from erp_outbound.core.params import form_value
 from erp_outbound.core.verdict import Verdict
-from erp_outbound.gep.batches import BatchSize, deliver
-from erp_outbound.gep.hook import GepSmartHook
+from erp_outbound.gep.batches import BatchSize, adeliver
+from erp_outbound.gep.hook import GepClient, GepSmartHook
 from erp_outbound.gep.verdicts import batch_verdicts
 from erp_outbound.steps.load import LoadOperator
 
 POR_STATUS_PATH = "SmartInterfaceAPI/api/Order/PORStatus"
+DEFAULT_BATCH_SIZE = 100
 
 
 class GepAcknowledgeStatusOperator(LoadOperator):
@@ -34,18 +35,18 @@ class GepAcknowledgeStatusOperator(LoadOperator):
         self.path = path
         self.batch_size = batch_size
         self.gep_conn_id = gep_conn_id
+        self.sizes = BatchSize(DEFAULT_BATCH_SIZE)  # set from the form in execute
 
     def execute(self, context) -> dict:
-        self.documents_per_request = max(1, int(form_value(context, "batch_size", self.batch_size, 100)))
+        self.documents_per_request = max(1, int(form_value(context, "batch_size", self.batch_size, DEFAULT_BATCH_SIZE)))
         self.sizes = BatchSize(self.documents_per_request)  # lowered by batch-level refusals, for this run
         return super().execute(context)
 
     def make_hook(self) -> GepSmartHook:
         return GepSmartHook(self.gep_conn_id)
 
-    def preflight(self, hook: GepSmartHook) -> None:
-        hook._set_base_url(hook.connection)
-        hook.tokens.get()
+    async def preflight(self, client: GepClient) -> None:
+        await client.check_token()
 
     def check_access(self, answer: Answer) -> None:
         if answer.status == 404:
@@ -55,13 +56,13 @@ class GepAcknowledgeStatusOperator(LoadOperator):
             raise ConnectionConfigError(f"GEP SMART connection {self.gep_conn_id!r}: {self.path} refused the "
                                         f"request (HTTP {answer.status}: {answer.message()[:200]}).")
 
-    def send_one(self, hook: GepSmartHook, session, batch: list[dict], timeout: float) -> list[Verdict]:
-        def send(part: list[dict]) -> list[Verdict]:
+    async def send_one(self, client: GepClient, batch: list[dict]) -> list[Verdict]:
+        async def send(part: list[dict]) -> list[Verdict]:
             body = '{"model":[' + ",".join(doc["body"] for doc in part) + "]}"
-            answer = hook.call(session, "PUT", self.path, timeout, data=body.encode("utf-8"))
+            answer = await client.call("PUT", self.path, data=body.encode("utf-8"))
             return batch_verdicts(part, answer, self.check_access)
 
-        return deliver(batch, send, self.sizes)
+        return await adeliver(batch, send, self.sizes)
 
     def after_delivery(self, context, stats: dict) -> dict:
         stats |= {"batch_size": self.sizes.limit, "batch_refusals": self.sizes.refusals}

@@ -4,23 +4,26 @@ Seed 001 lets an integration wait before reporting: a document is reported once 
 has failed ``report_after`` runs, and again only when its error changes.
 
 At least once: a report counts as made only when Procuros answers 201; until then it is
-tried again (within the run, then every next run while the document still fails). One
-report that fails does not stop the others; only an unreachable Procuros (several reports
-in a row failing every try) or a refused connection does. Procuros offers no way to list
-the errors it holds, so after a lost answer (the report may have arrived) the report is
-sent again: the one case where Procuros can get an error twice.
+tried again (under the retry policy within the run, then every next run while the document
+still fails). One report that fails does not stop the others; a refused connection does.
+Two verdicts of one document with one error (an interrupted run's and this run's) make one
+report. Procuros offers no way to list the errors it holds, so after a lost answer (the
+report may have arrived) the report is sent again: the one case where Procuros can get an
+error twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
 
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from erp_outbound.core.delivery import Delivery
+from erp_outbound.core.hook import run_sync
 from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.state import error_reports, upsert, utcnow
@@ -28,7 +31,6 @@ from erp_outbound.procuros.hook import ProcurosHook
 
 log = logging.getLogger(__name__)
 DEFAULT_REPORT_AFTER = 3
-UNREACHABLE_AFTER = 3  # reports in a row that failed every try: Procuros is out, stop for this run
 
 
 def signature(verdict: Verdict) -> str:
@@ -49,16 +51,16 @@ def error_report(verdict: Verdict) -> dict:
 
 
 class ErrorReporter:
+    """Reports due build errors, each on its own under the retry policy (core/delivery.py): one report that
+    still fails is left for the next run and never stops the others; a wrong connection stops them all."""
+
     def __init__(self, hook: ProcurosHook, engine: Engine, report_after: int = DEFAULT_REPORT_AFTER):
         self.hook = hook
         self.engine = engine
         self.report_after = max(1, int(report_after))
-        self.session = None
         self.outcomes: dict[tuple[str, str], str] = {}  # (doc_type, document_id) -> what happened
-        self.failure: Exception | None = None  # set when reporting stopped for this run
-        self.made: dict[tuple[str, str], tuple[str, str | None]] = {}  # reported in this run: signature, URL
-        self.failed_in_a_row = 0
-        self.settings = hook.delivery_settings()
+        self.failure: Exception | None = None  # the last reason a report could not go out
+        self.made: dict[tuple[str, str], tuple[str, str | None]] = {}  # reported by this reporter: signature, URL
 
     def _previous(self, verdicts: Sequence[Verdict]) -> dict[tuple[str, str], tuple[str, str | None]]:
         ids = [v.document_id for v in verdicts]
@@ -73,66 +75,69 @@ class ErrorReporter:
         if not due:
             return
         previous = self._previous(due)
+        to_send: list[tuple[Verdict, tuple[str, str], str]] = []
+        again: dict[tuple[tuple[str, str], str], list[Verdict]] = {}  # later verdicts of a document being sent
         for v in due:
             key = (v.doc_type, v.document_id)
             attempt = v.attempts_before + 1
             sig = signature(v)
             if key in self.made and self.made[key][0] == sig:  # e.g. an earlier run's verdict of it
                 v.error_url = self.made[key][1]
+            elif (key, sig) in again:
+                again[(key, sig)].append(v)
             elif key in previous and previous[key][0] == sig:
                 v.error_url = previous[key][1]
                 self.outcomes[key] = "reported earlier"
             elif attempt < self.report_after:
                 self.outcomes[key] = f"waits (failed {attempt} of {self.report_after} runs)"
-            elif self.failure is None:
-                self._send(v, key, sig)
+            elif isinstance(self.failure, ConnectionConfigError):
+                self.outcomes[key] = "not reported: Procuros refused the connection"
             else:
-                self.outcomes[key] = "not reported: Procuros unavailable"
+                to_send.append((v, key, sig))
+                again[(key, sig)] = []
+        if to_send:
+            run_sync(lambda: self._send_all(to_send))
+        for (key, _), verdicts in again.items():
+            for v in verdicts:  # one report per document and error: the others share its URL
+                v.error_url = self.made.get(key, (None, None))[1]
 
-    def _post(self, verdict: Verdict):
-        """POST /v2/errors, tried again on transient failures (Retry-After respected)."""
-        settings = self.settings
-        backoff = wait_exponential_jitter(initial=settings.backoff_initial, max=settings.max_retry_wait)
+    async def _send_all(self, to_send: list[tuple[Verdict, tuple[str, str], str]]) -> None:
+        settings = self.hook.delivery_settings()
+        async with self.hook.client(settings) as client:
 
-        def wait(state) -> float:
-            error = state.outcome.exception()
-            after = getattr(error, "retry_after", None)
-            return min(settings.max_retry_wait, after) if after else backoff(state)
-
-        for attempt in Retrying(retry=retry_if_exception_type(TransientError), stop=stop_after_attempt(settings.max_tries),
-                                wait=wait, reraise=True):
-            with attempt:
-                answer = self.hook.report_error(self.session, error_report(verdict), timeout=settings.timeout)
-                self.hook.check_access(answer)
+            async def send(entry: tuple[Verdict, tuple[str, str], str]) -> None:
+                verdict, key, sig = entry
+                answer = await client.report_error(error_report(verdict))
+                client.check_access(answer)
                 raise_for_transient(answer)
-        return answer
+                body = answer.body if isinstance(answer.body, dict) else {}
+                if answer.status != 201:
+                    self.outcomes[key] = (f"report refused: HTTP {answer.status} {answer.message()}; "
+                                          "tried again next run")
+                    return
+                verdict.error_url = body.get("errorUrl") or verdict.error_url
+                self.outcomes[key] = "reported now"
+                self.made[key] = (sig, verdict.error_url)
+                await asyncio.to_thread(self._remember, key, sig, verdict.error_url)
 
-    def _send(self, verdict: Verdict, key: tuple[str, str], sig: str) -> None:
-        self.session = self.session or self.hook.session()
-        try:
-            answer = self._post(verdict)
-        except ConnectionConfigError as exc:
-            self.failure = exc
-            self.outcomes[key] = "not reported: Procuros refused the connection"
-            return
-        except TransientError as exc:
-            # Not confirmed, so nothing is remembered: tried again next run while the document fails.
-            self.outcomes[key] = "not reported yet: tried again next run"
-            log.warning("Could not report %s %s to Procuros: %s", *key, exc)
-            self.failed_in_a_row += 1
-            if self.failed_in_a_row >= UNREACHABLE_AFTER:
+            def defer(entry, error: TransientError) -> None:
+                # Not reported now, so nothing is remembered: the next run tries again.
+                self.failure = error
+                self.outcomes[entry[1]] = "not reported yet: tried again next run"
+                log.warning("Could not report %s %s to Procuros: %s", *entry[1], error)
+
+            delivery = Delivery(settings, send, defer, lambda _: None, label="Procuros error reports")
+            try:
+                await delivery.deliver(to_send, len(to_send))
+            except ConnectionConfigError as exc:
                 self.failure = exc
-            return
-        self.failed_in_a_row = 0
-        body = answer.body if isinstance(answer.body, dict) else {}
-        if answer.status != 201:
-            self.outcomes[key] = f"report refused: HTTP {answer.status} {answer.message()}; tried again next run"
-            return
-        verdict.error_url = body.get("errorUrl") or verdict.error_url
-        self.outcomes[key] = "reported now"
-        self.made[key] = (sig, verdict.error_url)
+                log.warning("Could not report build errors to Procuros: %s", exc)
+        for _, key, _ in to_send:
+            self.outcomes.setdefault(key, "not reported: Procuros refused the connection")
+
+    def _remember(self, key: tuple[str, str], sig: str, error_url: str | None) -> None:
         # An upsert: another reconcile may remember the same document at the same moment.
         with self.engine.begin() as conn:
             conn.execute(upsert(self.engine, error_reports, dict(
                 vendor="procuros", doc_type=key[0], document_id=key[1], signature=sig,
-                error_url=verdict.error_url, reported_at=utcnow())))
+                error_url=error_url, reported_at=utcnow())))

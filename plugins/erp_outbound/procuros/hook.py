@@ -2,52 +2,47 @@
 
 host = base URL (https://api.procuros.io, or the staging URL), password = the API token
 of the ERP connection. Delivery tuning goes in the extras (max_concurrency, ...).
+The hook reads the connection; its ProcurosClient sends every request (core/client.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import requests
 from airflow.sdk.log import mask_secret
 
-from erp_outbound.core.async_http import arequest
-from erp_outbound.core.http import (
-    Answer,
-    BearerAuth,
-    ConnectionConfigError,
-    TransientError,
-    VendorHttpHook,
-    raise_for_transient,
-    request,
-)
+from erp_outbound.core.client import VendorClient
+from erp_outbound.core.delivery_settings import DeliverySettings
+from erp_outbound.core.hook import VendorHook, run_sync
+from erp_outbound.core.http import Answer, ConnectionConfigError, TransientError, raise_for_transient
 
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
-class ProcurosHook(VendorHttpHook):
+class ProcurosHook(VendorHook):
     conn_name_attr = "procuros_conn_id"
     default_conn_name = "procuros_default"
     conn_type = "procuros"
     hook_name = "Procuros"
     default_host = "https://api.procuros.io"
+    default_headers = JSON_HEADERS
 
     def __init__(self, procuros_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(conn_id=procuros_conn_id, **kwargs)
+        super().__init__(procuros_conn_id, **kwargs)
         self.procuros_conn_id = procuros_conn_id
 
-    def _extract_auth(self, connection) -> BearerAuth:
-        token = connection.password
+    def headers(self) -> dict[str, str]:
+        token = self.connection.password
         if not token:
             raise ConnectionConfigError(
                 f"Procuros connection {self.procuros_conn_id!r} has no API token: "
                 "put the API token of your ERP connection in its Password field."
             )
         mask_secret(token)
-        return BearerAuth(token)
+        return super().headers() | {"Authorization": f"Bearer {token}"}
 
-    def session(self) -> requests.Session:
-        return self.get_conn(headers=JSON_HEADERS)
+    def client(self, settings: DeliverySettings | None = None) -> ProcurosClient:
+        return ProcurosClient(self, settings or self.delivery_settings())
 
     def check_access(self, answer: Answer) -> None:
         """401/403/404 mean the connection is wrong, not the document: fail with what to fix."""
@@ -64,45 +59,50 @@ class ProcurosHook(VendorHttpHook):
                 "API base URL such as https://api.procuros.io."
             )
 
-    def ping(self, session: requests.Session | None = None, timeout: float = 15) -> None:
-        """GET /v2/ping (204). Raises ConnectionConfigError or TransientError."""
-        session = session or self.session()
-        try:
-            answer = request(session, "GET", self.url("/v2/ping"), timeout)
-        except TransientError as exc:
-            raise TransientError(f"Procuros connection {self.procuros_conn_id!r} ({self.base_url}): {exc.reason}") from exc
-        self.check_access(answer)
-        raise_for_transient(answer)
-        if answer.status != 204 and not 200 <= answer.status < 300:
-            raise ConnectionConfigError(
-                f"Procuros connection {self.procuros_conn_id!r}: /v2/ping answered HTTP {answer.status}"
-            )
-
     def test_connection(self) -> tuple[bool, str]:
+        async def ping_once() -> None:
+            async with self.client(DeliverySettings(max_concurrency=1, timeout=15)) as client:
+                await client.ping()
+
         try:
-            self.ping()
+            run_sync(ping_once)
         except (ConnectionConfigError, TransientError, ValueError) as exc:
             return False, str(exc)
         return True, f"Procuros answered /v2/ping at {self.base_url}"
 
-    # -- endpoints ------------------------------------------------------------
-    def send_transaction(self, session: requests.Session, body: str, timeout: float) -> Answer:
-        return request(session, "POST", self.url("/v2/transactions"), timeout, data=body.encode("utf-8"))
 
-    async def asend_transaction(self, session, body: str, timeout: float) -> Answer:
-        """POST /v2/transactions on an aiohttp session (see core/async_http.py)."""
-        return await arequest(session, "POST", self.url("/v2/transactions"), timeout, data=body.encode("utf-8"))
+class ProcurosClient(VendorClient):
+    """The Procuros endpoints erp-outbound uses. Each method sends one request; retries are the caller's."""
 
-    def list_all_transactions(self, session: requests.Session, params: dict, timeout: float) -> Answer:
+    def __init__(self, hook: ProcurosHook, settings: DeliverySettings):
+        super().__init__(hook.name, hook.base_url, settings, hook.headers())
+        self.check_access = hook.check_access
+
+    async def ping(self) -> None:
+        """GET /v2/ping (204). Raises ConnectionConfigError or TransientError."""
+        try:
+            answer = await self.request("GET", "/v2/ping")
+        except TransientError as exc:
+            raise TransientError(f"{self.name} ({self.base_url}): {exc.reason}", exc.retry_after,
+                                 exc.status) from exc
+        self.check_access(answer)
+        raise_for_transient(answer)
+        if not 200 <= answer.status < 300:
+            raise ConnectionConfigError(f"{self.name}: /v2/ping answered HTTP {answer.status}")
+
+    async def send_transaction(self, body: str) -> Answer:
+        return await self.request("POST", "/v2/transactions", data=body.encode("utf-8"))
+
+    async def list_all_transactions(self, params: dict) -> Answer:
         """GET /v2/all-transactions with filter[...] / cursor / per_page query parameters."""
-        return request(session, "GET", self.url("/v2/all-transactions"), timeout, params=params)
+        return await self.request("GET", "/v2/all-transactions", params=params)
 
-    def report_error(self, session: requests.Session, report: dict, timeout: float) -> Answer:
-        return request(session, "POST", self.url("/v2/errors"), timeout, json=report)
+    async def report_error(self, report: dict) -> Answer:
+        return await self.request("POST", "/v2/errors", json=report)
 
-    def list_tasks(self, session: requests.Session, per_page: int, cursor: str | None, timeout: float) -> Answer:
+    async def list_tasks(self, per_page: int, cursor: str | None) -> Answer:
         params = {"per_page": per_page} | ({"cursor": cursor} if cursor else {})
-        return request(session, "GET", self.url("/v2/tasks"), timeout, params=params)
+        return await self.request("GET", "/v2/tasks", params=params)
 
-    def mark_task(self, session: requests.Session, task_id: str, body: str, timeout: float) -> Answer:
-        return request(session, "PUT", self.url(f"/v2/tasks/{task_id}"), timeout, data=body.encode("utf-8"))
+    async def mark_task(self, task_id: str, body: str) -> Answer:
+        return await self.request("PUT", f"/v2/tasks/{task_id}", data=body.encode("utf-8"))

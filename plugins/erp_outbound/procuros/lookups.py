@@ -36,6 +36,13 @@ TRANSMITTED, NO_ACTION = "TRANSMITTED", "NO_ACTION"
 MAX_PAGES = 1_000
 LOOKBACK_DAYS = 7  # how far back an earlier send whose answer was lost is looked for
 LOOKED_UP = "Asked Procuros after a lost answer"
+# What a person does about an UNCERTAIN Procuros document: there is nothing to release, the row is pending.
+UNCERTAIN_ACTION = (
+    "nothing to release: the row stays pending (Status empty), and every run sends it again, hears 'Payload "
+    "already received' and asks Procuros again. Look the transaction up in the Procuros portal (its "
+    "procurosTransactionId is the vendor reference). If it reached the partner, write Status TRANSMITTED on the "
+    "ERP row yourself; if not, resolve it in the portal (Procuros refuses the same payload again) until "
+    "Procuros' status says SUCCESS or DROPPED.")
 
 
 def may_have_acted(error: TransientError) -> bool:
@@ -70,18 +77,25 @@ def _canonical_content(body) -> str:
     return json.dumps(content, sort_keys=True, separators=(",", ":")) if content is not None else ""
 
 
-def find_transactions(hook, session, doc_type: str, since: date, until: date, timeout: float) -> list[dict]:
-    """Every transaction of ``doc_type`` created between the two dates (all pages). Raises TransientError."""
+async def transaction_page(client, params: dict) -> dict:
+    """One page of GET /v2/all-transactions; TransientError when it cannot be read."""
+    answer = await client.list_all_transactions(params)
+    raise_for_transient(answer)
+    client.check_access(answer)
+    body = answer.body if isinstance(answer.body, dict) else None
+    if answer.status != 200 or body is None or not isinstance(body.get("items"), list):
+        raise TransientError(f"unreadable transaction list: HTTP {answer.status}", status=answer.status)
+    return body
+
+
+async def find_transactions(client, doc_type: str, since: date, until: date) -> list[dict]:
+    """Every transaction of ``doc_type`` created between the two dates (all pages), each page under the
+    client's retry policy. Raises TransientError or ConnectionConfigError."""
     params = {"filter[type]": doc_type, "filter[created_between]": f"{since.isoformat()},{until.isoformat()}",
               "per_page": 100}
     found: list[dict] = []
     for _ in range(MAX_PAGES):
-        answer = hook.list_all_transactions(session, params, timeout)
-        raise_for_transient(answer)
-        hook.check_access(answer)
-        body = answer.body if isinstance(answer.body, dict) else None
-        if answer.status != 200 or body is None or not isinstance(body.get("items"), list):
-            raise TransientError(f"unreadable transaction list: HTTP {answer.status}", status=answer.status)
+        body = await client.policy.call(lambda: transaction_page(client, params))
         found += [t for t in body["items"] if isinstance(t, dict)]
         if not body.get("hasMore") or not body.get("nextCursor"):
             break
@@ -131,7 +145,7 @@ def decide(asked: AskProcuros, tx: dict | None) -> Verdict:
     return verdict(Outcome.UNCERTAIN, f"{said}: check it in the Procuros portal before sending it again")
 
 
-def look_up(hook, session, asked: list[AskProcuros], timeout: float) -> list[Verdict]:
+async def look_up(client, asked: list[AskProcuros]) -> list[Verdict]:
     """One listing per document type; a failed listing leaves its documents DEFERRED."""
     by_type: dict[str, list[AskProcuros]] = defaultdict(list)
     for a in asked:
@@ -141,7 +155,7 @@ def look_up(hook, session, asked: list[AskProcuros], timeout: float) -> list[Ver
     verdicts: list[Verdict] = []
     for doc_type, docs in by_type.items():
         try:
-            transactions = find_transactions(hook, session, doc_type, since, until, timeout)
+            transactions = await find_transactions(client, doc_type, since, until)
         except (TransientError, ConnectionConfigError) as exc:  # e.g. a token without access to the listing
             reason = exc.reason if isinstance(exc, TransientError) else str(exc)
             verdicts += [Verdict("procuros", a.doc_type, a.document_id, a.identifier, Outcome.DEFERRED,

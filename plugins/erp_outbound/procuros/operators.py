@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
@@ -13,8 +14,8 @@ from erp_outbound.core.verdict import Verdict
 from erp_outbound.erp.journal import Journal
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER, ErrorReporter
-from erp_outbound.procuros.hook import ProcurosHook
-from erp_outbound.procuros.lookups import AskProcuros, ask, look_up, may_have_acted
+from erp_outbound.procuros.hook import ProcurosClient, ProcurosHook
+from erp_outbound.procuros.lookups import UNCERTAIN_ACTION, AskProcuros, ask, look_up, may_have_acted
 from erp_outbound.procuros.verdicts import transaction_verdict
 from erp_outbound.steps.load import LoadOperator
 from erp_outbound.steps.reconcile import ReconcileOperator
@@ -36,23 +37,15 @@ class ProcurosSendTransactionsOperator(LoadOperator):
         self.asked: list[AskProcuros] = []
 
     def make_hook(self) -> ProcurosHook:
-        self.hook = ProcurosHook(self.procuros_conn_id)
-        return self.hook
+        return ProcurosHook(self.procuros_conn_id)
 
-    def preflight(self, hook: ProcurosHook) -> None:
-        hook.ping()
+    async def preflight(self, client: ProcurosClient) -> None:
+        await client.ping()
 
-    def send_one(self, hook: ProcurosHook, session, doc: dict, timeout: float) -> Verdict:
+    async def send_one(self, client: ProcurosClient, doc: dict) -> Verdict:
         try:
-            return transaction_verdict(doc, hook.send_transaction(session, doc["body"], timeout), hook.check_access)
-        except TransientError as error:
-            _note_lost_answer(doc, error)
-            raise
-
-    async def asend_one(self, hook: ProcurosHook, session, doc: dict, timeout: float) -> Verdict:
-        try:
-            answer = await hook.asend_transaction(session, doc["body"], timeout)
-            return transaction_verdict(doc, answer, hook.check_access)
+            answer = await client.send_transaction(doc["body"])
+            return transaction_verdict(doc, answer, client.check_access)
         except TransientError as error:
             _note_lost_answer(doc, error)
             raise
@@ -80,11 +73,15 @@ class ProcurosSendTransactionsOperator(LoadOperator):
             return stats
         self.log.info("Asking Procuros (GET /v2/all-transactions) about %d documents whose answer was lost",
                       len(self.asked))
-        verdicts = look_up(self.hook, self.hook.session(), self.asked, self.hook.delivery_settings().timeout)
+        verdicts = asyncio.run(self._look_up(self.asked))
         Journal(self.engine, runs.run_id(context), dag_id=runs.dag_id(context)).record(verdicts)
         found = Counter(v.outcome.value for v in verdicts)
         self.log.info("After asking Procuros: %s", dict(found))
         return stats | {"looked_up": len(verdicts)}
+
+    async def _look_up(self, asked: list[AskProcuros]) -> list[Verdict]:
+        async with self.hook.client() as client:  # the load's client is closed by now
+            return await look_up(client, asked)
 
 
 def _note_lost_answer(doc: dict, error: TransientError) -> None:
@@ -115,6 +112,7 @@ class ProcurosReconcileOperator(ReconcileOperator):
             self._reporter = ErrorReporter(ProcurosHook(self.procuros_conn_id), self.engine, int(self.report_after))
         self._reporter.report(verdicts)
         report.reported.update(self._reporter.outcomes)
+        report.uncertain_action = UNCERTAIN_ACTION  # `erp-outbound release` has nothing to release for Procuros
 
     def after_apply(self, report: RunReport) -> None:
         failure = self._reporter.failure if self._reporter else None

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from erp_outbound.core import runs, settings
 from erp_outbound.core.delivery import Delivery
-from erp_outbound.core.http import TransientError, raise_for_transient
+from erp_outbound.core.http import TransientError
 from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder, read_lines
@@ -19,7 +19,7 @@ from erp_outbound.erp.hook import ErpHook
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.tasks import handle
-from erp_outbound.procuros.task_marks import TaskMarker
+from erp_outbound.procuros.task_marks import TaskMarker, task_page
 from erp_outbound.ui.links import RunReportLink
 
 MAX_PAGES = 10_000
@@ -39,19 +39,8 @@ class ProcurosListTasksOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         hook = ProcurosHook(self.procuros_conn_id)
-        settings_ = hook.delivery_settings()
         per_page = min(100, max(1, int(form_value(context, "per_page", self.per_page, 100))))
-        session = hook.session()
-        tasks, cursor, pages = [], None, 0
-        while pages < MAX_PAGES:
-            page = self._page(hook, session, per_page, cursor, settings_)
-            pages += 1
-            items = page.get("items") or []
-            tasks += items
-            self.log.info("Page %d: %d tasks (%d so far)", pages, len(items), len(tasks))
-            cursor = page.get("nextCursor")
-            if not page.get("hasMore") or not cursor:
-                break
+        tasks, pages = asyncio.run(self._list(hook, per_page))
         path = runs.staging_folder(context, "tasks").write_lines("tasks.jsonl", (json.dumps(t) for t in tasks))
         kinds: dict[str, int] = {}
         for task in tasks:
@@ -59,19 +48,19 @@ class ProcurosListTasksOperator(BaseOperator):
         self.log.info("%d tasks waiting in Procuros: %s", len(tasks), kinds)
         return {"tasks": path, "count": len(tasks), "pages": pages, "by_type": kinds}
 
-    def _page(self, hook, session, per_page, cursor, settings_) -> dict:
-        for attempt in Retrying(retry=retry_if_exception_type(TransientError), reraise=True,
-                                stop=stop_after_attempt(settings_.max_tries),
-                                wait=wait_exponential_jitter(initial=settings_.backoff_initial,
-                                                             max=settings_.max_retry_wait)):
-            with attempt:
-                answer = hook.list_tasks(session, per_page, cursor, settings_.timeout)
-                raise_for_transient(answer)
-                hook.check_access(answer)
-                if answer.status != 200 or not isinstance(answer.body, dict) or "items" not in answer.body:
-                    # The answer itself is in the DEBUG log (core/http.py), never in an INFO/WARNING line.
-                    raise TransientError(f"unreadable task list: HTTP {answer.status}", status=answer.status)
-        return answer.body
+    async def _list(self, hook: ProcurosHook, per_page: int) -> tuple[list[dict], int]:
+        tasks, cursor, pages = [], None, 0
+        async with hook.client() as client:
+            while pages < MAX_PAGES:
+                page = await client.policy.call(lambda: task_page(client, per_page, cursor))
+                pages += 1
+                items = page.get("items") or []
+                tasks += items
+                self.log.info("Page %d: %d tasks (%d so far)", pages, len(items), len(tasks))
+                cursor = page.get("nextCursor")
+                if not page.get("hasMore") or not cursor:
+                    break
+        return tasks, pages
 
 
 class ProcurosHandleTasksOperator(BaseOperator):
@@ -117,27 +106,30 @@ class ProcurosMarkTasksOperator(BaseOperator):
         if as_bool(form_value(context, "dry_run", self.dry_run, False)):
             self.log.info("Dry run: %d tasks would be marked processed", len(outcomes))
             return {"marks": None, "would_mark": len(outcomes)}
-        hook = ProcurosHook(self.procuros_conn_id)
         marks: list[Verdict] = []
-        marker = TaskMarker(hook)  # re-lists the tasks before marking one again after a lost answer
-
-        def send_one(session, task, timeout) -> Verdict:
-            return marker.mark(session, task, timeout)
-
-        def defer(task, error: TransientError) -> Verdict:
-            return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], Outcome.DEFERRED,
-                           message=error.reason, http_status=error.status)
-
         if outcomes:
-            delivery = Delivery(hook.delivery_settings(), hook.session, send_one, defer, marks.append,
-                                label="Procuros tasks marked")
-            delivery.run(iter(outcomes), len(outcomes))
+            relisted = asyncio.run(self._mark(ProcurosHook(self.procuros_conn_id), outcomes, marks.append))
+            if relisted:
+                self.log.info("Tasks re-listed before marking again after a lost answer: %d", relisted)
         path = runs.staging_folder(context, "marked").write_lines(
             "marks.jsonl", (json.dumps(v.as_row(), ensure_ascii=False) for v in marks))
         counts = {o.value: sum(v.outcome is o for v in marks) for o in Outcome}
-        if marker.relisted:
-            self.log.info("Tasks re-listed before marking again after a lost answer: %d", marker.relisted)
         return {"marks": path, "counts": counts}
+
+
+    @staticmethod
+    async def _mark(hook: ProcurosHook, outcomes: list[dict], record) -> int:
+        """Mark every task; the number of tasks re-listed before a second mark."""
+        async with hook.client() as client:
+            marker = TaskMarker(client)  # re-lists the tasks before marking one again after a lost answer
+
+            def defer(task: dict, error: TransientError) -> Verdict:
+                return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], Outcome.DEFERRED,
+                               message=error.reason, http_status=error.status)
+
+            await Delivery(client.settings, marker.mark, defer, record, label="Procuros tasks marked").deliver(
+                outcomes, len(outcomes))
+        return marker.relisted
 
 
 class ProcurosTasksReportOperator(BaseOperator):

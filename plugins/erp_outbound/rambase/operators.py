@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Any
@@ -9,11 +10,12 @@ from typing import Any
 from erp_outbound.core import runs
 from erp_outbound.core.http import TransientError
 from erp_outbound.core.params import form_value
+from erp_outbound.core.tokens import TokenUnavailable
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal
 from erp_outbound.erp.sql import statement
-from erp_outbound.rambase.hook import RambaseHook
+from erp_outbound.rambase.hook import RambaseClient, RambaseHook
 from erp_outbound.rambase.triggers import RambaseOperationTrigger
 from erp_outbound.rambase.verdicts import (
     _verdict,
@@ -41,18 +43,18 @@ class RambaseLoadOperator(LoadOperator):
     def make_hook(self) -> RambaseHook:
         return RambaseHook(self.rambase_conn_id)
 
-    def preflight(self, hook: RambaseHook) -> None:
+    async def preflight(self, client: RambaseClient) -> None:
         # Only a token: no read the seeds do not document (it may need a duty the client lacks).
-        hook.check_token()
+        await client.check_token()
 
 
 class RambaseUpdatePurchaseOrdersOperator(RambaseLoadOperator):
     """PUT procurement/orders/{purchaseOrderId} for every staged update (PUT is idempotent)."""
 
-    def send_one(self, hook: RambaseHook, session, doc: dict, timeout: float) -> Verdict:
-        answer = hook.call(session, "PUT", f"procurement/orders/{doc['identifier']}", timeout,
-                           data=doc["body"].encode("utf-8"), headers={"Content-Type": "application/json"})
-        return order_update_verdict(doc, answer, hook.rambase_conn_id)
+    async def send_one(self, client: RambaseClient, doc: dict) -> Verdict:
+        answer = await client.call("PUT", f"procurement/orders/{doc['identifier']}",
+                                   data=doc["body"].encode("utf-8"), headers={"Content-Type": "application/json"})
+        return order_update_verdict(doc, answer, self.rambase_conn_id)
 
 
 class RambaseForwardInvoicesOperator(RambaseLoadOperator):
@@ -75,18 +77,21 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         with self.engine.begin() as conn:
             conn.execute(statement("rambase", "invoice_forwarding", name), params)
 
-    def send_one(self, hook: RambaseHook, session, doc: dict, timeout: float) -> Verdict | None:
+    async def send_one(self, client: RambaseClient, doc: dict) -> Verdict | None:
         if doc.get("operation_instance_id"):
-            answer = hook.call(session, "GET", f"system/api/operation-instances/{doc['operation_instance_id']}", timeout)
+            answer = await client.call("GET", f"system/api/operation-instances/{doc['operation_instance_id']}")
             return self._instance_verdict(doc, answer)
         if not doc.get("requested"):
             # Written before the POST leaves: a lost answer can then never lead to a second POST.
-            self._erp("mark_requested", document_id=doc["document_id"], at=datetime.now().replace(microsecond=0))
+            await asyncio.to_thread(self._erp, "mark_requested", document_id=doc["document_id"],
+                                    at=datetime.now().replace(microsecond=0))
             doc["requested"] = True
         path = f"procurement/order-responses/{doc['identifier']}/api-operations/{FORWARD_OPERATION}/instances"
         try:
-            answer = hook.call(session, "POST", path, timeout, data=doc["body"].encode("utf-8"),
-                               headers={"Content-Type": "application/json"})
+            answer = await client.call("POST", path, data=doc["body"].encode("utf-8"),
+                                       headers={"Content-Type": "application/json"})
+        except TokenUnavailable:
+            raise  # the POST never left: safe to try again
         except TransientError as exc:
             return self._lost(doc, exc)
         if answer.status in NOT_EXECUTED:
@@ -96,10 +101,11 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         instance = operation_instance(answer.body)
         if instance is None:
             if 400 <= answer.status < 500:
-                self._erp("clear_requested", document_id=doc["document_id"])  # refused: nothing ran
-                return rejected(doc, answer, f"POST {path}", hook.rambase_conn_id)
+                await asyncio.to_thread(self._erp, "clear_requested", document_id=doc["document_id"])  # nothing ran
+                return rejected(doc, answer, f"POST {path}", self.rambase_conn_id)
             return self._lost(doc, TransientError(f"unreadable answer: HTTP {answer.status}", status=answer.status))
-        self._erp("store_operation", document_id=doc["document_id"], instance_id=str(instance["operationInstanceId"]))
+        await asyncio.to_thread(self._erp, "store_operation", document_id=doc["document_id"],
+                                instance_id=str(instance["operationInstanceId"]))
         return self._instance_verdict(doc, answer)
 
     def _instance_verdict(self, doc: dict, answer) -> Verdict | None:

@@ -1,6 +1,6 @@
 """RambaseOperationTrigger: waits for RamBase API operations in the triggerer, not a worker slot.
 
-It polls each operation instance's link with a growing interval until every one has
+It polls each operation instance's link, with the same async client as the load step, at a growing interval until every one has
 finished (9) or failed (7), or the timeout passes, logging progress as it goes. It holds
 ids and links only (the hook fetches its own token from the connection), and hands back
 ``carry`` in its event so the operator can resume. The triggerer logs each event whole at
@@ -41,17 +41,21 @@ class RambaseOperationTrigger(BaseTrigger):
         from erp_outbound.rambase.verdicts import STARTED, operation_instance, operation_outcome, progress
 
         hook = RambaseHook(self.rambase_conn_id)
-        session = await asyncio.to_thread(hook.session)
         pending, finished = dict(self.operations), {}
         interval = self.poll_seconds
+        client = None
         try:
+            client = await asyncio.to_thread(hook.client)  # reads the connection: not on the event loop
             while pending:
+                told_to_wait = 0.0  # the longest Retry-After of this round: the next round waits at least that
                 for instance_id, link in list(pending.items()):
                     try:
-                        answer = await asyncio.to_thread(hook.call, session, "GET", link, 30)
+                        answer = await client.call("GET", link)
                     except TransientError as exc:
                         self.log.warning("RamBase operation %s: %s; polling again", instance_id, exc.reason)
+                        told_to_wait = max(told_to_wait, exc.retry_after or 0.0)
                         continue
+                    told_to_wait = max(told_to_wait, answer.retry_after or 0.0)
                     instance = operation_instance(answer.body)
                     if instance is None:
                         self.log.warning("RamBase operation %s: unreadable answer (HTTP %s)", instance_id, answer.status)
@@ -65,12 +69,13 @@ class RambaseOperationTrigger(BaseTrigger):
                 if pending and time.time() >= self.timeout_at:
                     break
                 if pending:
-                    await asyncio.sleep(interval)
+                    await asyncio.sleep(max(interval, told_to_wait))
                     interval = min(interval * 1.5, self.max_poll_seconds)
         except ConnectionConfigError as exc:
             yield TriggerEvent({"status": "error", "message": str(exc), "finished": finished,
                                 "timed_out": list(pending), "carry": self.carry})
             return
         finally:
-            session.close()
+            if client is not None:
+                await client.close()
         yield TriggerEvent({"status": "done", "finished": finished, "timed_out": list(pending), "carry": self.carry})

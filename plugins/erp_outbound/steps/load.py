@@ -1,23 +1,23 @@
 """The load step every vendor shares: staged payloads in, one verdict per document out.
 
 A vendor's load operator says how to reach the vendor (``make_hook``, ``preflight``) and
-how to send one document (``send_one``); this base reads the staged batches, keeps to
-the run's claims, sends with the delivery loop, and records every verdict at once.
+how to send one document (``send_one``, a coroutine on the vendor's client); this base
+reads the staged batches, keeps to the run's claims, sends with the delivery engine
+(core/delivery.py), and records every verdict at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
 from collections.abc import Iterator
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from erp_outbound.core import runs, settings
-from erp_outbound.core.async_delivery import AsyncDelivery
-from erp_outbound.core.async_http import client_session
+from erp_outbound.core.client import VendorClient
 from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import ConnectionConfigError, TransientError
 from erp_outbound.core.params import as_bool, form_value
@@ -68,10 +68,11 @@ class LoadOperator(BaseOperator):
     def make_hook(self):
         raise TypeError(f"{type(self).__name__} must say which hook reaches its vendor (make_hook)")
 
-    def preflight(self, hook) -> None:
+    async def preflight(self, client: VendorClient) -> None:
         """Reach the vendor once (e.g. ping, get a token). Raise ConnectionConfigError or TransientError."""
 
-    def send_one(self, hook, session, doc: dict, timeout: float) -> Verdict:
+    async def send_one(self, client: VendorClient, doc: dict) -> Verdict:
+        """Send one item; its verdict, or TransientError (retried by the engine)."""
         raise TypeError(f"{type(self).__name__} must say how one document is sent (send_one)")
 
     # -- the shared step ----------------------------------------------------------
@@ -110,50 +111,36 @@ class LoadOperator(BaseOperator):
         if total == 0 and not build_errors:
             self.log.info("Nothing to send.")
             return {"answered": 0, "deferred": 0}
-        hook = self.make_hook()
+        self.hook = hook = self.make_hook()
         delivery_settings = hook.delivery_settings()
         token = (self.extracted or {}).get("claim_token")
         claims = Claims.resume(engine, runs.run_id(context), token, dag_id=runs.dag_id(context)) if token else None
         self.skipped = 0
-        unreachable = self._preflight(hook, delivery_settings.max_tries)
-        if not unreachable:
-            # Build errors count as attempts only once the vendor could hear about them.
-            journal.record(build_errors)
         self.log.info("Sending %d documents to %s with up to %d requests at once",
                       total, hook.describe(), delivery_settings.max_concurrency)
         with JournalWriter(journal) as writer:
-            record = self.on_verdict(writer)
-            if unreachable:
-                for doc in self.documents(batches, claims):
-                    record(self.deferred_verdict(doc, unreachable))
-                stats = {"answered": 0, "deferred": total - self.skipped, "unreachable": unreachable.reason}
-            else:
-                delivery = self.delivery(hook, delivery_settings, record)
-                requests_total = -(-total // max(1, self.documents_per_request))
-                result = delivery.run(self.requests_for(self.documents(batches, claims)), requests_total)
-                stats = result.as_dict() | {"latency_p50_ms": percentile_ms(result.latencies, 50),
-                                            "latency_p95_ms": percentile_ms(result.latencies, 95)}
+            stats = asyncio.run(self._deliver(hook, delivery_settings, journal, build_errors,
+                                              self.documents(batches, claims), total, self.on_verdict(writer)))
         stats["skipped_claims"] = self.skipped
         self.log.info("Delivery: %s", {k: v for k, v in stats.items() if k != "transient_reasons"})
         return self.after_delivery(context, stats)
 
-    # A vendor may also say how one document is sent on an aiohttp session: a coroutine
-    # ``asend_one(hook, session, doc, timeout)``. It then gets the asyncio delivery loop.
-    asend_one = None
-
-    def delivery(self, hook, delivery_settings, record) -> Delivery:
-        label = f"{self.vendor} requests"
-        if self.asend_one is not None:
-            return AsyncDelivery(
-                delivery_settings, lambda: client_session(hook.session(), delivery_settings.max_concurrency),
-                lambda session, item, timeout: self.asend_one(hook, session, item, timeout),
-                self.deferred_verdict, record, label=label,
-            )
-        return Delivery(
-            delivery_settings, hook.session,
-            lambda session, item, timeout: self.send_one(hook, session, item, timeout),
-            self.deferred_verdict, record, label=label,
-        )
+    async def _deliver(self, hook, delivery_settings, journal: Journal, build_errors: list[Verdict],
+                       docs: Iterator[dict], total: int, record) -> dict:
+        async with hook.client(delivery_settings) as client:
+            reached = await self._preflight(hook, client)
+            if reached:
+                # Build errors count as attempts only once the vendor could hear about them.
+                await asyncio.to_thread(journal.record, build_errors)
+            delivery = Delivery(delivery_settings, lambda item: self.send_one(client, item), self.deferred_verdict,
+                                record, label=f"{self.vendor} requests", outage_ends_sending=not reached)
+            requests_total = -(-total // max(1, self.documents_per_request))
+            result = await delivery.deliver(self.requests_for(docs), requests_total)
+            if not reached and result.answered:
+                await asyncio.to_thread(journal.record, build_errors)
+            return result.as_dict() | client.stats_dict() | {
+                "latency_p50_ms": percentile_ms(result.latencies, 50),
+                "latency_p95_ms": percentile_ms(result.latencies, 95)}
 
     def on_verdict(self, writer: JournalWriter):
         """Where verdicts go as they arrive: the journal. None means "not decided yet"."""
@@ -166,23 +153,20 @@ class LoadOperator(BaseOperator):
     def after_delivery(self, context, stats: dict) -> dict:
         return stats
 
-    def _preflight(self, hook, tries: int) -> TransientError | None:
-        """A wrong connection fails now; an unreachable vendor leaves every document for the next run."""
+    async def _preflight(self, hook, client: VendorClient) -> bool:
+        """A wrong connection fails now. A vendor still failing after the retry policy does not stop the
+        run: each document's own requests (and their retries) decide. True when the vendor answered."""
         try:
-            # A few quick tries: an outage is not worth a long wait, the next run comes soon.
-            for attempt in Retrying(retry=retry_if_exception_type(TransientError), stop=stop_after_attempt(min(tries, 3)),
-                                    wait=wait_exponential_jitter(initial=0.5, max=5), reraise=True):
-                with attempt:
-                    self.preflight(hook)
+            await client.policy.call(lambda: self.preflight(client))
         except TransientError as exc:
-            self.log.warning("%s is unreachable (%s): every document stays pending for the next run",
-                             hook.describe(), exc)
-            return exc
+            self.log.warning("%s did not answer the first check (%s); sending anyway: each document is retried "
+                             "on its own and left for the next run if the vendor stays away", hook.describe(), exc)
+            return False
         except ConnectionConfigError as exc:
-            if hook.http_conn_id in str(exc):
+            if hook.conn_id in str(exc):
                 raise
             raise ConnectionConfigError(f"{hook.describe()}: {exc}") from exc
-        return None
+        return True
 
     def documents(self, batches: list[dict], claims: Claims | None) -> Iterator[dict]:
         """The staged documents this run still holds a claim on."""

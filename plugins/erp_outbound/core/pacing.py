@@ -1,0 +1,203 @@
+"""Pacing: find and hold the request rate a vendor accepts.
+
+Answers are counted in windows of at least ``WINDOW_ANSWERS`` answers and
+``WINDOW_SECONDS`` (shorter once ``WINDOW_ANSWERS`` of them are 429s, while no random
+share of 429s is known). A window has too many 429s when it has any while no random share of 429s is
+known, or when its share is more than three standard errors above that known share.
+Too many 429s cut the pace to a little under the rate the vendor accepted: the non-429
+answers per second since the window's first 429 (an emptied token bucket refills at
+exactly the vendor's limit), but never below half the rate sent (a rough estimate of a
+short window is refined by the next). The next window tells the two kinds of 429 apart:
+
+- back to normal: the 429s were load-driven. The pace is held, then probed upward by 1%
+  after each normal window (a vendor that raised its limit is found again slowly, never
+  by a flood of 429s); too many 429s cut it again. A pace far above what is sent is dropped.
+- the same share within three standard errors, and an accepted rate that fell with the
+  sent rate (it stays at the vendor's limit when the 429s are load-driven): the 429s are
+  random. The cut is undone at once and that share becomes the known random share (a
+  moving average), so random 429s never ratchet the pace down.
+- a share that rose or fell but is still too high: load-driven, the cut was not deep
+  enough (e.g. the vendor's burst allowance ran out): cut again.
+
+A window judges only requests sent under the current pace: answers to requests sent
+before the last change are not counted. Until a limit is known (no cut confirmed), a
+pace is probed upward by a step that doubles after each normal window.
+The connection's ``max_requests_per_second`` is a ceiling on top of this.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 0.25
+WINDOW_ANSWERS = 20  # fewer answers cannot tell a share from chance
+UNDER = 0.95  # pace this share of the accepted rate after a cut
+FIRST_PROBE = 0.01  # upward step after a normal window once a limit is known; without one it doubles
+MIN_RATE = 1.0  # requests per second: a cut never stops sending
+
+
+def standard_error(share: float, answers: int) -> float:
+    p = min(max(share, 1.0 / answers), 1 - 1.0 / answers)
+    return math.sqrt(p * (1 - p) / answers)
+
+
+@dataclass
+class Window:
+    started: float
+    answers: int = 0  # judged: requests sent under the current pace
+    throttled: int = 0  # of them 429
+    # The vendor's side counts every answer, whatever pace its request was sent at:
+    all_answers: int = 0
+    accepted: int = 0
+    first_throttled_at: float | None = None
+    accepted_since_first: int = 0
+    last_at: float = 0.0  # when the last answer came
+
+
+class RateController:
+    def __init__(self, ceiling: float = 0.0, clock: Callable[[], float] = time.monotonic,
+                 window_seconds: float = WINDOW_SECONDS):
+        self.ceiling = ceiling  # the connection's max_requests_per_second; 0 = none
+        self.clock = clock
+        self.window_seconds = window_seconds
+        self.rate: float | None = None  # our pace in requests per second; None = unpaced
+        self.lowest: float | None = None
+        self.noise = 0.0  # share of 429s that slowing down did not remove
+        self.cuts = 0
+        self.limit_seen: float | None = None  # the accepted rate at the last load-driven cut
+        self._changed_at = clock()  # answers to requests sent before this are not judged
+        # After a cut: the 429 share, sent and accepted rates that caused it, and the pace before it.
+        self._verifying: tuple[float, float, float, float | None] | None = None
+        self._before_cuts: float | None = None
+        self._probe = FIRST_PROBE
+        self._next_start = clock()
+        self._window = Window(clock())
+
+    # -- before a request ---------------------------------------------------------
+    def delay(self) -> float:
+        """Book the next request start; returns how long to wait for it (0 when unpaced)."""
+        limits = [r for r in (self.rate, self.ceiling) if r]
+        if not limits:
+            return 0.0
+        now = self.clock()
+        start = max(now, self._next_start)
+        self._next_start = start + 1.0 / min(limits)
+        return start - now
+
+    # -- after an answer ------------------------------------------------------------
+    async def wait_turn(self, sleep) -> float:
+        """Wait for a start under the current pace; returns when the start was booked.
+
+        A start booked under an earlier pace is booked again: a cut takes effect at once,
+        not after the starts already booked at the faster pace."""
+        while True:
+            booked = self.clock()
+            delay = self.delay()
+            if delay > 0:
+                await sleep(delay)
+            if booked >= self._changed_at:
+                return booked
+
+    def answered(self, throttled: bool, sent_at: float | None = None) -> None:
+        """Count an answer; ``sent_at`` is when its start was booked (``wait_turn``)."""
+        now = self.clock()
+        w = self._window
+        started = now if sent_at is None else sent_at
+        if w.all_answers == 0 or started - w.last_at > self.window_seconds:
+            # Rates count from the first request after an idle spell (a start-up, a quiet tail), not across it.
+            w = self._window = Window(max(w.started, started) if w.all_answers == 0 else started)
+        w.last_at = now
+        w.all_answers += 1
+        if throttled:
+            if w.first_throttled_at is None:
+                w.first_throttled_at = now
+        else:
+            w.accepted += 1
+            if w.first_throttled_at is not None:
+                w.accepted_since_first += 1
+        if sent_at is None or sent_at >= self._changed_at:  # sent at an earlier pace: not judged
+            w.answers += 1
+            w.throttled += throttled
+        # While no random share is known, WINDOW_ANSWERS 429s are evidence enough: no need to wait out the
+        # window while they pile up. Once one is known, windows run their length (closing on a cluster of
+        # 429s would pick the unlucky windows).
+        early = self.noise == 0 and w.throttled >= WINDOW_ANSWERS
+        if w.answers >= WINDOW_ANSWERS and (early or now - w.started >= self.window_seconds):
+            self._close(w, now)
+            self._window = Window(now)
+
+    def _too_many(self, share: float, answers: int) -> bool:
+        if self.noise == 0:
+            return share > 0
+        return share > self.noise + 3 * standard_error(self.noise, answers)
+
+    def _close(self, w: Window, now: float) -> None:
+        span = max(now - w.started, 1e-9)
+        share = w.throttled / w.answers
+        too_many = self._too_many(share, w.answers)
+        if self._verifying is not None:
+            cause, cause_sent, cause_accepted, before = self._verifying
+            self._verifying = None
+            if not too_many:
+                self._probe = FIRST_PROBE  # load-driven: hold this pace
+                return
+            sent, accepted = w.all_answers / span, w.accepted / span
+            # Random 429s: the share stays and the accepted rate falls with the sent rate. Load-driven ones:
+            # the vendor keeps accepting its limit however fast we send.
+            same_share = abs(share - cause) <= 3 * standard_error(cause, w.answers)
+            accepted_fell = accepted < cause_accepted * (1 + sent / cause_sent) / 2
+            if same_share and accepted_fell:
+                self._set(self._before_cuts, now)  # random: slowing down did not help; undo the cuts
+                self.limit_seen = None
+                self.noise = share if self.noise == 0 else 0.8 * self.noise + 0.2 * share
+                log.info("429s are random (%.0f%% of answers whatever the pace): pace back to %s",
+                         100 * share, "unpaced" if self.rate is None else f"{self.rate:.0f}/s")
+                return
+            self._verifying = (cause, cause_sent, cause_accepted, before)  # still the same series of cuts
+            self._cut(w, now, span, share)  # load-driven, not deep enough: cut again
+            return
+        if too_many:
+            self._cut(w, now, span, share)
+            return
+        if self.noise:
+            self.noise = 0.8 * self.noise + 0.2 * share
+        if self.rate is not None:
+            # Raising the pace needs no new judgement: requests sent a little slower still count.
+            if self.rate > 2 * w.all_answers / span:
+                self.rate = None  # the pace no longer binds: something else limits us
+            elif self.limit_seen is not None:
+                self.rate *= 1 + FIRST_PROBE  # a known limit: creep
+            else:
+                self.rate *= 1 + self._probe
+                self._probe = min(1.0, self._probe * 2)
+
+    def _set(self, rate: float | None, now: float) -> None:
+        self.rate = rate
+        self._changed_at = now
+
+    def _cut(self, w: Window, now: float, span: float, share: float) -> None:
+        since_first = now - w.first_throttled_at if w.first_throttled_at is not None else 0.0
+        if since_first >= span / 2:
+            accepted_rate = w.accepted_since_first / since_first
+        else:
+            accepted_rate = w.accepted / span
+        sent_rate = w.all_answers / span
+        before = self.rate
+        if self._verifying is None:
+            self._before_cuts = before  # the pace before this series of cuts
+        self.limit_seen = accepted_rate
+        # Never below half of what was sent: a short window's estimate is rough, the next one refines it.
+        target = max(UNDER * min(accepted_rate, before or math.inf), sent_rate / 2)
+        self._set(max(MIN_RATE, min(target, before or math.inf)), now)
+        self.lowest = self.rate if self.lowest is None else min(self.lowest, self.rate)
+        self.cuts += 1
+        log.info("429s on %d of %d answers (%.0f sent/s, %.0f accepted/s): pace %.0f/s", w.throttled, w.answers,
+                 sent_rate, accepted_rate, self.rate)
+        self._probe = FIRST_PROBE
+        self._verifying = (share, sent_rate, w.accepted / span, before)

@@ -1,0 +1,478 @@
+"""The vendor clients under pressure: Retry-After on every endpoint, tokens under concurrency, pacing.
+
+Vendors are tiny scripted servers (tests/fake_vendor.py) that record each request with their
+own clock: a wait is checked as the gap the server saw, never as a speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import time
+
+import pytest
+from sqlalchemy import create_engine
+
+from erp_outbound.core.delivery import Delivery
+from erp_outbound.core.delivery_settings import DeliverySettings
+from erp_outbound.core.http import ConnectionConfigError
+from erp_outbound.core.pacing import RateController
+from erp_outbound.core.tokens import TokenCache, renew_after
+from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.erp.state import ensure_tables
+from erp_outbound.gep.hook import GepSmartHook
+from erp_outbound.gep.operators import GepAcknowledgeStatusOperator
+from erp_outbound.procuros.errors import ErrorReporter
+from erp_outbound.procuros.hook import ProcurosHook
+from erp_outbound.procuros.operators import ProcurosSendTransactionsOperator
+from erp_outbound.procuros.task_operators import ProcurosListTasksOperator, ProcurosMarkTasksOperator
+from erp_outbound.rambase.hook import RambaseHook
+from erp_outbound.rambase.operators import RambaseForwardInvoicesOperator, RambaseUpdatePurchaseOrdersOperator
+from erp_outbound.rambase.triggers import RambaseOperationTrigger
+from fake_vendor import FakeVendor, Reply
+
+TUNING = {"max_tries": 3, "backoff_initial": 0.01, "max_retry_wait": 5}
+TOO_FAST = Reply(429, {"message": "Too Many Requests"}, {"Retry-After": "1"})
+DOC = {"doc_type": "ORDER", "document_id": "1", "identifier": "100500", "attempts": 0, "body": "{}"}
+
+
+def connect_all(monkeypatch, url: str, **extra) -> None:
+    extras = TUNING | extra
+    monkeypatch.setenv("AIRFLOW_CONN_PROCUROS_DEFAULT", json.dumps(
+        {"conn_type": "procuros", "host": url, "password": "p-token", "extra": extras}))
+    monkeypatch.setenv("AIRFLOW_CONN_RAMBASE_DEFAULT", json.dumps(
+        {"conn_type": "rambase", "host": url, "login": "client", "password": "client-secret",
+         "extra": {"db": "SANDBOX"} | extras}))
+    monkeypatch.setenv("AIRFLOW_CONN_GEP_SMART_DEFAULT", json.dumps(
+        {"conn_type": "gep_smart", "host": url, "password": "gep-key", "extra": {"auth_url": f"{url}/token"} | extras}))
+
+
+def rambase_tokens(vendor: FakeVendor, uses: int | None = None) -> list[str]:
+    """RamBase's token endpoint: token-1, token-2, ...; the API takes each for ``uses`` calls, then 401."""
+    issued: list[str] = []
+    used: dict[str, int] = {}
+
+    async def grant(request, _):
+        issued.append(f"token-{len(issued) + 1}")
+        return Reply(200, {"access_token": issued[-1], "expires_in": 3600})
+
+    async def api(request, _):
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in issued or (uses is not None and used.get(token, 0) >= uses):
+            return Reply(401, {"error": {"message": "token expired"}})
+        used[token] = used.get(token, 0) + 1
+        return Reply(200, {"purchaseOrder": {"purchaseOrderId": 1}})
+
+    vendor.answer("POST", "/oauth2/access_token", grant)
+    vendor.answer("PUT", "/procurement/orders/*", api)
+    vendor.answer("GET", "/procurement/orders", api)
+    return issued
+
+
+async def deliver(client, send, docs):
+    verdicts: list[Verdict] = []
+    stats = await Delivery(client.settings, send, lambda d, e: Verdict("t", "ORDER", d["document_id"], "x",
+                                                                         Outcome.DEFERRED, message=e.reason),
+                           verdicts.append).deliver(docs, len(docs))
+    return verdicts, stats
+
+
+# --------------------------------------------------------------------------- Retry-After, endpoint by endpoint
+
+
+def ping(vendor):
+    vendor.answer("GET", "/v2/ping", Reply(204), TOO_FAST)
+
+    async def run():
+        async with ProcurosHook().client() as client:
+            await client.policy.call(client.ping)
+    return run, ("GET", "/v2/ping")
+
+
+def transactions(vendor):
+    vendor.answer("POST", "/v2/transactions", Reply(201, {"procurosTransactionId": "t-1"}), TOO_FAST)
+    operator = ProcurosSendTransactionsOperator(task_id="load", batches={})
+
+    async def run():
+        async with ProcurosHook().client() as client:
+            verdicts, _ = await deliver(client, lambda d: operator.send_one(client, d), [DOC])
+            assert verdicts[0].outcome is Outcome.DELIVERED
+    return run, ("POST", "/v2/transactions")
+
+
+def task_list(vendor):
+    vendor.answer("GET", "/v2/tasks", Reply(200, {"items": [], "hasMore": False}), TOO_FAST)
+
+    async def run():
+        tasks, pages = await ProcurosListTasksOperator(task_id="list")._list(ProcurosHook(), 10)
+        assert pages == 1
+    return run, ("GET", "/v2/tasks")
+
+
+def task_mark(vendor):
+    vendor.answer("PUT", "/v2/tasks/*", Reply(200, {}), TOO_FAST)
+    task = {"task_id": "T1", "task_type": "EXPORT_CUSTOMERS", "body": '{"success":true,"result":[]}'}
+
+    async def run():
+        marks: list[Verdict] = []
+        await ProcurosMarkTasksOperator._mark(ProcurosHook(), [task], marks.append)
+        assert [m.outcome for m in marks] == [Outcome.DELIVERED]
+    return run, ("PUT", "/v2/tasks/T1")
+
+
+def error_report(vendor, tmp_path):
+    vendor.answer("POST", "/v2/errors", Reply(201, {"errorUrl": "https://portal/e/1"}), TOO_FAST)
+    engine = create_engine(f"sqlite:///{tmp_path / 'state.db'}")
+    ensure_tables(engine)
+
+    async def run():
+        reporter = ErrorReporter(ProcurosHook(), engine, report_after=1)
+        verdict = Verdict("procuros", "INVOICE", "42", "RE-42", Outcome.BUILD_ERROR, message="no GTIN")
+        await asyncio.to_thread(reporter.report, [verdict])
+        assert reporter.outcomes[("INVOICE", "42")] == "reported now"
+    return run, ("POST", "/v2/errors")
+
+
+def rambase_token(vendor):
+    rambase_tokens(vendor)
+    grant = vendor.defaults[("POST", "/oauth2/access_token")]
+    vendor.answer("POST", "/oauth2/access_token", grant, TOO_FAST)
+
+    async def run():
+        async with RambaseHook().client() as client:
+            await client.policy.call(client.check_database)
+    return run, ("POST", "/oauth2/access_token")
+
+
+def rambase_order(vendor):
+    rambase_tokens(vendor)
+    api = vendor.defaults[("PUT", "/procurement/orders/*")]
+    vendor.answer("PUT", "/procurement/orders/*", api, TOO_FAST)
+    operator = RambaseUpdatePurchaseOrdersOperator(task_id="load", batches={})
+
+    async def run():
+        async with RambaseHook().client() as client:
+            verdicts, _ = await deliver(client, lambda d: operator.send_one(client, d), [DOC])
+            assert verdicts[0].outcome is Outcome.DELIVERED
+    return run, ("PUT", "/procurement/orders/100500")
+
+
+def rambase_operation(vendor, monkeypatch):
+    rambase_tokens(vendor)
+    path = "/procurement/order-responses/100500/api-operations/100860/instances"
+    vendor.answer("POST", path, Reply(201, {"operationInstance": {"operationInstanceId": 7, "status": 9}}), TOO_FAST)
+    operator = RambaseForwardInvoicesOperator(task_id="load", batches={})
+    marks: list[str] = []
+    monkeypatch.setattr(operator, "_erp", lambda name, **params: marks.append(name))
+
+    async def run():
+        async with RambaseHook().client() as client:
+            verdicts, _ = await deliver(client, lambda d: operator.send_one(client, d), [dict(DOC)])
+            assert verdicts[0].outcome is Outcome.DELIVERED
+        assert marks == ["mark_requested", "store_operation"]  # the 429 ran nothing: asked once, stored once
+    return run, ("POST", path)
+
+
+def rambase_poll(vendor):
+    rambase_tokens(vendor)
+    path = "/system/api/operation-instances/7"
+    vendor.answer("GET", path, Reply(200, {"operationInstance": {"operationInstanceId": 7, "status": 9}}), TOO_FAST)
+
+    async def run():
+        trigger = RambaseOperationTrigger("rambase_default", {"7": path.lstrip("/")}, timeout_at=time.time() + 60,
+                                          poll_seconds=0.01)
+        events = [event async for event in trigger.run()]
+        assert list(events[0].payload["finished"]) == ["7"]
+    return run, ("GET", path)
+
+
+def gep_token(vendor):
+    vendor.answer("GET", "/token", Reply(200, {"Token": "jwt-1", "Expires": 60}), TOO_FAST)
+
+    async def run():
+        async with GepSmartHook().client() as client:
+            await client.policy.call(client.check_token)
+    return run, ("GET", "/token")
+
+
+def gep_batch(vendor):
+    vendor.answer("GET", "/token", Reply(200, {"Token": "jwt-1", "Expires": 60}))
+    path = "/SmartInterfaceAPI/api/Order/PORStatus"
+    vendor.answer("PUT", path, Reply(200, {"successDetails": [{"key": "100500"}]}), TOO_FAST)
+    operator = GepAcknowledgeStatusOperator(task_id="load", batches={})
+
+    async def run():
+        async with GepSmartHook().client() as client:
+            verdicts, _ = await deliver(client, lambda batch: operator.send_one(client, batch), [[DOC]])
+            assert verdicts[0][0].outcome is Outcome.DELIVERED
+    return run, ("PUT", path)
+
+
+ENDPOINTS = {
+    "procuros ping": ping, "procuros transactions": transactions, "procuros task list": task_list,
+    "procuros task mark": task_mark, "procuros errors": error_report, "rambase token": rambase_token,
+    "rambase purchase order": rambase_order, "rambase operation": rambase_operation,
+    "rambase operation poll": rambase_poll, "gep token": gep_token, "gep batch": gep_batch,
+}
+
+
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_retry_after_is_honoured_on_every_endpoint(endpoint, monkeypatch, tmp_path):
+    with FakeVendor() as vendor:
+        connect_all(monkeypatch, vendor.url)
+        scenario = ENDPOINTS[endpoint]
+        extra = {"tmp_path": tmp_path, "monkeypatch": monkeypatch}
+        wanted = scenario.__code__.co_varnames[1:scenario.__code__.co_argcount]
+        run, (method, path) = scenario(vendor, **{k: extra[k] for k in wanted})
+        asyncio.run(run())
+        seen = vendor.requests(method, path)
+    assert len(seen) == 2, f"{endpoint}: {len(seen)} requests"
+    assert seen[1].at - seen[0].at >= 1.0, f"{endpoint}: retried after {seen[1].at - seen[0].at:.3f}s"
+
+
+# --------------------------------------------------------------------------- tokens under concurrency
+
+
+def test_sixteen_senders_with_tokens_dying_every_ten_uses_deliver_everything(monkeypatch):
+    docs = [dict(DOC, document_id=str(n), identifier=str(100000 + n)) for n in range(300)]
+    with FakeVendor() as vendor:
+        connect_all(monkeypatch, vendor.url, max_concurrency=16, max_tries=5)
+        issued = rambase_tokens(vendor, uses=10)
+        operator = RambaseUpdatePurchaseOrdersOperator(task_id="load", batches={})
+
+        async def run():
+            async with RambaseHook().client() as client:
+                return await deliver(client, lambda d: operator.send_one(client, d), docs)
+
+        verdicts, stats = asyncio.run(run())
+    assert sorted(int(v.document_id) for v in verdicts) == list(range(300))
+    assert all(v.outcome is Outcome.DELIVERED for v in verdicts), {v.message for v in verdicts}
+    assert stats.deferred == 0
+    # 300 accepted calls at 10 per token need 30 tokens; a burst of 401s on one dead token costs one renewal.
+    assert len(issued) <= math.ceil(300 / 10) + 2
+
+
+def test_a_burst_of_401s_costs_one_renewal(monkeypatch):
+    with FakeVendor() as vendor:
+        connect_all(monkeypatch, vendor.url, max_concurrency=16)
+        issued: list[str] = []
+        waiting: list[asyncio.Future] = []
+
+        async def grant(request, _):
+            issued.append(f"token-{len(issued) + 1}")
+            return Reply(200, {"access_token": issued[-1], "expires_in": 3600})
+
+        async def api(request, _):
+            # token-1 serves the first call, then dies. Its 401s are held until all 16 senders have one.
+            token = request.headers["Authorization"].removeprefix("Bearer ")
+            if token == "token-1" and len(vendor.requests("GET", "/procurement/orders")) > 1:
+                future = asyncio.get_running_loop().create_future()
+                waiting.append(future)
+                if len(waiting) == 16:
+                    for f in waiting:
+                        f.set_result(None)
+                await asyncio.wait_for(future, 30)
+                return Reply(401, {"error": {"message": "token expired"}})
+            return Reply(200, {"purchaseOrders": []})
+
+        vendor.answer("POST", "/oauth2/access_token", grant)
+        vendor.answer("GET", "/procurement/orders", api)
+
+        async def run():
+            async with RambaseHook().client() as client:
+                await client.check_database()  # token-1, accepted once
+
+                async def read(_):
+                    answer = await client.call("GET", "procurement/orders")
+                    return Verdict("t", "ORDER", "1", "x", Outcome.DELIVERED, http_status=answer.status)
+
+                return await deliver(client, read, [dict(DOC, document_id=str(n)) for n in range(16)])
+
+        verdicts, _ = asyncio.run(run())
+    assert [v.http_status for v in verdicts] == [200] * 16
+    assert issued == ["token-1", "token-2"]
+
+
+def test_wrong_credentials_are_a_configuration_error_about_the_token(monkeypatch):
+    with FakeVendor() as vendor:
+        connect_all(monkeypatch, vendor.url)
+        issued = rambase_tokens(vendor, uses=0)  # the token endpoint issues tokens the API never takes
+
+        async def run():
+            async with RambaseHook().client() as client:
+                await client.check_database()
+
+        with pytest.raises(ConnectionConfigError) as caught:
+            asyncio.run(run())
+    message = str(caught.value)
+    assert "rambase_default" in message and "token" in message and "client id and secret" in message
+    assert "$db" not in message and "database" not in message
+    assert len(issued) == 2  # the first token, and one renewal to tell a dead token from a wrong one
+
+
+def test_every_token_obtained_is_masked(monkeypatch):
+    masked: list[str] = []
+    monkeypatch.setattr("erp_outbound.rambase.hook.mask_secret", masked.append)
+    with FakeVendor() as vendor:
+        connect_all(monkeypatch, vendor.url, max_concurrency=4)
+        issued = rambase_tokens(vendor, uses=3)
+        operator = RambaseUpdatePurchaseOrdersOperator(task_id="load", batches={})
+
+        async def run():
+            async with RambaseHook().client() as client:
+                return await deliver(client, lambda d: operator.send_one(client, d),
+                                     [dict(DOC, document_id=str(n)) for n in range(20)])
+
+        asyncio.run(run())
+    assert len(issued) > 1 and set(issued) <= set(masked)
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("lifetime, renewed_after", [(30, 24), (60, 48), (3600, 3540)])
+def test_tokens_are_renewed_at_a_share_of_short_lifetimes(lifetime, renewed_after):
+    assert renew_after(lifetime) == renewed_after
+    clock = Clock()
+    fetched: list[int] = []
+
+    async def fetch():
+        fetched.append(1)
+        return f"t{len(fetched)}", lifetime
+
+    async def scenario():
+        cache = TokenCache(fetch, clock)
+        first = await cache.current()
+        clock.now += renewed_after - 0.5
+        assert await cache.current() is first  # reused: one fetch per call, not two
+        clock.now += 0.5
+        assert (await cache.current()).value == "t2"
+
+    asyncio.run(scenario())
+    assert len(fetched) == 2
+
+
+def test_one_renewal_at_a_time():
+    release = asyncio.Event()
+    fetched: list[int] = []
+
+    async def fetch():
+        fetched.append(1)
+        await release.wait()
+        return f"t{len(fetched)}", 3600
+
+    async def scenario():
+        cache = TokenCache(fetch)
+        waiting = [asyncio.create_task(cache.current()) for _ in range(16)]
+        await asyncio.sleep(0)
+        release.set()
+        tokens = await asyncio.gather(*waiting)
+        assert {t.value for t in tokens} == {"t1"}
+        stale = tokens[0]
+        await asyncio.gather(*(cache.renew(stale) for _ in range(16)))  # 16 requests saw the same 401
+        assert (await cache.current()).value == "t2"
+
+    asyncio.run(scenario())
+    assert len(fetched) == 2
+
+
+# --------------------------------------------------------------------------- pacing
+
+
+def simulate(vendor, seconds: float = 30.0, capacity: float = 700.0):
+    """Senders that could start ``capacity`` requests a second, paced by the controller; answers at once."""
+    clock = Clock()
+    start = clock.now
+    pacer = RateController(clock=clock)
+    free_at = clock.now
+    accepted = throttled = later = 0
+    while clock.now - start < seconds:
+        clock.now = max(clock.now + pacer.delay(), free_at)
+        free_at = clock.now + 1.0 / capacity
+        if vendor(clock.now):
+            throttled += 1
+            later += clock.now - start > 5  # once the limit was found
+        else:
+            accepted += 1
+        pacer.answered(throttled=vendor.last)
+    return accepted / seconds, (throttled, later), pacer
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst, self.tokens, self.at, self.last = rate, burst, burst, None, False
+
+    def __call__(self, now: float) -> bool:
+        if self.at is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        self.last = self.tokens < 1
+        if not self.last:
+            self.tokens -= 1
+        return self.last
+
+
+class RandomFaults:
+    def __init__(self, share: float):
+        self.share, self.rng, self.last = share, random.Random(7), False
+
+    def __call__(self, now: float) -> bool:
+        self.last = self.rng.random() < self.share
+        return self.last
+
+
+@pytest.mark.parametrize("limit", [50, 200, 450])
+def test_the_pace_finds_and_holds_a_vendor_limit(limit):
+    rate, (throttled, later), pacer = simulate(TokenBucket(limit, burst=limit))
+    assert rate >= 0.9 * limit  # held close under the limit...
+    assert throttled <= 0.1 * rate * 30  # ...finding it costs some 429s...
+    assert later <= 0.02 * rate * 25  # ...holding it very few
+    assert pacer.rate is not None and pacer.rate <= 1.1 * limit
+
+
+def test_random_429s_do_not_ratchet_the_pace_down():
+    rate, _, pacer = simulate(RandomFaults(0.1))
+    assert rate >= 0.85 * 700 * 0.9  # at most a few short cuts: nearly the senders' own speed
+    assert pacer.noise > 0.05  # the random share was recognised as noise
+
+
+def test_the_connection_ceiling_holds():
+    pacer = RateController(ceiling=100, clock=Clock())
+    starts = []
+    for _ in range(50):
+        pacer.clock.now += pacer.delay()
+        starts.append(pacer.clock.now)
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.01 - 1e-9
+
+
+def test_a_dropped_connection_is_a_lost_answer_never_a_silent_resend(monkeypatch):
+    # aiohttp sends an idempotent request (a PUT) again, unseen, when a kept-alive connection drops;
+    # the vendor may have acted on the first, so the client reports the lost answer instead.
+    from erp_outbound.core.http import TransientError
+
+    with FakeVendor() as vendor:
+        connect_all(monkeypatch, vendor.url)
+        vendor.answer("GET", "/v2/ping", Reply(204))
+
+        async def acted_then_dropped(request, _):
+            request.transport.close()  # Procuros marked the task; its answer is lost
+            return Reply(200, {})
+
+        vendor.answer("PUT", "/v2/tasks/*", acted_then_dropped)
+
+        async def run():
+            async with ProcurosHook().client() as client:
+                await client.ping()  # the connection is kept alive for the PUT
+                await client.mark_task("t1", '{"success": true}')
+
+        with pytest.raises(TransientError) as caught:
+            asyncio.run(run())
+        assert len(vendor.requests("PUT", "/v2/tasks/t1")) == 1, "sent once: never again behind our back"
+    assert caught.value.status is None and "AnswerLost" in caught.value.reason
