@@ -18,7 +18,7 @@ from erp_outbound.erp.sql import statement
 from erp_outbound.rambase.hook import RambaseClient, RambaseHook
 from erp_outbound.rambase.triggers import RambaseOperationTrigger
 from erp_outbound.rambase.verdicts import (
-    _verdict,
+    rambase_verdict,
     operation_instance,
     operation_verdict,
     order_update_verdict,
@@ -126,7 +126,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
     def _lost(self, doc: dict, error: TransientError) -> Verdict:
         """The POST may have run: UNCERTAIN (not a refusal, no attempt); never sent again until a person
         checked RamBase and released the row."""
-        return _verdict(doc, Outcome.UNCERTAIN, http_status=error.status,
+        return rambase_verdict(doc, Outcome.UNCERTAIN, http_status=error.status,
                         message=uncertain_check(doc, f"No answer to the forwarding request ({error.reason})",
                                                 self.dag_id))
 
