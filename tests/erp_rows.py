@@ -22,19 +22,19 @@ TABLES = {
 
 
 def documents(url: str) -> pd.DataFrame:
-    """Every outgoing document: type, id, number, status, error_url, attempts, last_error, transaction id."""
+    """Every outgoing document: type, id, number, status, error_url, attempts, last_error, transaction id and status."""
     engine = create_engine(url)
     parts = []
     with engine.connect() as conn:
         for doc_type, (table, number) in TABLES.items():
             frame = pd.read_sql(
                 f"SELECT id, {number} AS number, status, error_url, attempts, last_error, "
-                f"procuros_transaction_id FROM {table}", conn)
+                f"procuros_transaction_id, procuros_status FROM {table}", conn)
             parts.append(frame.assign(doc_type=doc_type))
     engine.dispose()
     frame = pd.concat(parts, ignore_index=True)
     frame["id"] = frame["id"].astype(str)
     frame["attempts"] = frame["attempts"].astype(int)
-    text = ["status", "error_url", "last_error", "procuros_transaction_id"]
+    text = ["status", "error_url", "last_error", "procuros_transaction_id", "procuros_status"]
     frame[text] = frame[text].astype(object).where(frame[text].notna(), None)
     return frame

@@ -6,6 +6,7 @@ Whole DAG runs against a sandbox with injected faults, then the ERP rows.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -70,28 +71,27 @@ def test_rate_limits_are_retried_honouring_retry_after(erp, files, sandbox_with,
     assert report(files)["totals"]["DEFERRED"] == 0
 
 
-def test_a_lost_answer_is_recognised_as_payload_already_received(erp, files, sandbox_with, monkeypatch):
+def test_a_lost_answer_is_decided_by_asking_procuros(erp, files, sandbox_with, monkeypatch):
     url, summary = erp
     # Procuros takes every document, but the connection drops before the answer arrives.
     sandbox = sandbox_with(faults={"procuros.transactions": {"accept_then_drop": 1.0}})
     connect(monkeypatch, url, sandbox.base_url, max_tries=1)
     assert str(run().state).endswith("success")
+    # No answer, so Procuros was asked (GET /v2/all-transactions): its status decides, 202s included.
+    record = sandbox.snapshot()
+    ledger = {(t["type"], t["identifier"]): t for t in record["procuros"]["ledger"]}
+    assert ledger and record["requests"]["procuros.all_transactions"] >= 1
     rows = documents(url)
-    assert rows.status.isna().all(), "no answer, no status"
-    accepted = sandbox.snapshot()["procuros"]["accepted"]
-    assert accepted
-
-    # The same Procuros, now answering: every resend is "Payload already received".
-    sandbox.set_faults({})
-    connect(monkeypatch, url, sandbox.base_url, max_tries=1)
-    assert str(run().state).endswith("success")
-    rows = documents(url).set_index("number")
-    answers = sandbox.snapshot()["procuros"]["transactions"]
-    duplicates = [t for t in answers if t["status_code"] == 400]
-    assert duplicates
-    for answer in duplicates:
-        assert rows.loc[answer["identifier"], "status"] == "TRANSMITTED"
-        assert rows.loc[answer["identifier"], "attempts"] == 0
+    taken = rows[[(r.doc_type, r.number) in ledger for r in rows.itertuples()]]
+    assert len(taken) == len(ledger)
+    for row in taken.itertuples():
+        tx = ledger[(row.doc_type, row.number)]
+        assert row.status == {"SUCCESS": "TRANSMITTED", "DROPPED": "NO_ACTION"}[tx["status"]], row
+        assert (row.procuros_transaction_id, row.procuros_status) == (tx["procurosTransactionId"], tx["status"])
+        assert row.attempts == 0
+    assert (taken.status == "NO_ACTION").sum() == summary["expected_outcomes"]["NO_ACTION"]
+    sends = Counter((t["type"], t["identifier"]) for t in record["procuros"]["transactions"])
+    assert set(sends.values()) == {1}, "nothing was sent twice"
 
 
 def test_a_503_on_ping_does_not_defer_the_run(erp, files, sandbox_with, monkeypatch):

@@ -77,10 +77,14 @@ def test_202_without_a_transaction_id(hook):
 
 @pytest.mark.parametrize("message", ["Payload already received", "Payload already received.",
                                      " Payload already received. "])
-def test_already_received_is_transmitted(hook, message):
-    """After a lost answer, Procuros' 400 for the repeated payload means the first send arrived."""
+def test_already_received_asks_procuros(hook, message):
+    """After a lost answer, Procuros' 400 for the repeated payload means the first send arrived:
+    whether as 201 or 202 only Procuros knows, so it is asked before anything is recorded."""
+    from erp_outbound.procuros.lookups import AskProcuros
+
     v = verdict(hook, 400, {"message": message})
-    assert (v.outcome, v.status) == (Outcome.DELIVERED, "TRANSMITTED")
+    assert isinstance(v, AskProcuros) and v.already_received
+    assert v.outcome is Outcome.DEFERRED and v.status is None
     assert v.message == "Payload already received"
     assert v.http_status == 400
 

@@ -414,8 +414,8 @@ def test_gep_rows_without_a_key_fail_alone_and_odd_text_goes_through(tmp_path, f
     acknowledged = sandbox.snapshot()["gep"]["acknowledged"]["/SmartInterfaceAPI/api/Order/PORStatus"]
     assert acknowledged.get(ODD_KEY) == 1, "GEP received the odd key unchanged"
     assert acknowledged.get(padded.strip()) == 1, "a padded key is sent trimmed"
-    # Two status rows of one purchase order response: GEP answers per key, so both are acknowledged.
-    assert acknowledged.get(clean.loc[original, "order_number"]) == 2
+    # Two status rows of one purchase order response (one batch): one entry per key, both rows get its verdict.
+    assert acknowledged.get(clean.loc[original, "order_number"]) == 1
     for i in (odd_key, padded_key, long_comment, twin, original):
         assert after.loc[i, "ack_status"] == "ACKNOWLEDGED" and after.loc[i, "attempts"] == 0, after.loc[i].to_dict()
 
@@ -492,6 +492,18 @@ def test_garbled_answers_mark_nothing_and_the_report_says_why(
     record = sandbox.snapshot()
     hits = record["faults"][ENDPOINTS[vendor]][fault]
     assert hits > 0 and hits == record["requests"][ENDPOINTS[vendor]], "every document request got the fault"
+    if vendor == "procuros" and fault != "html_error":
+        # Procuros took them and the answers were garbled: its own record (all-transactions) decides.
+        assert succeeded(dag_run)
+        ledger = {(t["type"], t["identifier"]): t for t in record["procuros"]["ledger"]}
+        after = documents(url)
+        taken = after[[(r.doc_type, r.number) in ledger for r in after.itertuples()]]
+        assert len(taken) >= 35 and (taken.attempts == 0).all()
+        for row in taken.itertuples():
+            tx = ledger[(row.doc_type, row.number)]
+            assert (row.status, row.procuros_transaction_id) == (
+                {"SUCCESS": "TRANSMITTED", "DROPPED": "NO_ACTION"}[tx["status"]], tx["procurosTransactionId"])
+        return
     assert_nothing_marked_and_reported(vendor, url, before, dag_run, files, reason)
 
 
@@ -542,4 +554,15 @@ def test_an_unexpected_status_code_marks_nothing_and_the_report_says_so(
     teapots = {k: v for k, v in sandbox.snapshot()["requests"].items() if k.startswith("teapot.")}
     answered_418 = sum(n for k, n in teapots.items() if k not in ("teapot.ping", "teapot.token", "teapot.orders_list"))
     assert answered_418 >= 2, f"the document requests went to the 418 routes (each tried twice): {teapots}"
+    if vendor == "gep":
+        # A 4xx without per-key answers is a batch-level refusal: split down to single keys, each
+        # still refused. Nothing is marked, and the run must not look fine.
+        assert str(dag_run.state).endswith("failed")
+        after = vendor_rows(vendor, url)
+        untouched = [k for k in before.index if k not in build_errors(vendor, after)]
+        assert len(untouched) >= 35
+        pd.testing.assert_frame_equal(after.loc[untouched], before.loc[untouched], obj="GEP rows after bare 418s")
+        deferred = [f for f in report(files, dag_run)["failures"] if f["outcome"] == "DEFERRED"]
+        assert deferred and all("HTTP 418" in f["reason"] for f in deferred)
+        return
     assert_nothing_marked_and_reported(vendor, url, before, dag_run, files, "HTTP 418")

@@ -181,6 +181,25 @@ def test_the_errors_say_what_to_fix(tmp_path, files, sandbox_with, monkeypatch, 
 
 def test_a_wrong_rambase_database_fails_at_once_names_the_connection_and_changes_nothing(
         tmp_path, files, sandbox_with, monkeypatch, capfd):
-    """A $db the RamBase tenant does not have is a connection error, never the documents' fault."""
+    """A $db the RamBase tenant does not have is a connection error, never the documents' fault.
+
+    The DAGs make only the documented calls (no read before the documents), so the first PUTs
+    meet it: the run fails on their answers, naming $db and the connection, and no document is
+    marked for it. The rows that cannot be built count their attempt as in any run.
+    """
     result = run_with_wrong_configuration(RAMBASE_WRONG_DB, tmp_path, sandbox_with, monkeypatch, capfd)
-    assert_failed_at_once_naming_the_connection(RAMBASE_WRONG_DB, result)
+    dag_run, sandbox, output = result["dag_run"], result["sandbox"], result["output"]
+    assert str(dag_run.state).endswith("failed")
+    tis = task_instances(dag_run)
+    assert str(tis["load"].state).endswith("failed") and tis["load"].try_number == 1
+    record = sandbox.snapshot()
+    puts = record["rambase"]["order_puts"]
+    assert 0 < len(puts) <= 16 and {p["status_code"] for p in puts} == {400}, "stopped on the first answers"
+    assert record["rambase"]["orders"] == {}
+    before, after = result["before"]["rambase_po_updates"], erp_frames(result["url"], ["rambase_po_updates"])[
+        "rambase_po_updates"]
+    changed = after[after.attempts != before.attempts]
+    assert changed.rambase_error.fillna("").str.startswith("cannot build").all()
+    assert after.rambase_error_id.isna().all() and after.rambase_status.equals(before.rambase_status)
+    errors = config_errors(output)
+    assert errors and all("'rambase_default'" in e and "$db" in e for e in errors), errors

@@ -236,3 +236,20 @@ def test_uncertain_documents_are_listed_apart_with_what_to_check_and_count_no_at
         {"8": "REJECTED", "7": "UNCERTAIN"}
     page = Path(files["html"]).read_text()
     assert "Uncertain: check at the vendor (1)" in page and "supplier invoice 311899" in page
+
+
+def test_uncertain_documents_without_a_release_say_what_a_person_does(tmp_path):
+    """Procuros' uncertain rows stay pending: the report prints what to do, never a release command."""
+    failed = Verdict("procuros", "INVOICE", "7", "RE-7", Outcome.UNCERTAIN, vendor_reference="tx-9",
+                     message="Asked Procuros after a lost answer: transaction tx-9 is FAILED")
+    report = RunReport("procuros", "procuros_invoices", "scheduled__1", verdicts=[failed],
+                       uncertain_action="nothing to release: look tx up in the Procuros portal")
+    text = " ".join(report.render().split())
+    assert "Once checked: nothing to release: look tx up in the Procuros portal" in text
+    assert "erp-outbound release" not in text
+    files = report.write(Folder(tmp_path))
+    data = json.loads(Path(files["json"]).read_text())
+    assert "release_command" not in data and data["uncertain_action"].startswith("nothing to release")
+    page = Path(files["html"]).read_text()
+    assert "erp-outbound release" not in page and "not sent again until" not in page
+    assert "nothing to release" in page

@@ -379,6 +379,7 @@ def test_record_contents(api):
         },
         "dropped": {},
         "batch_sizes": [3, 2, 1],
+        "refused_batches": [],
     }
 
 
@@ -387,7 +388,7 @@ def test_reset_clears_the_record_but_keeps_tokens(api):
     assert requests.post(f"{api.sandbox.base_url}/_sandbox/reset", timeout=5).status_code == 200
     assert api.sandbox.snapshot()["gep"] == {
         "token_grants": 0, "token_refusals": 0, "unauthorized": 0, "puts": [], "acknowledged": {}, "errors": {},
-        "dropped": {}, "batch_sizes": [],
+        "dropped": {}, "batch_sizes": [], "refused_batches": [],
     }
     assert api.put(model("PO-1")).status_code == 200
 
@@ -469,3 +470,36 @@ def test_gep_env_overrides():
 def test_invalid_gep_config_is_rejected(gep):
     with pytest.raises(ValueError):
         SandboxConfig.from_dict({"gep": gep})
+
+
+# --- the batch limit -----------------------------------------------------------------------------
+
+
+def test_a_batch_above_the_limit_is_refused_as_a_whole(sandbox_with):
+    sandbox = sandbox_with(gep={"max_batch_items": 2})
+    api = Api(sandbox)
+    r = api.put(model("PO-1", "PO-2", "X-3"))
+    assert r.status_code == 400
+    body = r.json()
+    assert body["successDetails"] == [] and [e["key"] for e in body["errorDetails"]] == [None]
+    assert "maximum of 2 items" in body["errorDetails"][0]["errors"][0]["errorDescription"]
+    ok = api.put(model("PO-1", "X-3"))
+    assert ok.status_code == 200 and ok.json()["successDetails"] == [{"key": "PO-1"}]
+    record = gep_record(sandbox)
+    assert record["refused_batches"] == [3] and record["batch_sizes"] == [2]
+    assert record["acknowledged"] == {POR: {"PO-1": 1}}, "a refused batch decided no key"
+
+
+def test_the_batch_limit_switches_at_runtime(sandbox):
+    api = Api(sandbox)
+    url = f"{sandbox.base_url}/_sandbox/gep/batch-limit"
+    assert requests.put(url, json={"max_items": 1}, timeout=5).ok
+    assert api.put(model("PO-1", "PO-2")).status_code == 400
+    assert requests.put(url, json={"max_items": 0}, timeout=5).status_code == 400
+    assert requests.put(url, json={"max_items": None}, timeout=5).ok
+    assert api.put(model("PO-1", "PO-2")).status_code == 200
+
+
+def test_the_batch_limit_from_the_environment():
+    config = SandboxConfig.load(env={"ERP_OUTBOUND_SANDBOX_GEP_MAX_BATCH_ITEMS": "25"})
+    assert config.gep.max_batch_items == 25 and GepConfig().max_batch_items is None

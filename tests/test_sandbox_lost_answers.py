@@ -113,7 +113,8 @@ def test_the_vendor_acts_then_a_proxy_answers_an_html_page(sandbox, endpoint):
 
 def test_every_acting_endpoint_of_the_sandbox_is_covered(sandbox):
     """A new endpoint that acts must be added to ACTIONS (reads and polls change nothing)."""
-    reads = {"procuros.ping", "procuros.tasks", "rambase.orders_list", "rambase.operation_instances"}
+    reads = {"procuros.ping", "procuros.tasks", "procuros.all_transactions", "rambase.orders_list",
+             "rambase.operation_instances"}
     named = {route.name for route in sandbox.app.router.routes()
              if route.name and not route.name.startswith("_") and route.method != "GET"}
     assert named - reads - set(ACTIONS) == set()

@@ -560,6 +560,7 @@ def test_reset_clears_the_record_but_keeps_tokens(api):
         "order_puts": [],
         "orders": {},
         "operation_posts": {},
+        "duty_refusals": {},
         "operation_instances": {},
     }
     assert api.put_order(100001, {}).json() == {"purchaseOrder": {"purchaseOrderId": 100001}}
@@ -605,8 +606,35 @@ def test_rambase_env_overrides(tmp_path):
         {"order_not_found_ids": [199999, 190000]},
         {"operation_slow_ids": [150000]},
         {"dbname": "X"},
+        {"missing_duties": {"orders": "Purchase order reader"}},
+        {"missing_duties": {"rambase.orders": ""}},
     ],
 )
 def test_invalid_rambase_config_is_rejected(rambase):
     with pytest.raises(ValueError):
         SandboxConfig.from_dict({"rambase": rambase})
+
+
+# --- missing duties ------------------------------------------------------------------------------
+
+
+def test_a_missing_duty_refuses_its_endpoint_with_403_and_no_other(sandbox_with):
+    sandbox = sandbox_with(rambase={"missing_duties": {"rambase.orders_list": "Purchase order reader"}})
+    api = Api(sandbox)
+    error = assert_error(api.call("get", "/procurement/orders", params={**QUERY, "$top": 1}), 403, 100004,
+                         "Missing duty: Purchase order reader", ["Purchase order reader"])
+    assert error["httpStatusDescription"] == "Forbidden"
+    assert api.put_order(100001, {"purchaseOrder": {"note": "x"}}).status_code == 200
+    assert api.start(100000).status_code == 200
+    assert rambase_record(sandbox)["duty_refusals"] == {"rambase.orders_list": 1}
+
+
+def test_missing_duties_switch_at_runtime(sandbox):
+    api = Api(sandbox)
+    url = f"{sandbox.base_url}/_sandbox/rambase/duties"
+    assert requests.put(url, json={"rambase.operations": "Purchase order response forwarder"}, timeout=5).ok
+    assert_error(api.start(100000), 403, 100004, "Missing duty: Purchase order response forwarder")
+    assert rambase_record(sandbox)["operation_posts"] == {}, "a refused operation never ran"
+    assert requests.put(url, json={"operations": "x"}, timeout=5).status_code == 400
+    assert requests.put(url, json={}, timeout=5).ok
+    assert api.start(100000).status_code == 200

@@ -450,3 +450,29 @@ def test_the_connection_ceiling_holds():
         pacer.clock.now += pacer.delay()
         starts.append(pacer.clock.now)
     assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.01 - 1e-9
+
+
+def test_a_dropped_connection_is_a_lost_answer_never_a_silent_resend(monkeypatch):
+    # aiohttp sends an idempotent request (a PUT) again, unseen, when a kept-alive connection drops;
+    # the vendor may have acted on the first, so the client reports the lost answer instead.
+    from erp_outbound.core.http import TransientError
+
+    with FakeVendor() as vendor:
+        connect_all(monkeypatch, vendor.url)
+        vendor.answer("GET", "/v2/ping", Reply(204))
+
+        async def acted_then_dropped(request, _):
+            request.transport.close()  # Procuros marked the task; its answer is lost
+            return Reply(200, {})
+
+        vendor.answer("PUT", "/v2/tasks/*", acted_then_dropped)
+
+        async def run():
+            async with ProcurosHook().client() as client:
+                await client.ping()  # the connection is kept alive for the PUT
+                await client.mark_task("t1", '{"success": true}')
+
+        with pytest.raises(TransientError) as caught:
+            asyncio.run(run())
+        assert len(vendor.requests("PUT", "/v2/tasks/t1")) == 1, "sent once: never again behind our back"
+    assert caught.value.status is None and "AnswerLost" in caught.value.reason

@@ -66,6 +66,7 @@ CREATE TABLE purchase_orders (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE purchase_order_lines (
@@ -94,6 +95,7 @@ CREATE TABLE order_responses (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE order_response_lines (
@@ -126,6 +128,7 @@ CREATE TABLE shipping_notices (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE shipping_notice_lines (
@@ -157,6 +160,7 @@ CREATE TABLE invoices (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE invoice_lines (
@@ -183,6 +187,7 @@ CREATE TABLE credit_notes (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE credit_note_lines (
@@ -273,6 +278,7 @@ CREATE TABLE goods_receipts (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE goods_receipt_lines (
@@ -307,6 +313,7 @@ CREATE TABLE payments (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE payment_items (
@@ -337,6 +344,7 @@ CREATE TABLE sales_reports (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE sales_report_lines (
@@ -364,6 +372,7 @@ CREATE TABLE product_catalogs (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE product_catalog_items (
@@ -396,6 +405,7 @@ CREATE TABLE stock_reports (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE stock_report_lines (
@@ -431,6 +441,7 @@ CREATE TABLE dispatch_instructions (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE dispatch_instruction_lines (
@@ -467,6 +478,7 @@ CREATE TABLE dispatch_confirmations (
     attempts                INTEGER      NOT NULL DEFAULT 0,
     last_error              TEXT,
     procuros_transaction_id VARCHAR(36),
+    procuros_status         VARCHAR(16),  -- Procuros' own status, when asked after a lost answer
     last_attempt_at         TIMESTAMP
 );
 CREATE TABLE dispatch_confirmation_lines (

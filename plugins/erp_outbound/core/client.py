@@ -69,7 +69,8 @@ class VendorClient:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self.settings.max_concurrency + 4, keepalive_timeout=120,
                                              ssl=self.ssl_context if self.ssl_context is not None else True)
-            self._session = aiohttp.ClientSession(headers=self.headers, connector=connector, raise_for_status=False)
+            self._session = aiohttp.ClientSession(headers=self.headers, connector=connector, raise_for_status=False,
+                                                  middlewares=(no_silent_resend,))
         return self._session
 
     def url(self, endpoint: str) -> str:
@@ -119,6 +120,22 @@ class VendorClient:
         if debug:
             log_exchange(method, url, json if json is not None else data, f"HTTP {answer.status}", text)
         return answer
+
+
+class AnswerLost(aiohttp.ClientConnectionError):
+    """The connection dropped after the request went out: the vendor may have acted on it."""
+
+
+async def no_silent_resend(request: aiohttp.ClientRequest, handler) -> aiohttp.ClientResponse:
+    """aiohttp sends an idempotent request (PUT, GET) again, unseen, when a kept-alive connection drops.
+    The vendor may have acted on the first (a Procuros task mark): the drop is reported as a lost
+    answer instead, and the caller's retry policy decides what to do."""
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # never connected: nothing went out
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+        raise AnswerLost(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _failure(exc: Exception, url: str, timeout: float) -> Exception:

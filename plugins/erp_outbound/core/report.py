@@ -90,6 +90,9 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
     items: list[dict] = field(default_factory=list)  # one row per item, when every item matters
     items_title: str = "Items"
+    # What a person does about uncertain documents when the vendor's types have no release (Procuros: the
+    # rows stay pending and each run asks again); empty means the `erp-outbound release` command.
+    uncertain_action: str = ""
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -109,6 +112,10 @@ class RunReport:
     def uncertain(self) -> list[dict]:
         """Documents the vendor may or may not have acted on: a person checks (the reason says what)."""
         return [self._row(v) for v in self.verdicts if v.outcome is Outcome.UNCERTAIN]
+
+    def once_checked(self, uncertain: list[dict]) -> str:
+        """What a person does about the uncertain documents of this run once checked at the vendor."""
+        return self.uncertain_action or self.release_command(uncertain)
 
     def release_command(self, uncertain: list[dict]) -> str:
         """How a person releases the uncertain documents of this run once checked at the vendor."""
@@ -173,7 +180,7 @@ class RunReport:
             lines.append(attention_table(uncertain[:max_failures], width, detail="what to check"))
             if len(uncertain) > max_failures:
                 lines.append(f"... and {len(uncertain) - max_failures} more in the report files")
-            lines += _wrap(f"Once checked: {self.release_command(uncertain)}", width, indent="      ")
+            lines += _wrap(f"Once checked: {self.once_checked(uncertain)}", width, indent="      ")
         elif not failures:
             lines.append("\nNo document needs attention.")
         for note in self.notes:
@@ -212,9 +219,11 @@ class RunReport:
                          else "<p>No document needs attention.</p>")
         if uncertain:
             parts.append(f"<h2>Uncertain: check at the vendor ({len(uncertain)})</h2>")
+            held = ("" if self.uncertain_action else
+                    "; the document is not sent again until a person checked it and released it")
             parts.append("<p>The request went out and its answer was lost: the vendor may or may not have acted. "
-                         "Nothing was marked and no attempt counted; the document is not sent again until a "
-                         f"person checked it and released it: <b>{e(self.release_command(uncertain))}</b></p>")
+                         f"Nothing was marked and no attempt counted{held}. Once checked: "
+                         f"<b>{e(self.once_checked(uncertain))}</b></p>")
             parts.append(_html_table(
                 ["type", "document", "ERP id", "what to check", "vendor link"],
                 [[e(u["doc_type"]), e(u["identifier"]), e(u["document_id"]), e(u["reason"]),
@@ -230,7 +239,9 @@ class RunReport:
         document = {**self.summary(), "dag_id": self.dag_id, "run_id": self.run_id,
                     "created_at": self.created_at, "notes": self.notes, "failures": self.failures(),
                     "uncertain": uncertain}
-        if uncertain:
+        if uncertain and self.uncertain_action:
+            document["uncertain_action"] = self.uncertain_action
+        elif uncertain:
             document["release_command"] = self.release_command(uncertain)
         if self.items:
             document["items"] = self.items

@@ -44,6 +44,7 @@ class Verdict:
     error_url: str | None = None
     error_code: str | None = None  # the vendor's error id (RamBase errorMessageId, GEP errorCode)
     vendor_reference: str | None = None
+    vendor_status: str | None = None  # the vendor's own status of it, when asked (Procuros' transaction status)
     http_status: int | None = None
     attempts_before: int = 0
 

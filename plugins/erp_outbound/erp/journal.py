@@ -49,6 +49,7 @@ def verdict_from_row(row) -> Verdict:
         error_url=m["error_url"],
         error_code=m["error_code"],
         vendor_reference=m["vendor_reference"],
+        vendor_status=m["vendor_status"],
         http_status=m["http_status"],
         attempts_before=m["attempts_before"] or 0,
     )

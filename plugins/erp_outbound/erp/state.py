@@ -91,6 +91,7 @@ verdicts = Table(
     Column("error_url", String(500)),
     Column("error_code", String(100)),
     Column("vendor_reference", String(100)),
+    Column("vendor_status", String(32)),
     Column("http_status", Integer),
     Column("attempts_before", Integer, nullable=False, default=0),
     Column("recorded_at", UtcTimestamp, nullable=False),

@@ -44,7 +44,7 @@ def _apply(conn, entries: Sequence[Verdict], now: datetime) -> dict[str, int]:
         key = (v.vendor, v.doc_type)
         if v.outcome.is_final:
             delivered[key].append(dict(document_id=v.document_id, status=v.status, message=v.message,
-                                       vendor_reference=v.vendor_reference, at=now))
+                                       vendor_reference=v.vendor_reference, vendor_status=v.vendor_status, at=now))
         elif v.outcome.counts_attempt:
             failed[key].append(dict(document_id=v.document_id, error_url=v.error_url, error_code=v.error_code,
                                     status=v.status, last_error=v.reason[:4000], vendor_reference=v.vendor_reference,

@@ -2,6 +2,14 @@
 
 Seed 001 lets an integration wait before reporting: a document is reported once it
 has failed ``report_after`` runs, and again only when its error changes.
+
+At least once: a report counts as made only when Procuros answers 201; until then it is
+tried again (under the retry policy within the run, then every next run while the document
+still fails). One report that fails does not stop the others; a refused connection does.
+Two verdicts of one document with one error (an interrupted run's and this run's) make one
+report. Procuros offers no way to list the errors it holds, so after a lost answer (the
+report may have arrived) the report is sent again: the one case where Procuros can get an
+error twice.
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ class ErrorReporter:
         self.report_after = max(1, int(report_after))
         self.outcomes: dict[tuple[str, str], str] = {}  # (doc_type, document_id) -> what happened
         self.failure: Exception | None = None  # the last reason a report could not go out
+        self.made: dict[tuple[str, str], tuple[str, str | None]] = {}  # reported by this reporter: signature, URL
 
     def _previous(self, verdicts: Sequence[Verdict]) -> dict[tuple[str, str], tuple[str, str | None]]:
         ids = [v.document_id for v in verdicts]
@@ -67,11 +76,16 @@ class ErrorReporter:
             return
         previous = self._previous(due)
         to_send: list[tuple[Verdict, tuple[str, str], str]] = []
+        again: dict[tuple[tuple[str, str], str], list[Verdict]] = {}  # later verdicts of a document being sent
         for v in due:
             key = (v.doc_type, v.document_id)
             attempt = v.attempts_before + 1
             sig = signature(v)
-            if key in previous and previous[key][0] == sig:
+            if key in self.made and self.made[key][0] == sig:  # e.g. an earlier run's verdict of it
+                v.error_url = self.made[key][1]
+            elif (key, sig) in again:
+                again[(key, sig)].append(v)
+            elif key in previous and previous[key][0] == sig:
                 v.error_url = previous[key][1]
                 self.outcomes[key] = "reported earlier"
             elif attempt < self.report_after:
@@ -80,8 +94,12 @@ class ErrorReporter:
                 self.outcomes[key] = "not reported: Procuros refused the connection"
             else:
                 to_send.append((v, key, sig))
+                again[(key, sig)] = []
         if to_send:
             run_sync(lambda: self._send_all(to_send))
+        for (key, _), verdicts in again.items():
+            for v in verdicts:  # one report per document and error: the others share its URL
+                v.error_url = self.made.get(key, (None, None))[1]
 
     async def _send_all(self, to_send: list[tuple[Verdict, tuple[str, str], str]]) -> None:
         settings = self.hook.delivery_settings()
@@ -94,16 +112,18 @@ class ErrorReporter:
                 raise_for_transient(answer)
                 body = answer.body if isinstance(answer.body, dict) else {}
                 if answer.status != 201:
-                    self.outcomes[key] = f"report refused: HTTP {answer.status} {answer.message()}"
+                    self.outcomes[key] = (f"report refused: HTTP {answer.status} {answer.message()}; "
+                                          "tried again next run")
                     return
                 verdict.error_url = body.get("errorUrl") or verdict.error_url
                 self.outcomes[key] = "reported now"
+                self.made[key] = (sig, verdict.error_url)
                 await asyncio.to_thread(self._remember, key, sig, verdict.error_url)
 
             def defer(entry, error: TransientError) -> None:
                 # Not reported now, so nothing is remembered: the next run tries again.
                 self.failure = error
-                self.outcomes[entry[1]] = "not reported: Procuros unavailable"
+                self.outcomes[entry[1]] = "not reported yet: tried again next run"
                 log.warning("Could not report %s %s to Procuros: %s", *entry[1], error)
 
             delivery = Delivery(settings, send, defer, lambda _: None, label="Procuros error reports")

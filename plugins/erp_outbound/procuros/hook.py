@@ -93,6 +93,10 @@ class ProcurosClient(VendorClient):
     async def send_transaction(self, body: str) -> Answer:
         return await self.request("POST", "/v2/transactions", data=body.encode("utf-8"))
 
+    async def list_all_transactions(self, params: dict) -> Answer:
+        """GET /v2/all-transactions with filter[...] / cursor / per_page query parameters."""
+        return await self.request("GET", "/v2/all-transactions", params=params)
+
     async def report_error(self, report: dict) -> Answer:
         return await self.request("POST", "/v2/errors", json=report)
 

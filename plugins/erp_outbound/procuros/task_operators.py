@@ -10,16 +10,16 @@ from airflow.sdk import BaseOperator
 
 from erp_outbound.core import runs, settings
 from erp_outbound.core.delivery import Delivery
-from erp_outbound.core.http import TransientError, raise_for_transient
+from erp_outbound.core.http import TransientError
 from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder, read_lines
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.pools import take_vendor_pool
-from erp_outbound.procuros.hook import ProcurosClient, ProcurosHook
+from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.tasks import handle
-from erp_outbound.procuros.verdicts import mark_verdict
+from erp_outbound.procuros.task_marks import TaskMarker, task_page
 from erp_outbound.ui.links import RunReportLink
 
 MAX_PAGES = 10_000
@@ -52,7 +52,7 @@ class ProcurosListTasksOperator(BaseOperator):
         tasks, cursor, pages = [], None, 0
         async with hook.client() as client:
             while pages < MAX_PAGES:
-                page = await client.policy.call(lambda: self._page(client, per_page, cursor))
+                page = await client.policy.call(lambda: task_page(client, per_page, cursor))
                 pages += 1
                 items = page.get("items") or []
                 tasks += items
@@ -61,17 +61,6 @@ class ProcurosListTasksOperator(BaseOperator):
                 if not page.get("hasMore") or not cursor:
                     break
         return tasks, pages
-
-    @staticmethod
-    async def _page(client: ProcurosClient, per_page: int, cursor: str | None) -> dict:
-        """One page; TransientError (retried under the policy, Retry-After honoured) when it cannot be read."""
-        answer = await client.list_tasks(per_page, cursor)
-        raise_for_transient(answer)
-        client.check_access(answer)
-        if answer.status != 200 or not isinstance(answer.body, dict) or "items" not in answer.body:
-            # The answer itself is in the DEBUG log (core/http.py), never in an INFO/WARNING line.
-            raise TransientError(f"unreadable task list: HTTP {answer.status}", status=answer.status)
-        return answer.body
 
 
 class ProcurosHandleTasksOperator(BaseOperator):
@@ -119,7 +108,9 @@ class ProcurosMarkTasksOperator(BaseOperator):
             return {"marks": None, "would_mark": len(outcomes)}
         marks: list[Verdict] = []
         if outcomes:
-            asyncio.run(self._mark(ProcurosHook(self.procuros_conn_id), outcomes, marks.append))
+            relisted = asyncio.run(self._mark(ProcurosHook(self.procuros_conn_id), outcomes, marks.append))
+            if relisted:
+                self.log.info("Tasks re-listed before marking again after a lost answer: %d", relisted)
         path = runs.staging_folder(context, "marked").write_lines(
             "marks.jsonl", (json.dumps(v.as_row(), ensure_ascii=False) for v in marks))
         counts = {o.value: sum(v.outcome is o for v in marks) for o in Outcome}
@@ -127,19 +118,18 @@ class ProcurosMarkTasksOperator(BaseOperator):
 
 
     @staticmethod
-    async def _mark(hook: ProcurosHook, outcomes: list[dict], record) -> None:
+    async def _mark(hook: ProcurosHook, outcomes: list[dict], record) -> int:
+        """Mark every task; the number of tasks re-listed before a second mark."""
         async with hook.client() as client:
-
-            async def send_one(task: dict) -> Verdict:
-                answer = await client.mark_task(task["task_id"], task["body"])
-                return mark_verdict(task, answer, client.check_access)
+            marker = TaskMarker(client)  # re-lists the tasks before marking one again after a lost answer
 
             def defer(task: dict, error: TransientError) -> Verdict:
                 return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], Outcome.DEFERRED,
                                message=error.reason, http_status=error.status)
 
-            await Delivery(client.settings, send_one, defer, record, label="Procuros tasks marked").deliver(
+            await Delivery(client.settings, marker.mark, defer, record, label="Procuros tasks marked").deliver(
                 outcomes, len(outcomes))
+        return marker.relisted
 
 
 class ProcurosTasksReportOperator(BaseOperator):
@@ -168,7 +158,8 @@ class ProcurosTasksReportOperator(BaseOperator):
             if task["success"] and outcome is Outcome.DELIVERED:
                 result = "processed"
             elif outcome is Outcome.DELIVERED:
-                result = "marked failed"
+                # Procuros heard the task failed: it is done there, but a person must act on it.
+                result, outcome = "marked failed", Outcome.REJECTED
             elif dry_run:
                 result = "dry run: not marked"
             else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from erp_outbound.core.http import Answer, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.procuros.lookups import ask
 
 TRANSMITTED = "TRANSMITTED"
 NO_ACTION = "NO_ACTION"
@@ -26,8 +27,9 @@ def transaction_verdict(doc: dict, answer: Answer, check_access) -> Verdict:
         return verdict(Outcome.NO_ACTION, status=NO_ACTION, message=str(body["message"]),
                        vendor_reference=_text(body.get("procurosTransactionId")))
     if answer.status == 400 and body and str(body.get("message", "")).strip().rstrip(".") == ALREADY_RECEIVED:
-        # An earlier send was accepted and its answer lost: the document is there.
-        return verdict(Outcome.DELIVERED, status=TRANSMITTED, message=ALREADY_RECEIVED)
+        # An earlier send was taken and its answer lost: the document is there, but taken with 201
+        # (TRANSMITTED) or 202 (NO_ACTION)? Procuros is asked before anything is recorded (lookups.py).
+        return ask(doc, True, ALREADY_RECEIVED, answer.status)
     if 400 <= answer.status < 500 and body and body.get("message"):
         errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
         return verdict(Outcome.REJECTED, message=str(body["message"]), error_url=_text(body.get("errorUrl")),

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def _lower_keys(value: Any) -> Any:
+def lower_keys(value: Any) -> Any:
     """{"ErrorMessage": {"ErrorMessageId": 1}} -> {"errorMessage": {"errorMessageId": 1}}."""
     if isinstance(value, dict):
-        return {(k[:1].lower() + k[1:]) if isinstance(k, str) else k: _lower_keys(v) for k, v in value.items()}
+        return {(k[:1].lower() + k[1:]) if isinstance(k, str) else k: lower_keys(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_lower_keys(v) for v in value]
+        return [lower_keys(v) for v in value]
     return value
 
 
@@ -45,7 +45,7 @@ def parse_error(body: Any) -> RambaseError | None:
     """The error in a RamBase answer, or None when the body is not a RamBase error."""
     if not isinstance(body, dict):
         return None
-    body = _lower_keys(body)
+    body = lower_keys(body)
     if isinstance(body.get("error"), dict):
         body = body["error"]
     message = body.get("message") or body.get("translatedMessage")

@@ -19,7 +19,7 @@ from erp_outbound.core.delivery_settings import DeliverySettings
 from erp_outbound.core.hook import VendorHook, run_sync
 from erp_outbound.core.http import Answer, ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.tokens import TokenAuth, TokenCache
-from erp_outbound.rambase.errors import parse_error
+from erp_outbound.rambase.refusals import DUTY, refusal
 
 TOKEN_PATH = "/oauth2/access_token"
 
@@ -66,14 +66,19 @@ class RambaseHook(VendorHook):
         return f"{self.name} ({self.base_url}, $db={self.db})"
 
     def test_connection(self) -> tuple[bool, str]:
-        async def check() -> None:
+        """The Test button: a token, then one small read with $db. A missing duty is only a warning."""
+        async def check() -> str | None:
             async with self.client(DeliverySettings(max_concurrency=1)) as client:
-                await client.check_database()
+                await client.check_token()
+                return await client.check_database()
 
         try:
-            run_sync(check)
+            warning = run_sync(check)
         except (ConnectionConfigError, TransientError, ValueError) as exc:
             return False, str(exc)
+        if warning:
+            return True, (f"Warning: the token works, but {warning} This is expected when the client only does "
+                          "another job (e.g. forwarding invoices).")
         return True, f"RamBase answered at {self.base_url} for $db={self.db!r}"
 
 
@@ -120,16 +125,33 @@ class RambaseClient(VendorClient):
         return await self.request(method, f"{url}{'&' if '?' in url else '?'}{self.fixed_query}", params=params,
                                   **kwargs)
 
-    async def check_database(self) -> None:
-        """One small read that carries $db: a wrong company fails here, not on every document."""
+    async def check_token(self) -> None:
+        """The load steps' only check: a token (POST /oauth2/access_token, the documented call).
+
+        Nothing else is read before the documents: an API client gets duties only for the
+        resources its job needs (a client that forwards invoices may not read orders).
+        """
+        try:
+            await self.auth.cache.current()
+        except TransientError as exc:
+            raise TransientError(f"no answer from the RamBase host {self.base_url} ({exc.reason}): check its Host "
+                                 "if this lasts", exc.retry_after, exc.status) from exc
+
+    async def check_database(self) -> str | None:
+        """The Test button's read with $db (GET procurement/orders?$top=1), not part of a load.
+
+        A wrong Host, token or $db raises ConnectionConfigError naming it; a missing duty is
+        returned as a warning (the client may be set up for another job), else None.
+        """
+        call = "GET procurement/orders"
         answer = await self.call("GET", "procurement/orders", params={"$top": 1})
         raise_for_transient(answer)
         if answer.status == 404:
             raise ConnectionConfigError(f"{self.name}: no RamBase API at {self.url('/procurement/orders')} (HTTP 404); "
                                         "check its Host (the API base URL).")
-        if 400 <= answer.status < 500:
-            error = parse_error(answer.body)
-            raise ConnectionConfigError(
-                f"{self.name} was refused reading purchase orders with $db={self.db!r} (HTTP {answer.status}: "
-                f"{error.text() if error else answer.message()}). Check the connection's $db (extra db) and "
-                "the client's duties.")
+        why = refusal(answer)
+        if why is None:
+            return None
+        if why.cause == DUTY:
+            return why.text(call)
+        raise ConnectionConfigError(f"{self.name}: {why.text(call)}")

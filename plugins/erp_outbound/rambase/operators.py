@@ -18,7 +18,7 @@ from erp_outbound.erp.sql import statement
 from erp_outbound.rambase.hook import RambaseClient, RambaseHook
 from erp_outbound.rambase.triggers import RambaseOperationTrigger
 from erp_outbound.rambase.verdicts import (
-    _verdict,
+    rambase_verdict,
     operation_instance,
     operation_verdict,
     order_update_verdict,
@@ -44,7 +44,8 @@ class RambaseLoadOperator(LoadOperator):
         return RambaseHook(self.rambase_conn_id)
 
     async def preflight(self, client: RambaseClient) -> None:
-        await client.check_database()
+        # Only a token: no read the seeds do not document (it may need a duty the client lacks).
+        await client.check_token()
 
 
 class RambaseUpdatePurchaseOrdersOperator(RambaseLoadOperator):
@@ -53,7 +54,7 @@ class RambaseUpdatePurchaseOrdersOperator(RambaseLoadOperator):
     async def send_one(self, client: RambaseClient, doc: dict) -> Verdict:
         answer = await client.call("PUT", f"procurement/orders/{doc['identifier']}",
                                    data=doc["body"].encode("utf-8"), headers={"Content-Type": "application/json"})
-        return order_update_verdict(doc, answer)
+        return order_update_verdict(doc, answer, self.rambase_conn_id)
 
 
 class RambaseForwardInvoicesOperator(RambaseLoadOperator):
@@ -101,7 +102,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         if instance is None:
             if 400 <= answer.status < 500:
                 await asyncio.to_thread(self._erp, "clear_requested", document_id=doc["document_id"])  # nothing ran
-                return rejected(doc, answer)
+                return rejected(doc, answer, f"POST {path}", self.rambase_conn_id)
             return self._lost(doc, TransientError(f"unreadable answer: HTTP {answer.status}", status=answer.status))
         await asyncio.to_thread(self._erp, "store_operation", document_id=doc["document_id"],
                                 instance_id=str(instance["operationInstanceId"]))
@@ -111,7 +112,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         instance = operation_instance(answer.body)
         if instance is None:
             if 400 <= answer.status < 500 and answer.status != 429:
-                return rejected(doc, answer)
+                return rejected(doc, answer, "GET system/api/operation-instances", self.rambase_conn_id)
             raise TransientError(f"unreadable operation instance: HTTP {answer.status}", status=answer.status)
         verdict = operation_verdict(doc, instance)
         if verdict is None:  # still running: the trigger waits for it
@@ -125,7 +126,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
     def _lost(self, doc: dict, error: TransientError) -> Verdict:
         """The POST may have run: UNCERTAIN (not a refusal, no attempt); never sent again until a person
         checked RamBase and released the row."""
-        return _verdict(doc, Outcome.UNCERTAIN, http_status=error.status,
+        return rambase_verdict(doc, Outcome.UNCERTAIN, http_status=error.status,
                         message=uncertain_check(doc, f"No answer to the forwarding request ({error.reason})",
                                                 self.dag_id))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from erp_outbound.core.http import Answer, TransientError, raise_for_transient
+from erp_outbound.core.http import Answer, ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.rambase.errors import _lower_keys, parse_error
+from erp_outbound.rambase.errors import lower_keys, parse_error
+from erp_outbound.rambase.refusals import DATABASE, DUTY, TOKEN, refusal
 
 SYNCED = "SYNCED"
 FORWARDED = "FORWARDED"
@@ -16,7 +17,7 @@ UNCERTAIN = "UNCERTAIN"  # journal status of a lost forwarding answer before Out
 STARTED, ERROR, FINISHED = 2, 7, 9
 
 
-def _verdict(doc: dict, outcome: Outcome, **fields) -> Verdict:
+def rambase_verdict(doc: dict, outcome: Outcome, **fields) -> Verdict:
     return Verdict("rambase", doc["doc_type"], doc["document_id"], doc["identifier"], outcome,
                    attempts_before=doc.get("attempts", 0), **fields)
 
@@ -34,27 +35,36 @@ def uncertain_check(doc: dict, what_happened: str, dag_id: str) -> str:
             "if they are, `--as pending` to send it again.")
 
 
-def rejected(doc: dict, answer: Answer) -> Verdict:
-    """400/403/404: RamBase refused this document. Anything unreadable decides nothing."""
-    error = parse_error(answer.body)
+def rejected(doc: dict, answer: Answer, call: str = "", connection: str = "") -> Verdict:
+    """400/403/404: RamBase refused this document. Anything unreadable decides nothing.
+
+    A refused ``$db`` (or token) is the connection's fault, the same for every document: it stops
+    the run and marks nothing. A missing duty is named with the call it blocks.
+    """
+    why = refusal(answer)
+    if why is not None and why.cause in (DATABASE, TOKEN):
+        named = f"RamBase connection {connection!r}: " if connection else ""
+        raise ConnectionConfigError(named + why.text(call or "the API"))
+    error = why.error if why else None
     if error is None:
         raise TransientError(f"unreadable answer: HTTP {answer.status} {answer.text[:80]!r}", status=answer.status)
-    return _verdict(doc, Outcome.REJECTED, message=error.text(), error_code=error.error_id, http_status=answer.status)
+    message = why.text(call or "this call") if why.cause == DUTY else error.text()
+    return rambase_verdict(doc, Outcome.REJECTED, message=message, error_code=error.error_id, http_status=answer.status)
 
 
-def order_update_verdict(doc: dict, answer: Answer) -> Verdict:
+def order_update_verdict(doc: dict, answer: Answer, connection: str = "") -> Verdict:
     raise_for_transient(answer)
     if answer.status == 200 and isinstance(answer.body, dict):
         # RamBase answers the updated order; a 200 without it is a broken answer, not a success.
-        return _verdict(doc, Outcome.DELIVERED, status=SYNCED, http_status=200)
+        return rambase_verdict(doc, Outcome.DELIVERED, status=SYNCED, http_status=200)
     if 400 <= answer.status < 500:
-        return rejected(doc, answer)
+        return rejected(doc, answer, f"PUT procurement/orders/{doc['identifier']}", connection)
     raise TransientError(f"unexpected answer: HTTP {answer.status}", status=answer.status)
 
 
 def operation_instance(body: Any) -> dict | None:
     """The OperationInstance of an answer (wrapped or bare, camel or Pascal case)."""
-    body = _lower_keys(body) if isinstance(body, dict) else None
+    body = lower_keys(body) if isinstance(body, dict) else None
     if body and isinstance(body.get("operationInstance"), dict):
         body = body["operationInstance"]
     if not body or "status" not in body or "operationInstanceId" not in body:
@@ -87,10 +97,10 @@ def operation_verdict(doc: dict, instance: dict) -> Verdict | None:
     status = int(instance["status"])
     reference = str(instance["operationInstanceId"])
     if status == FINISHED:
-        return _verdict(doc, Outcome.DELIVERED, status=FORWARDED, vendor_reference=reference)
+        return rambase_verdict(doc, Outcome.DELIVERED, status=FORWARDED, vendor_reference=reference)
     if status == ERROR:
         error = parse_error(instance.get("error") or {})
-        return _verdict(doc, Outcome.REJECTED, vendor_reference=reference,
+        return rambase_verdict(doc, Outcome.REJECTED, vendor_reference=reference,
                         message=error.text() if error else f"operation {reference} ended in error",
                         error_code=error.error_id if error else None)
     if status == STARTED:

@@ -807,7 +807,7 @@ def _documents(rng, b: _Builder, counts: dict[str, int], customers: _Partners, s
     def pending(n: int) -> dict[str, list]:
         none = [None] * n
         return dict(version=[1] * n, status=none, error_url=none, attempts=[0] * n, last_error=none,
-                    procuros_transaction_id=none, last_attempt_at=none)
+                    procuros_transaction_id=none, procuros_status=none, last_attempt_at=none)
 
     all_reasons = UNBUILDABLE_REASONS
     no_currency = (MISSING_GTIN, PARTNER_WITHOUT_IDENTIFIER)

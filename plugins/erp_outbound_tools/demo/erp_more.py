@@ -225,7 +225,7 @@ class _World:
                 if version:
                     row["version"] = 1
                 row.update(status=None, error_url=None, attempts=0, last_error=None, procuros_transaction_id=None,
-                           last_attempt_at=None)
+                           procuros_status=None, last_attempt_at=None)
         if rows:
             self.b.add_rows(name, rows)
 

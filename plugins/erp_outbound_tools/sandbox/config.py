@@ -20,7 +20,7 @@ latency and faults on without editing files:
   CLIENT_ID, CLIENT_SECRET, USERNAME, PASSWORD, TOKEN_TTL_S, REVOKE_AFTER_REQUESTS,
   WRAP_ERRORS (true/false), POLLS_TO_FINISH, PROGRESS_KEY.
 - ``ERP_OUTBOUND_SANDBOX_GEP_<KEY>``: one ``gep`` setting, for KEY in AUTH_KEY,
-  SUBSCRIPTION_KEY, TOKEN_MINUTES, REVOKE_AFTER_REQUESTS, and the comma-separated
+  SUBSCRIPTION_KEY, TOKEN_MINUTES, REVOKE_AFTER_REQUESTS, MAX_BATCH_ITEMS, and the comma-separated
   lists QUIRKS, INVALID_KEY_PREFIXES, EXCEPTION_KEY_PREFIXES, DROP_KEY_PREFIXES.
 """
 
@@ -62,8 +62,19 @@ class ProcurosConfig:
     spec_path: str | None = None
     # Seed tasks: [{"procurosTaskId"?, "type", "payload"?, "createdAt"?}]
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    # The status GET /v2/all-transactions shows for a transaction taken with 201 / 202 (the spec
+    # gives the statuses no meaning); one transaction's status can be changed at runtime.
+    transaction_statuses: dict[str, str] = field(default_factory=lambda: {"201": "SUCCESS", "202": "DROPPED"})
+
+    def __post_init__(self) -> None:
+        statuses = self.transaction_statuses
+        if (not isinstance(statuses, dict) or set(statuses) != {"201", "202"}
+                or any(v not in TRANSACTION_STATUSES for v in statuses.values())):
+            raise ValueError(f"procuros.transaction_statuses must map \"201\" and \"202\" to one of "
+                             f"{', '.join(TRANSACTION_STATUSES)}")
 
 
+TRANSACTION_STATUSES = ("PENDING", "SUCCESS", "FAILED", "DROPPED", "UNKNOWN")  # Procuros' TransactionStatus
 PROGRESS_KEYS = ("percentComplete", "PercentageComplete")  # the seed's and RamBase's SDK spelling
 
 
@@ -89,8 +100,16 @@ class RambaseConfig:
     operation_failing_ids: list[int] = field(default_factory=lambda: [160000, 169999])
     # Checked before operation_failing_ids, which it may lie inside.
     operation_failed_ids: list[int] = field(default_factory=lambda: [168000, 168999])
+    # Duties the API client lacks, by endpoint name (e.g. "rambase.orders_list"): every call
+    # there is refused with 403 "Missing duty: <duty>", as RamBase refuses a client set up for
+    # another job. Switched at runtime with PUT /_sandbox/rambase/duties.
+    missing_duties: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.missing_duties, dict) or not all(
+                isinstance(k, str) and k.startswith("rambase.") and isinstance(v, str) and v
+                for k, v in self.missing_duties.items()):
+            raise ValueError("rambase.missing_duties must map rambase.<endpoint> names to duty names")
         if self.progress_key not in PROGRESS_KEYS:
             raise ValueError(f"rambase.progress_key must be one of {PROGRESS_KEYS}")
         ttl = self.token_ttl_s
@@ -130,8 +149,13 @@ class GepConfig:
     exception_key_prefixes: list[str] = field(default_factory=lambda: ["E"])  # SystemException + DataException
     drop_key_prefixes: list[str] = field(default_factory=lambda: ["Z"])  # only with the drop_keys quirk
     quirks: list[str] = field(default_factory=list)
+    # At most this many items per acknowledgement PUT; a bigger batch is refused as a whole
+    # (HTTP 400, an error naming no key). Switched at runtime with PUT /_sandbox/gep/batch-limit.
+    max_batch_items: int | None = None
 
     def __post_init__(self) -> None:
+        if self.max_batch_items is not None and not _is_int(self.max_batch_items, 1):
+            raise ValueError("gep.max_batch_items must be null or an integer >= 1")
         if not isinstance(self.auth_key, str) or not self.auth_key:
             raise ValueError("gep.auth_key must be a non-empty string")
         if self.subscription_key is not None and (not isinstance(self.subscription_key, str)
@@ -188,6 +212,7 @@ _GEP_ENV = {
     "INVALID_KEY_PREFIXES": ("invalid_key_prefixes", _csv),
     "EXCEPTION_KEY_PREFIXES": ("exception_key_prefixes", _csv),
     "DROP_KEY_PREFIXES": ("drop_key_prefixes", _csv),
+    "MAX_BATCH_ITEMS": ("max_batch_items", int),
 }
 
 

@@ -8,6 +8,10 @@ Checks of an acknowledgement PUT, in order: Ocp-Apim-Subscription-Key when confi
 (401 in Azure API Management's shape, as that gateway answers), the bearer token (401
 in GEP's shape), Content-Type application/json (415), the body shape (400), then one
 outcome per key (200, see ``gep_rules``). The per-key rules and answers live in gep_rules.py.
+
+A batch limit (``max_batch_items``, or at runtime ``PUT /_sandbox/gep/batch-limit``
+``{"max_items": n | null}``) refuses bigger batches as a whole: HTTP 400 with one error
+naming no key, and nothing decided for any key.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class GepState:
 
     def __init__(self, config: GepConfig) -> None:
         self.config = config
+        self.max_batch_items = config.max_batch_items  # kept by reset; switched at runtime
         self.tokens = IssuedTokens()
         self.reset()
 
@@ -72,6 +77,7 @@ class GepState:
         self.errors: defaultdict[str, dict[str, list[str]]] = defaultdict(dict)
         self.dropped: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self.batch_sizes: list[int] = []
+        self.refused_batches: list[int] = []  # sizes of the batches refused for the batch limit
 
     def issue_token(self) -> str:
         token = _new_jwt(self.config.token_minutes)
@@ -100,6 +106,7 @@ class GepState:
             "errors": {path: {k: list(codes) for k, codes in keys.items()} for path, keys in self.errors.items()},
             "dropped": {path: dict(keys) for path, keys in self.dropped.items()},
             "batch_sizes": list(self.batch_sizes),
+            "refused_batches": list(self.refused_batches),
         }
 
 
@@ -170,6 +177,10 @@ class GepApi:
         items = rules.model_items(body)
         if items is None:
             return web.json_response(rules.bad_request(), status=400)
+        limit = self.state.max_batch_items
+        if limit is not None and len(items) > limit:
+            self.state.refused_batches.append(len(items))
+            return web.json_response(rules.too_many_items(limit), status=400)
         self.state.batch_sizes.append(len(items))
         outcome = rules.judge(items, self.config)
         self.state.remember(path, outcome)
@@ -183,4 +194,17 @@ def add_gep_routes(app: web.Application, config: SandboxConfig, record: "Sandbox
     record.register("gep", state)
     app.router.add_get("/token/gep", api.token, name="gep.token")
     app.router.add_put(rules.API_PREFIX + "{document}/{action}", api.put_status, name="gep.status")
+
+    async def set_batch_limit(request: web.Request) -> web.Response:
+        """Runtime switch: {"max_items": n} refuses batches above n; null lifts the limit."""
+        try:
+            body = await request.json()
+            limit = body.get("max_items") if isinstance(body, dict) else "?"
+            GepConfig(max_batch_items=limit)  # the same checks as the config file
+        except ValueError as exc:
+            return web.json_response({"message": str(exc)}, status=400)
+        state.max_batch_items = limit
+        return web.json_response({"message": "OK."})
+
+    app.router.add_put("/_sandbox/gep/batch-limit", set_batch_limit, name="_sandbox.gep_batch_limit")
     return state

@@ -46,6 +46,17 @@ def bad_request() -> dict[str, Any]:
     }
 
 
+def too_many_items(limit: int) -> dict[str, Any]:
+    """The answer (HTTP 400) to a batch above the limit: one error naming no key, no per-key answer."""
+    description = f"The request exceeds the maximum of {limit} items per request"
+    return {
+        "data": None,
+        "statusCode": "400",
+        "errorDetails": [{"key": None, "errors": [{"errorCode": "DataValidation", "errorDescription": description}]}],
+        "successDetails": [],
+    }
+
+
 def unauthorized() -> dict[str, Any]:
     return {"data": None, "statusCode": "401", "errorDetails": [], "successDetails": [], "message": "Unauthorized"}
 

@@ -1,7 +1,12 @@
 """Procuros API v2 emulator: routes under /v2 plus its in-memory state and record.
 
 Endpoint names (for fault tables): procuros.ping, procuros.transactions,
-procuros.errors, procuros.tasks, procuros.tasks.mark.
+procuros.all_transactions, procuros.errors, procuros.tasks, procuros.tasks.mark.
+
+Every transaction Procuros took (201 or 202) is listed by ``GET /v2/all-transactions``
+with the status ``procuros.transaction_statuses`` gives its answer (201 SUCCESS, 202
+DROPPED by default), also when the answer was lost; ``PUT /_sandbox/procuros/transactions/{id}``
+``{"status": ...}`` changes one transaction's status.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from aiohttp import web
 
 from . import procuros_rules as rules
-from .config import ProcurosConfig, SandboxConfig
+from .config import TRANSACTION_STATUSES, ProcurosConfig, SandboxConfig
 from .faults import FAULT_KEY
 
 if TYPE_CHECKING:
@@ -49,9 +54,11 @@ class ProcurosState:
 
     def __init__(self, config: ProcurosConfig) -> None:
         self._seed_tasks = list(config.tasks)
+        self.statuses = dict(config.transaction_statuses)
         self.reset()
 
     def reset(self) -> None:
+        self.ledger: list[dict[str, Any]] = []  # what GET /v2/all-transactions lists, oldest first
         self.transactions: list[dict[str, Any]] = []
         self.accepted: dict[str, int] = {}
         self.accepted_by_type: dict[str, dict[str, int]] = {}
@@ -94,6 +101,9 @@ class ProcurosState:
     def snapshot(self) -> dict[str, Any]:
         return {
             "transactions": list(self.transactions),
+            "ledger": [{**{k: v for k, v in tx.items() if k != "content"},
+                        "identifier": rules.document_key({"type": tx["type"], "content": tx["content"]})[1]}
+                       for tx in self.ledger],
             "accepted": dict(self.accepted),
             "accepted_by_type": {t: dict(c) for t, c in self.accepted_by_type.items()},
             "errors": list(self.errors),
@@ -160,6 +170,13 @@ class ProcurosApi:
         if procuros_id is not None:
             entry["procurosTransactionId"] = procuros_id
             self._remember_accepted(tx_type, identifier, body_hash)
+            self.state.ledger.append({
+                "procurosTransactionId": procuros_id, "type": tx_type, "flow": "LIVE",
+                "status": self.state.statuses[str(response.status)],
+                "createdAt": datetime.now(_BERLIN).replace(microsecond=0).isoformat(),
+                "replacesProcurosTransactionId": None, "replacedByProcurosTransactionId": None,
+                "isLatestVersion": True, "content": body.get("content"),
+            })
         return response
 
     def _answer_transaction(
@@ -194,6 +211,60 @@ class ProcurosApi:
         state.accepted[key] = state.accepted.get(key, 0) + 1
         per_type = state.accepted_by_type.setdefault(str(tx_type), {})
         per_type[key] = per_type.get(key, 0) + 1
+
+    async def list_all_transactions(self, request: web.Request) -> web.Response:
+        """GET /v2/all-transactions: filter[type|flow|status|created_between], cursor pages of per_page."""
+        query = request.query
+        errors: rules.Errors = {}
+        tx_type, flow, status = query.get("filter[type]"), query.get("filter[flow]"), query.get("filter[status]")
+        if tx_type is not None and tx_type not in rules.TRANSACTION_TYPES:
+            errors["filter.type"] = ["The selected filter.type is invalid."]
+        if flow is not None and flow not in ("LIVE", "TEST"):
+            errors["filter.flow"] = ["The selected filter.flow is invalid."]
+        if status is not None and status not in TRANSACTION_STATUSES:
+            errors["filter.status"] = ["The selected filter.status is invalid."]
+        between = _date_range(query.get("filter[created_between]"))
+        if between is False:
+            errors["filter.created_between"] = ["The filter.created_between must be YYYY-MM-DD,YYYY-MM-DD."]
+        try:
+            per_page = int(query.get("per_page", "100"))
+        except ValueError:
+            per_page = 0
+        if not 1 <= per_page <= 100:
+            errors["per_page"] = ["The per page field must be between 1 and 100."]
+        after = _decode_cursor(query.get("cursor"))
+        if after is None:
+            errors["cursor"] = ["The cursor is invalid."]
+        if errors:
+            return self._invalid(request, errors, with_url=False)
+
+        def wanted(seq: int, tx: dict[str, Any]) -> bool:
+            return (seq > after and (tx_type is None or tx["type"] == tx_type)
+                    and (flow is None or tx["flow"] == flow) and (status is None or tx["status"] == status)
+                    and (between is None or between[0] <= tx["createdAt"][:10] <= between[1]))
+
+        matches = [(seq, tx) for seq, tx in enumerate(self.state.ledger) if wanted(seq, tx)]
+        page, has_more = matches[:per_page], len(matches) > per_page
+        next_cursor = _encode_cursor(page[-1][0]) if has_more else None
+        next_url = None
+        if next_cursor:
+            kept = "&".join(f"{k}={v}" for k, v in query.items() if k != "cursor")
+            next_url = f"{self._base(request)}/v2/all-transactions?{kept}&cursor={next_cursor}".replace("?&", "?")
+        return web.json_response({"items": [dict(tx) for _, tx in page], "hasMore": has_more, "perPage": per_page,
+                                  "count": len(page), "nextCursor": next_cursor, "nextPageUrl": next_url})
+
+    async def set_transaction_status(self, request: web.Request) -> web.Response:
+        """Runtime switch: PUT /_sandbox/procuros/transactions/{id} {"status": ...}."""
+        body = await self._json_body(request)
+        status = body.get("status") if isinstance(body, dict) else None
+        if status not in TRANSACTION_STATUSES:
+            return web.json_response({"message": f"status must be one of {', '.join(TRANSACTION_STATUSES)}"},
+                                     status=400)
+        for tx in self.state.ledger:
+            if tx["procurosTransactionId"] == request.match_info["transaction_id"]:
+                tx["status"] = status
+                return web.json_response({"message": "OK."})
+        return web.json_response({"message": "Not found."}, status=404)
 
     async def report_error(self, request: web.Request) -> web.Response:
         body = await self._json_body(request)
@@ -311,6 +382,18 @@ def _check_error_report(body: Any) -> rules.Errors:
     return errors
 
 
+def _date_range(value: str | None) -> tuple[str, str] | None | bool:
+    """"YYYY-MM-DD,YYYY-MM-DD" -> the two dates; None when absent, False when malformed."""
+    if value is None:
+        return None
+    parts = value.split(",")
+    try:
+        first, last = (datetime.strptime(p, "%Y-%m-%d").date().isoformat() for p in parts)
+    except ValueError:
+        return False
+    return first, last
+
+
 def _encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(json.dumps({"after": seq}).encode()).decode().rstrip("=")
 
@@ -347,6 +430,10 @@ def add_procuros_routes(app: web.Application, config: SandboxConfig, record: "Sa
     record.register("procuros", state)
     app.router.add_get("/v2/ping", _auth(api, api.ping), name="procuros.ping")
     app.router.add_post("/v2/transactions", _auth(api, api.send_transaction), name="procuros.transactions")
+    app.router.add_get("/v2/all-transactions", _auth(api, api.list_all_transactions),
+                       name="procuros.all_transactions")
+    app.router.add_put("/_sandbox/procuros/transactions/{transaction_id}", api.set_transaction_status,
+                       name="_sandbox.procuros_transaction")
     app.router.add_post("/v2/errors", _auth(api, api.report_error), name="procuros.errors")
     app.router.add_get("/v2/tasks", _auth(api, api.list_tasks), name="procuros.tasks")
     app.router.add_put("/v2/tasks/{task_id}", _auth(api, api.mark_task), name="procuros.tasks.mark")

@@ -1,7 +1,7 @@
 """RamBase REST API emulator: OAuth2 tokens, purchase order PUT, API operation 100860 and its polling.
 
-Endpoint names (for fault tables): rambase.token, rambase.orders, rambase.operations,
-rambase.operation_instances. Answers are JSON whatever ``$format`` says; the values seen are recorded.
+Endpoint names (for fault tables and ``missing_duties``): rambase.token, rambase.orders,
+rambase.orders_list, rambase.operations, rambase.operation_instances. Answers are JSON whatever ``$format`` says; the values seen are recorded.
 """
 
 from __future__ import annotations
@@ -235,6 +235,7 @@ class RambaseState:
 
     def __init__(self, config: RambaseConfig) -> None:
         self.config = config
+        self.missing_duties = dict(config.missing_duties)  # endpoint name -> duty; kept by reset
         self.tokens = IssuedTokens()
         self.refresh_tokens: set[str] = set()
         self.reset()
@@ -248,6 +249,7 @@ class RambaseState:
         self.order_puts: list[dict[str, Any]] = []
         self.orders: dict[str, dict[str, Any]] = {}
         self.operation_posts: Counter[str] = Counter()
+        self.duty_refusals: Counter[str] = Counter()
         self.runs: dict[int, OperationRun] = {}
         self._next_instance_id = 400001
         self._next_job_id = 700001
@@ -284,6 +286,7 @@ class RambaseState:
             "order_puts": copy.deepcopy(self.order_puts),
             "orders": copy.deepcopy(self.orders),
             "operation_posts": dict(self.operation_posts),
+            "duty_refusals": dict(self.duty_refusals),
             "operation_instances": {
                 str(run.instance_id): {
                     "status": run.status(n),
@@ -353,6 +356,10 @@ class RambaseApi:
             return self._error(request, E_TOKEN, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if query.get("$db") != self.config.db:
             return self._error(request, E_DB, query.get("$db") or "")
+        route = request.match_info.route.name
+        if duty := state.missing_duties.get(route or ""):
+            state.duty_refusals[route] += 1
+            return self._error(request, E_DUTY, duty)
         return None
 
     # --- OAuth2 ---------------------------------------------------------------------------
@@ -548,4 +555,16 @@ def add_rambase_routes(app: web.Application, config: SandboxConfig, record: "San
     app.router.add_get(
         "/system/api/operation-instances/{instance_id}", api.get_instance, name="rambase.operation_instances"
     )
+
+    async def set_missing_duties(request: web.Request) -> web.Response:
+        """Runtime switch: the body {endpoint name: duty} replaces the duties the client lacks."""
+        try:
+            duties = await request.json()
+            RambaseConfig(missing_duties=duties)  # the same checks as the config file
+        except ValueError as exc:
+            return web.json_response({"message": str(exc)}, status=400)
+        state.missing_duties = dict(duties)
+        return web.json_response({"message": "OK."})
+
+    app.router.add_put("/_sandbox/rambase/duties", set_missing_duties, name="_sandbox.rambase_duties")
     return state

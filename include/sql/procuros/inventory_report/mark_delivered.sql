@@ -2,5 +2,5 @@
 -- for NO_ACTION keep Procuros' message (e.g. "Trade relationship not yet active.").
 UPDATE stock_reports
 SET status = :status, error_url = NULL, last_error = :message,
-    procuros_transaction_id = :vendor_reference, last_attempt_at = :at
+    procuros_transaction_id = :vendor_reference, procuros_status = :vendor_status, last_attempt_at = :at
 WHERE id = :document_id
