@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from airflow.sdk import Param
 from erp_outbound import dag_defaults as defaults
-from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER
+from erp_outbound.procuros.error_reports import DEFAULT_REPORT_AFTER
 from erp_outbound.procuros.flows import FLOWS
 from erp_outbound.procuros.operators import ProcurosReconcileOperator, ProcurosSendTransactionsOperator
 from erp_outbound.steps.extract import ExtractDocumentsOperator

@@ -8,7 +8,7 @@ from conftest import connect
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.erp.state import ensure_tables
-from erp_outbound.procuros.errors import ErrorReporter
+from erp_outbound.procuros.error_reports import ErrorReporter
 from erp_outbound.procuros.hook import ProcurosHook
 
 

@@ -10,7 +10,7 @@ import pytest
 from erp_outbound.core.batch import Extracted
 from erp_outbound.core.http import Answer, TransientError
 from erp_outbound.core.verdict import Outcome
-from erp_outbound.rambase.errors import parse_error
+from erp_outbound.rambase.error_body import parse_error
 from erp_outbound.rambase.transforms import build_invoice_forwarding, build_purchase_order_update
 from erp_outbound.rambase.verdicts import operation_instance, operation_verdict, order_update_verdict, progress
 

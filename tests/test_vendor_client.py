@@ -24,7 +24,7 @@ from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.state import ensure_tables
 from erp_outbound.gep.hook import GepSmartHook
 from erp_outbound.gep.operators import GepAcknowledgeStatusOperator
-from erp_outbound.procuros.errors import ErrorReporter
+from erp_outbound.procuros.error_reports import ErrorReporter
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.operators import ProcurosSendTransactionsOperator
 from erp_outbound.procuros.task_operators import ProcurosListTasksOperator, ProcurosMarkTasksOperator

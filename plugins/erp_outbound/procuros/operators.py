@@ -13,7 +13,7 @@ from erp_outbound.core.report import RunReport
 from erp_outbound.core.verdict import Verdict
 from erp_outbound.erp.journal import Journal
 from erp_outbound.pools import take_vendor_pool
-from erp_outbound.procuros.errors import DEFAULT_REPORT_AFTER, ErrorReporter
+from erp_outbound.procuros.error_reports import DEFAULT_REPORT_AFTER, ErrorReporter
 from erp_outbound.procuros.hook import ProcurosClient, ProcurosHook
 from erp_outbound.procuros.lookups import UNCERTAIN_ACTION, AskProcuros, ask, look_up, may_have_acted
 from erp_outbound.procuros.verdicts import transaction_verdict

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from erp_outbound.core.http import Answer
-from erp_outbound.rambase.errors import RambaseError, parse_error
+from erp_outbound.rambase.error_body import RambaseError, parse_error
 
 TOKEN, DATABASE, DUTY, DOCUMENT = "token", "$db", "duty", "document"
 

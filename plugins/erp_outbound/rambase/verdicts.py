@@ -7,7 +7,7 @@ from typing import Any
 
 from erp_outbound.core.http import Answer, ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.rambase.errors import lower_keys, parse_error
+from erp_outbound.rambase.error_body import lower_keys, parse_error
 from erp_outbound.rambase.refusals import DATABASE, DUTY, TOKEN, refusal
 
 SYNCED = "SYNCED"
