@@ -32,7 +32,7 @@ from conftest import connect, connect_gep, connect_rambase
 from erp_outbound.core.storage import safe_name
 from erp_outbound_tools.demo.run import load_dag
 from erp_outbound_tools.demo.erp import build_demo_erp
-from erp_outbound_tools.sandbox.procuros import _canonical_hash
+from erp_outbound_tools.sandbox.procuros import canonical_hash
 from erp_rows import documents
 
 pytestmark = pytest.mark.airflow
@@ -189,7 +189,7 @@ def test_procuros_bad_rows_fail_alone_naming_the_field_and_odd_text_arrives_unch
         assert header["orderIdentifier" if column == "order_number" else column] == value
         sent = received[(doc_type, header["orderIdentifier"])]
         assert sent["status_code"] == 201
-        assert sent["body_hash"] == _canonical_hash(body), "Procuros received exactly this body"
+        assert sent["body_hash"] == canonical_hash(body), "Procuros received exactly this body"
 
     # Everything else ends exactly as in the clean run.
     touched = set(spoiled) | set(unusual)

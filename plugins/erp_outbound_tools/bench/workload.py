@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert
 
-from erp_outbound_tools.demo.erp import _create_schema, gs1_check_digit
+from erp_outbound_tools.demo.erp import create_schema, gs1_check_digit
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.erp.state import ensure_tables
 
@@ -26,7 +26,7 @@ def _gln(n: int) -> str:
 def build_orders(url: str, orders: int, seed: int = 1) -> None:
     """A fresh ERP holding ``orders`` pending ORDERs (5 lines each) to 50 suppliers."""
     engine = make_engine(url)
-    _create_schema(engine, reset=True)
+    create_schema(engine, reset=True)
     ensure_tables(engine)
     rng = random.Random(seed)
     from sqlalchemy import MetaData
@@ -66,7 +66,7 @@ def build_orders(url: str, orders: int, seed: int = 1) -> None:
 
 def _tables(url: str, *names: str):
     engine = make_engine(url)
-    _create_schema(engine, reset=True)
+    create_schema(engine, reset=True)
     ensure_tables(engine)
     from sqlalchemy import MetaData
 

@@ -146,7 +146,7 @@ def demo_tables(path: Path | None = None) -> list[str]:
     return [t for t, _ in schema_statements(path) if t]
 
 
-def _create_schema(engine: sa.Engine, reset: bool) -> list[str]:
+def create_schema(engine: sa.Engine, reset: bool) -> list[str]:
     statements = schema_statements()
     tables = [t for t, _ in statements if t]
     with engine.begin() as conn:
@@ -1413,7 +1413,7 @@ def build_demo_erp(url: str, documents: int, seed: int = 0, *, reset: bool = Tru
 
     engine = _engine(url)
     try:
-        tables = _create_schema(engine, reset)
+        tables = create_schema(engine, reset)
         migrations.upgrade(engine)  # erp-outbound's bookkeeping tables, as `erp-outbound db upgrade` makes them
         metadata = sa.MetaData()
         inserted: dict[str, int] = {}

@@ -44,7 +44,7 @@ def _now_utc() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-def _canonical_hash(body: Any) -> str:
+def canonical_hash(body: Any) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -153,7 +153,7 @@ class ProcurosApi:
     async def send_transaction(self, request: web.Request) -> web.Response:
         body = await self._json_body(request)
         tx_type, identifier, version = rules.document_key(body)
-        body_hash = _canonical_hash(body)
+        body_hash = canonical_hash(body)
         entry = {
             "type": tx_type,
             "identifier": identifier,
