@@ -82,8 +82,11 @@ class Claims:
             # (SQLite's choice without statistics) each call would read every claim of the run: quadratic.
             (claims.c.token + "") == self.token,
         )
+        renew = update(claims).where(mine).values(lease_until=lease_until)
         with self.engine.begin() as conn:
-            conn.execute(update(claims).where(mine).values(lease_until=lease_until))
+            if self.engine.dialect.update_returning:  # one statement: the rows renewed are the rows held
+                return {r[0] for r in conn.execute(renew.returning(claims.c.document_id))}
+            conn.execute(renew)
             return {r[0] for r in conn.execute(select(claims.c.document_id).where(mine))}
 
     @classmethod
