@@ -10,7 +10,6 @@ import asyncio
 import pytest
 
 from erp_outbound.core import delivery as delivery_module
-
 from erp_outbound.core.delivery import WINDOW_PER_SENDER, Delivery
 from erp_outbound.core.delivery_settings import DeliverySettings
 from erp_outbound.core.http import ConnectionConfigError, TransientError
