@@ -16,8 +16,7 @@ Legs are ``vendor`` (clean) or ``vendor:condition``:
   of the same request goes through.
 Clean legs run at every ``--concurrency``, pressure legs at every ``--pressure-concurrency``.
 A leg at concurrency c sends ``--documents`` x c/16 documents (at least ``--documents``; rate-limit legs
-``--documents``;
-``--no-scale-documents`` turns this off): 64 senders clear 3,000 documents in about 1.5 s, where the
+``--documents``; ``--no-scale-documents`` turns this off): 64 senders clear 3,000 documents in about 1.5 s, where the
 fixed costs (process start-up work, the preflight, the last verdicts' commit) and, under faults, the last
 Retry-After of 1 s would be measured instead of the throughput.
 """
