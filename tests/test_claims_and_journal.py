@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp import claims as claims_module
@@ -14,6 +15,7 @@ from erp_outbound.erp.claims import Claims
 from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.erp.journal import Journal
+from erp_outbound.erp.state import claims as claims_table
 from erp_outbound.erp.state import ensure_tables
 from erp_outbound.erp.writeback import apply_verdicts
 from erp_rows import documents
@@ -154,3 +156,24 @@ def test_two_dags_with_one_run_id_never_see_each_others_verdicts(engine_url):
     assert [v.doc_type for _, v in orders.unapplied("rambase")] == ["PURCHASE_ORDER_UPDATE"]
     assert apply_verdicts(engine, orders, orders.unapplied("rambase")) == {"DELIVERED": 1}
     assert [v.doc_type for _, v in forwarding.unapplied("rambase")] == ["INVOICE_FORWARDING"]
+
+
+def test_held_renews_only_the_leases_less_than_half_left(engine_url, clock):
+    """A claim with half its lease left is held without a write; one closer to its end is renewed."""
+    engine, _ = engine_url
+    run = Claims(engine, "run-1", lease_seconds=100, dag_id=DAG)
+    assert run.claim("procuros", "ORDER", ["1"]) == {"1"}
+    clock.advance(40)
+    assert run.claim("procuros", "ORDER", ["2"]) == {"2"}
+
+    def leases() -> dict[str, datetime]:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(claims_table.c.document_id, claims_table.c.lease_until)).all()
+        return {r[0]: r[1] for r in rows}
+
+    before = leases()
+    clock.advance(20)  # "1" has 40 s of 100 left, "2" 80 s
+    assert run.held("procuros", "ORDER", ["1", "2"]) == {"1", "2"}
+    after = leases()
+    assert after["2"] == before["2"], "more than half its lease left: not rewritten"
+    assert after["1"] == before["2"] + timedelta(seconds=20), "renewed to a full lease from now"

@@ -9,6 +9,7 @@ import asyncio
 
 import pytest
 
+from erp_outbound.core import delivery as delivery_module
 from erp_outbound.core.delivery import WINDOW_PER_SENDER, Delivery
 from erp_outbound.core.delivery_settings import DeliverySettings
 from erp_outbound.core.http import ConnectionConfigError, TransientError
@@ -89,9 +90,11 @@ def test_one_try_means_no_retry():
     assert vendor.calls.count(1) == 1 and stats.deferred == 1 and stats.retries == 0
 
 
-def test_a_retrying_document_waits_without_a_sender():
+def test_a_retrying_document_waits_without_a_sender(monkeypatch):
     # One sender. Document 0 is told to come back (Retry-After 0): it joins the back of the queue, so the
     # sender goes on with 1..9 first. A loop that retried in place would send 0 twice in a row.
+    # The ten documents are read in one trip, so all are queued before 0 comes back (by construction).
+    monkeypatch.setattr(delivery_module, "FIRST_CHUNK", 10)
     vendor = Vendor({0: [TransientError("rate limited (429)", retry_after=0.0, status=429)]})
     results, stats = deliver(vendor.send, list(range(10)), max_concurrency=1)
     assert vendor.calls == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]

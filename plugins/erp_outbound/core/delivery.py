@@ -34,7 +34,8 @@ Item = TypeVar("Item")
 log = logging.getLogger(__name__)
 
 WINDOW_PER_SENDER = 32  # items read ahead or parked per sender: room for parked retries
-READ_CHUNK = 64  # items read from the source per trip to the worker thread
+READ_CHUNK = 64  # most items read from the source per trip to the worker thread
+FIRST_CHUNK = 4  # the first trip: sending starts after a few items, not after a full chunk; then it doubles
 
 
 @dataclass
@@ -121,10 +122,12 @@ class Delivery(Generic[Item]):
     # -- the feed -------------------------------------------------------------------
     async def _feed(self, source: Iterator[Item]) -> None:
         try:
+            size = FIRST_CHUNK
             while not self._stopped:
-                chunk = await asyncio.to_thread(lambda: list(itertools.islice(source, READ_CHUNK)))
+                chunk = await asyncio.to_thread(lambda: list(itertools.islice(source, size)))
                 if not chunk:
                     break
+                size = min(READ_CHUNK, 2 * size)
                 for item in chunk:
                     await self._room.acquire()
                     if self._stopped:

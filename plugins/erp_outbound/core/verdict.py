@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -49,13 +49,18 @@ class Verdict:
     attempts_before: int = 0
 
     def as_row(self) -> dict[str, Any]:
-        row = asdict(self)
+        # A plain field copy: dataclasses.asdict deep-copies, a cost paid on every verdict journalled.
+        row = {name: getattr(self, name) for name in _FIELDS}
         row["outcome"] = self.outcome.value
+        row["errors"] = {name: list(msgs) for name, msgs in self.errors.items()}
         return row
 
     @property
     def reason(self) -> str:
         return reason_text(self.message, self.errors)
+
+
+_FIELDS = tuple(f.name for f in fields(Verdict))
 
 
 def reason_text(message: str | None, errors: dict[str, list[str]] | None) -> str:

@@ -62,8 +62,12 @@ def run_step(step: str, inputs: dict, workdir: Path, env: dict) -> tuple[dict, f
     source, target = workdir / f"{step}.in.json", workdir / f"{step}.out.json"
     source.write_text(json.dumps(inputs))
     with (workdir / f"{step}.log").open("w") as log:
-        child = subprocess.Popen([sys.executable, "-m", "erp_outbound_tools.bench.step", step, str(source), str(target)],
-                                 env=env, stdout=log, stderr=subprocess.STDOUT)
+        command = [sys.executable, "-m", "erp_outbound_tools.bench.step", step, str(source), str(target)]
+        if step in os.environ.get("ERP_OUTBOUND_BENCH_PROFILE", "").split(","):
+            # py-spy (not a dependency: pip install it) samples every thread; folded stacks beside the step's log
+            command = [str(Path(sys.executable).with_name("py-spy")), "record", "--threads", "--rate", "250",
+                       "--format", "raw", "--output", str(workdir / f"{step}.profile.txt"), "--", *command]
+        child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(child.pid, 0)
     if status != 0:
         raise SystemExit(f"step {step} failed; see {workdir / f'{step}.log'}")
@@ -163,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         results = sizes_bench(args, workdir)
     if engine_legs:
         results["engine"] = engine.run(engine_legs, args.documents, args.latency_ms, args.port + 1,
-                                       workdir / "engine")
+                                       workdir / "engine", args.scale_documents)
         engine.report(results["engine"])
     print("\nBENCH " + json.dumps(results))
     return 0
