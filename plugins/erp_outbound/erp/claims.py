@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from erp_outbound.erp.state import claims, utcnow
@@ -45,6 +45,8 @@ class Claims:
         self.dag_id = dag_id
         self.lease_seconds = lease_seconds
         self.token = str(uuid.uuid4())
+        self._all_held_until = None  # see hold_all
+        self._whole: tuple[str, int] | None = None
 
     def claim(self, vendor: str, doc_type: str, document_ids: Sequence[str]) -> set[str]:
         """Claim what is free (or whose lease ran out); return the ids this run now holds."""
@@ -76,6 +78,8 @@ class Claims:
             return set()
         now = utcnow()
         ids = [str(i) for i in document_ids]
+        if self._whole is not None and (now < self._all_held_until or self.hold_all(*self._whole)):
+            return set(ids)
         key = and_(claims.c.vendor == vendor, claims.c.doc_type == doc_type)
         # Not indexable on purpose: the documents are found by the primary key. On the token's index
         # (SQLite's choice without statistics) each call would read every claim of the run: quadratic.
@@ -95,6 +99,27 @@ class Claims:
                     conn.execute(renew)
                     held |= {r[0] for r in conn.execute(select(claims.c.document_id).where(mine))}
         return held
+
+    def hold_all(self, vendor: str, claimed: int) -> bool:
+        """Whether every one of the ``claimed`` claims of this run for ``vendor`` is still its own.
+
+        Then none can be taken over before the earliest lease runs out (only an expired claim is), and
+        ``held`` answers without a query until half a lease before that: the load step's claim check
+        costs one read (and a write per half lease) instead of a read per record batch. False (some
+        claim was lost): ``held`` asks, batch by batch.
+        """
+        now = utcnow()
+        ours = and_(claims.c.vendor == vendor, claims.c.token == self.token)
+        with self.engine.begin() as conn:
+            count, earliest = conn.execute(select(func.count(), func.min(claims.c.lease_until)).where(ours)).one()
+            if count == claimed > 0 and earliest < now + timedelta(seconds=self.lease_seconds / 2):
+                earliest = now + timedelta(seconds=self.lease_seconds)
+                # the rows renewed are the ones still ours at this moment: an expired one may just have gone
+                count = conn.execute(update(claims).where(ours).values(lease_until=earliest)).rowcount
+        whole = count == claimed > 0
+        self._whole = (vendor, claimed) if whole else None
+        self._all_held_until = earliest - timedelta(seconds=self.lease_seconds / 2) if whole else None
+        return whole
 
     @classmethod
     def resume(cls, engine: Engine, run_id: str, token: str, lease_seconds: float = DEFAULT_LEASE_SECONDS, *,

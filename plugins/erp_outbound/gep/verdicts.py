@@ -26,6 +26,13 @@ def _keys(entries) -> dict[str, list[dict]]:
     return found
 
 
+def _acknowledged(entries) -> set[str]:
+    """The keys of successDetails (the one list every key of a clean batch is in)."""
+    if not isinstance(entries, list):
+        return set()
+    return {str(e["key"]).strip() for e in entries if isinstance(e, dict) and e.get("key") not in (None, "")}
+
+
 def _batch_errors(body: dict, keys: set[str]) -> list[str]:
     """The errors of entries naming no key of the batch (a null, empty or foreign key)."""
     texts = []
@@ -50,32 +57,30 @@ def batch_verdicts(docs: list[dict], answer: Answer, check_access) -> list[Verdi
                                answer.status, in_gep_words=False)
         raise TransientError(f"batch not acknowledged: HTTP {answer.status} {answer.text[:80]!r}",
                              status=answer.status)
-    succeeded = _keys(body.get("successDetails"))
+    succeeded = _acknowledged(body.get("successDetails"))
     failed = _keys(body.get("errorDetails")) | _keys(body.get("errorDetail"))
     keys = {doc["identifier"] for doc in docs}
-    if not keys & (succeeded.keys() | failed.keys()):
+    if not keys & (succeeded | failed.keys()):
         batch_errors = _batch_errors(body, keys)
         if refusal or batch_errors:
             raise BatchRefused("; ".join(batch_errors) or f"HTTP {answer.status} without per-key answers",
                                answer.status)
+    status = answer.status
     verdicts = []
     for doc in docs:
         key = doc["identifier"]
-
-        def verdict(outcome: Outcome, **fields) -> Verdict:
-            return Verdict("gep", doc["doc_type"], doc["document_id"], key, outcome,
-                           http_status=answer.status, attempts_before=doc.get("attempts", 0), **fields)
-
+        if key in succeeded and key not in failed:  # positional: this line runs for every key of a clean batch
+            verdicts.append(Verdict("gep", doc["doc_type"], doc["document_id"], key, Outcome.DELIVERED, ACKNOWLEDGED,
+                                    None, {}, None, None, None, None, status, doc.get("attempts", 0)))
+            continue
         if key in failed:
             errors = failed[key]
-            verdicts.append(verdict(
-                Outcome.REJECTED,
-                message="; ".join(f"{e.get('errorCode')}: {e.get('errorDescription')}" for e in errors)
+            outcome, fields = Outcome.REJECTED, {
+                "message": "; ".join(f"{e.get('errorCode')}: {e.get('errorDescription')}" for e in errors)
                 or "GEP listed the key in errorDetails",
-                error_code=",".join(str(e.get("errorCode")) for e in errors if e.get("errorCode")) or None,
-            ))
-        elif key in succeeded:
-            verdicts.append(verdict(Outcome.DELIVERED, status=ACKNOWLEDGED))
+                "error_code": ",".join(str(e.get("errorCode")) for e in errors if e.get("errorCode")) or None}
         else:
-            verdicts.append(verdict(Outcome.DEFERRED, message="GEP answered neither success nor error for this key"))
+            outcome, fields = Outcome.DEFERRED, {"message": "GEP answered neither success nor error for this key"}
+        verdicts.append(Verdict("gep", doc["doc_type"], doc["document_id"], key, outcome, http_status=status,
+                                attempts_before=doc.get("attempts", 0), **fields))
     return verdicts
