@@ -73,7 +73,10 @@ class RateController:
         self.limit_seen: float | None = None  # the accepted rate at the last load-driven cut
         self._changed_at = clock()  # answers to requests sent before this are not judged
         # After a cut: the 429 share, sent and accepted rates that caused it, and the pace before it.
-        self._verifying: tuple[float, float, float, float | None] | None = None
+        # After a cut: the 429 share, sent and accepted rates that caused it, the pace before it, and
+        # whether its window was cut short (a rough estimate: see _close).
+        self._verifying: tuple[float, float, float, float | None, bool] | None = None
+        self._looked_random = False  # the last verification saw the same share, after a rough estimate
         self._before_cuts: float | None = None
         self._probe = FIRST_PROBE
         self._next_start = clock()
@@ -101,8 +104,12 @@ class RateController:
             delay = self.delay()
             if delay > 0:
                 await sleep(delay)
-            if booked >= self._changed_at:
+            if self.books_now(booked):
                 return booked
+
+    def books_now(self, booked: float) -> bool:
+        """Whether a start booked at ``booked`` was booked under the current pace."""
+        return booked >= self._changed_at
 
     def answered(self, throttled: bool, sent_at: float | None = None) -> None:
         """Count an answer; ``sent_at`` is when its start was booked (``wait_turn``)."""
@@ -142,24 +149,31 @@ class RateController:
         share = w.throttled / w.answers
         too_many = self._too_many(share, w.answers)
         if self._verifying is not None:
-            cause, cause_sent, cause_accepted, before = self._verifying
+            cause, cause_sent, cause_accepted, before, cause_short = self._verifying
             self._verifying = None
             if not too_many:
                 self._probe = FIRST_PROBE  # load-driven: hold this pace
+                self._looked_random = False
                 return
             sent, accepted = w.all_answers / span, w.accepted / span
             # Random 429s: the share stays and the accepted rate falls with the sent rate. Load-driven ones:
             # the vendor keeps accepting its limit however fast we send.
             same_share = abs(share - cause) <= 3 * standard_error(cause, w.answers)
             accepted_fell = accepted < cause_accepted * (1 + sent / cause_sent) / 2
-            if same_share and accepted_fell:
+            looks_random = same_share and accepted_fell
+            # A window cut short at the start holds the vendor's burst allowance (a token bucket's depth):
+            # its accepted rate overstates the limit, and a cut to it can leave the share as it was. Such a
+            # cut proves nothing: the next cut, on this window's estimate, has to see the same share too.
+            if looks_random and (self._looked_random or not cause_short):
+                self._looked_random = False
                 self._set(self._before_cuts, now)  # random: slowing down did not help; undo the cuts
                 self.limit_seen = None
                 self.noise = share if self.noise == 0 else 0.8 * self.noise + 0.2 * share
                 log.info("429s are random (%.0f%% of answers whatever the pace): pace back to %s",
                          100 * share, "unpaced" if self.rate is None else f"{self.rate:.0f}/s")
                 return
-            self._verifying = (cause, cause_sent, cause_accepted, before)  # still the same series of cuts
+            self._looked_random = looks_random
+            self._verifying = (cause, cause_sent, cause_accepted, before, cause_short)  # the same series of cuts
             self._cut(w, now, span, share)  # load-driven, not deep enough: cut again
             return
         if too_many:
@@ -200,4 +214,4 @@ class RateController:
         log.info("429s on %d of %d answers (%.0f sent/s, %.0f accepted/s): pace %.0f/s", w.throttled, w.answers,
                  sent_rate, accepted_rate, self.rate)
         self._probe = FIRST_PROBE
-        self._verifying = (share, sent_rate, w.accepted / span, before)
+        self._verifying = (share, sent_rate, w.accepted / span, before, span < self.window_seconds)
