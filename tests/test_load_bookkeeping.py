@@ -143,3 +143,12 @@ def test_expired_claims_still_ours_are_renewed_and_held(engine, clock):
     assert claims.held("gep", "POR_STATUS", ids) == set(ids)
     other = Claims(engine, "run-2", 60, dag_id=DAG)
     assert other.claim("gep", "POR_STATUS", ids) == set()  # renewed: not claimable
+
+
+def test_more_entries_than_one_statement_holds_are_all_kept_in_order(engine, clock):
+    """SQLite gets multi-row INSERTs of at most 2,500 rows: a long stretch of one shape takes several."""
+    batch = [Verdict("gep", "POR_STATUS", str(i), f"48{i:08d}", Outcome.DELIVERED, "ACKNOWLEDGED", http_status=200)
+             for i in range(6001)]
+    batch[3000] = Verdict("gep", "POR_STATUS", "3000", "4800003000", Outcome.REJECTED, message="E1: closed")
+    assert Journal(engine, "run-1", dag_id=DAG).record(batch) == 6001
+    assert Journal(engine, "run-1", dag_id=DAG).of_run("gep") == batch

@@ -11,8 +11,10 @@ DAG sees, applies and reports only its own verdicts.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
-from itertools import groupby
+from functools import lru_cache
+from itertools import chain, groupby
 import uuid
 from collections import deque
 from collections.abc import Iterable
@@ -61,11 +63,10 @@ def insert_entries(conn, batch: Iterable[Verdict], dag_id: str | None, run_id: s
     """Insert verdicts as journal entries inside ``conn``'s transaction; the count inserted.
 
     The load step journals every document (GEP: 100 a request), so this is its hottest write.
-    SQLite and MariaDB/MySQL get plain driver tuples (pymysql sends them as multi-row INSERTs),
-    the run's columns bound once per call by SQLAlchemy's own types, and the explanation columns
-    only for verdicts that have one (binding NULLs costs SQLite as much as values). PostgreSQL goes
-    through SQLAlchemy's insert, whose psycopg2 "insertmanyvalues" beats the driver's row-at-a-time
-    executemany.
+    SQLite and MariaDB/MySQL get plain driver tuples in multi-row INSERTs, the run's columns bound
+    once per call by SQLAlchemy's own types, and the explanation columns only for verdicts that
+    have one (binding NULLs costs SQLite as much as values). PostgreSQL goes through SQLAlchemy's
+    insert, whose psycopg2 "insertmanyvalues" beats the driver's row-at-a-time executemany.
     """
     dialect = conn.dialect
     batch = list(batch)
@@ -78,15 +79,29 @@ def insert_entries(conn, batch: Iterable[Verdict], dag_id: str | None, run_id: s
         return len(rows)
     run = tuple(_bound(verdicts.c[name], value, dialect)
                 for name, value in zip(RUN_COLUMNS, (dag_id, run_id, dry_run, now)))
-    plain = _insert_sql(dialect, DOCUMENT_COLUMNS + RUN_COLUMNS)
-    explained = _insert_sql(dialect, DOCUMENT_COLUMNS + EXPLANATION_COLUMNS + RUN_COLUMNS)
-    # in their order (ids follow it), a statement for each stretch of one shape
+    # in their order (ids follow it), statements for each stretch of one shape
     for has_explanation, stretch in groupby(((v, _explanation(v)) for v in batch), key=lambda p: p[1] is not None):
-        if has_explanation:
-            conn.exec_driver_sql(explained, [_document(v) + explanation + run for v, explanation in stretch])
-        else:
-            conn.exec_driver_sql(plain, [_document(v) + run for v, _ in stretch])
+        columns = DOCUMENT_COLUMNS + (EXPLANATION_COLUMNS if has_explanation else ()) + RUN_COLUMNS
+        _insert_rows(conn, columns, [_document(v) + (explanation or ()) + run for v, explanation in stretch])
     return len(batch)
+
+
+def _insert_rows(conn, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    if conn.dialect.name != "sqlite":  # pymysql makes multi-row INSERTs of an executemany itself
+        conn.exec_driver_sql(_insert_sql(conn.dialect.paramstyle, columns, 1), rows)
+        return
+    # sqlite3's executemany steps once a row, letting go of the GIL each time: beside a busy event loop
+    # every row then waits for the GIL again. A multi-row INSERT steps once for up to 2,500 rows.
+    per_statement = max(1, min(2500, _variable_limit(conn) // len(columns)))
+    for start in range(0, len(rows), per_statement):
+        part = rows[start:start + per_statement]
+        conn.exec_driver_sql(_insert_sql("qmark", columns, len(part)), tuple(chain.from_iterable(part)))
+
+
+def _variable_limit(conn) -> int:
+    """The most parameters one SQLite statement takes (999 before SQLite 3.32, 32,766 since)."""
+    dbapi = conn.connection.dbapi_connection
+    return dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(dbapi, "getlimit") else 999
 
 
 def _bound(column, value, dialect):
@@ -94,9 +109,11 @@ def _bound(column, value, dialect):
     return process(value) if process else value
 
 
-def _insert_sql(dialect, columns: tuple[str, ...]) -> str:
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    return f"INSERT INTO {verdicts.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+@lru_cache(maxsize=64)
+def _insert_sql(paramstyle: str, columns: tuple[str, ...], rows: int) -> str:
+    mark = "?" if paramstyle == "qmark" else "%s"
+    values = f"({', '.join([mark] * len(columns))})"
+    return f"INSERT INTO {verdicts.name} ({', '.join(columns)}) VALUES {', '.join([values] * rows)}"
 
 
 def verdict_from_row(row) -> Verdict:

@@ -9,9 +9,11 @@ reads the staged batches, keeps to the run's claims, sends with the delivery eng
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import statistics
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -28,6 +30,18 @@ from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, JournalWriter
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.steps.transform import build_error_verdicts
+
+@contextmanager
+def garbage_collector_skipping_what_lives_now():
+    """Airflow, its providers and pandas hold hundreds of thousands of objects that live as long as
+    the task; every full collection walks them all (0.4 s of a 120,000-key GEP load). Frozen while
+    the documents go out, they are skipped; unfrozen after, they are as before."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
 
 def preview_line(doc: dict) -> str:
     """A dry run's JSON line for one staged document: its keys, then the body it would send."""
@@ -120,7 +134,7 @@ class LoadOperator(BaseOperator):
         self.skipped = 0
         self.log.info("Sending %d documents to %s with up to %d requests at once",
                       total, hook.describe(), delivery_settings.max_concurrency)
-        with JournalWriter(journal) as writer:
+        with JournalWriter(journal) as writer, garbage_collector_skipping_what_lives_now():
             stats = asyncio.run(self._deliver(hook, delivery_settings, journal, build_errors,
                                               self.documents(batches, claims), total, self.on_verdict(writer)))
         stats["skipped_claims"] = self.skipped
