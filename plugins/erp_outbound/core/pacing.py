@@ -72,7 +72,6 @@ class RateController:
         self.cuts = 0
         self.limit_seen: float | None = None  # the accepted rate at the last load-driven cut
         self._changed_at = clock()  # answers to requests sent before this are not judged
-        # After a cut: the 429 share, sent and accepted rates that caused it, and the pace before it.
         # After a cut: the 429 share, sent and accepted rates that caused it, the pace before it, and
         # whether its window was cut short (a rough estimate: see _close).
         self._verifying: tuple[float, float, float, float | None, bool] | None = None

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from functools import lru_cache
-from itertools import chain, groupby
 import uuid
 from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
+from itertools import chain, groupby
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, insert, or_, select, update

@@ -31,6 +31,7 @@ from erp_outbound.erp.journal import Journal, JournalWriter
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.steps.transform import build_error_verdicts
 
+
 @contextmanager
 def garbage_collector_skipping_what_lives_now():
     """Airflow, its providers and pandas hold hundreds of thousands of objects that live as long as
