@@ -21,7 +21,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 SPEC_URI = "urn:procuros-openapi-v2"
-SHARED_SPEC = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "procuros-openapi-v2.yaml"
+# Procuros' published description (OpenAPI 3.0, v2), shipped inside the package: the contract every payload is
+# checked against, installed wheel or checkout alike. PROCUROS_OPENAPI_SPEC points at a newer copy.
+PACKAGED_SPEC = Path(__file__).resolve().parent / "contract" / "procuros-openapi-v2.yaml"
 SCHEMA_REF = "#/components/schemas/"
 
 
@@ -30,12 +32,10 @@ def transaction_schema(tx_type: str) -> str:
     return "Sent" + "".join(word.capitalize() for word in tx_type.split("_")) + "Transaction"
 
 
-def spec_path() -> Path | None:
-    """PROCUROS_OPENAPI_SPEC, else the shared spec beside the repository, else None."""
+def spec_path() -> Path:
+    """PROCUROS_OPENAPI_SPEC, else the description shipped with the package."""
     configured = os.environ.get("PROCUROS_OPENAPI_SPEC")
-    if configured:
-        return Path(configured)
-    return SHARED_SPEC if SHARED_SPEC.is_file() else None
+    return Path(configured) if configured else PACKAGED_SPEC
 
 
 class ProcurosSpec:
@@ -152,6 +152,9 @@ def _validator(spec: ProcurosSpec, schema_name: str) -> OAS30Validator:
 
 
 @lru_cache(maxsize=4)
-def load_spec(path: str | None = None) -> ProcurosSpec | None:
+def load_spec(path: str | None = None) -> ProcurosSpec:
+    """The description at ``path``, else PROCUROS_OPENAPI_SPEC's, else the packaged one (parsed once)."""
     chosen = Path(path) if path else spec_path()
-    return ProcurosSpec(chosen) if chosen and chosen.is_file() else None
+    if not chosen.is_file():
+        raise FileNotFoundError(f"no Procuros OpenAPI description at {chosen}")
+    return ProcurosSpec(chosen)
