@@ -1,4 +1,4 @@
-"""``make screenshots``: pictures of the running local Airflow's UI for the README.
+"""``make screenshots``: pictures of the running local Airflow's UI for the documentation (docs/screenshots/).
 
 Logs in through Airflow's login form, then takes with Playwright driving Debian's headless
 chromium (never a downloaded browser): the Deliveries page (Browse -> Deliveries) and a run's
