@@ -229,12 +229,12 @@ def test_a_person_follows_the_guide_from_the_readme_to_a_section_of_a_page(guide
             page.get_by_role("link", name="Reading a run report").first.click()
             expect(page).to_have_url(f"{guide_server}/erp-outbound/guide/operators/run-report")
             expect(page.get_by_role("heading", name="Reading a run report", level=1)).to_be_visible()
+            page.screenshot(path=tmp_path / "guide.png")  # a person looks at it: docs/screenshots/guide.png
 
             page.get_by_role("link", name="Procuros documents", exact=True).click()
             expect(page).to_have_url(f"{guide_server}/erp-outbound/guide/operators/uncertain"
                                      "#procuros-documents-nothing-to-release")
             expect(page.get_by_role("heading", name="Procuros documents: nothing to release")).to_be_in_viewport()
-            page.screenshot(path=tmp_path / "guide-section.png")
 
             page.get_by_role("link", name="Contents").click()
             expect(page.get_by_role("heading", name="erp-outbound documentation")).to_be_visible()
