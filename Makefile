@@ -10,6 +10,8 @@ export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export ERP_OUTBOUND_REPORTS ?= $(CURDIR)/reports
+# mkdocs-material prints a banner on every build (its end of life is May 2027; Zensical, its successor, reads the same mkdocs.yml).
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: install browser db pools demo test docs test-runtime-install bench bench-distributed clean lock airflow airflow-stop screenshots
 
