@@ -24,7 +24,7 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from erp_outbound.ui.guide import HOME, README, guide_html, guide_root, link_target, page_files
+from erp_outbound.ui.guide import HOME, README, NoSuchPage, guide_html, guide_root, link_target, page_files
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "/erp-outbound/guide"
@@ -138,7 +138,9 @@ def test_the_guide_rewrites_links_and_serves_no_raw_html():
     for name in page_files():
         page = guide_html(name, BASE)
         assert "<img" not in page and "<script" not in page, name
-    assert guide_html("no/such/page", BASE) is None and guide_html("../README", BASE) is None
+    for missing in ("no/such/page", "../README", "README"):
+        with pytest.raises(NoSuchPage):
+            guide_html(missing, BASE)
 
 
 def test_a_link_to_a_file_that_is_not_a_page_stays_text():

@@ -128,11 +128,15 @@ def _cached(name: str, base: str, stamp: tuple) -> str:
     return render(name, base)
 
 
-def guide_html(name: str = HOME, base: str = "/erp-outbound/guide") -> str | None:
-    """The page ``name`` as HTML with links under ``base`` (the guide's URL); None when there is no such page."""
+class NoSuchPage(LookupError):
+    """The guide has no page of that name."""
+
+
+def guide_html(name: str = HOME, base: str = "/erp-outbound/guide") -> str:
+    """The page ``name`` as HTML with links under ``base`` (the guide's URL)."""
     files = page_files()
     if name not in files:
-        return None
+        raise NoSuchPage(name)
     path = guide_root() / files[name]
     stamp = (path.stat().st_mtime_ns,) if path.is_file() else ()
     return _cached(name, base, stamp)
