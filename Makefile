@@ -10,8 +10,10 @@ export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export ERP_OUTBOUND_REPORTS ?= $(CURDIR)/reports
+# mkdocs-material prints a banner on every build (its end of life is May 2027; Zensical, its successor, reads the same mkdocs.yml).
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install browser db pools demo test test-runtime-install bench bench-distributed clean lock airflow airflow-stop screenshots
+.PHONY: install browser db pools demo test docs test-runtime-install bench bench-distributed clean lock airflow airflow-stop screenshots
 
 install: $(STAMP)
 
@@ -39,6 +41,11 @@ demo: install db
 test: install db browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# The documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link or anchor fails the build
+# (tests/test_docs.py does the same in `make test`).
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir site
+
 # The UI tests drive Debian's chromium and chromedriver (never a downloaded browser): installed when missing.
 browser:
 	test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || $(APT) install -y -q chromium chromium-driver \
@@ -59,7 +66,7 @@ airflow: install
 airflow-stop: install
 	$(BIN)/erp-outbound airflow-stop
 
-# The README's pictures of the UI, taken with headless chromium from a running `make airflow`.
+# The documentation's pictures of the UI (docs/screenshots/), taken with headless chromium from a running `make airflow`.
 screenshots: install browser
 	$(BIN)/python -m erp_outbound_tools.local_airflow.screenshots --out docs/screenshots
 

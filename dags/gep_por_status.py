@@ -8,9 +8,11 @@ row by GEP's answer for its key (`reconcile`): `ACKNOWLEDGED`, or GEP's error co
 attempt; a key GEP does not mention goes again next run. Every 15 minutes or from the trigger form.
 
 **Where to read more** (the erp-outbound guide, inside Airflow):
-[GEP SMART](/erp-outbound/guide#gep-smart-gep_por_status) · [Trigger forms](/erp-outbound/guide#trigger-forms) ·
-[Reading a run report](/erp-outbound/guide#reading-a-run-report) · [The Deliveries page](/erp-outbound/guide#the-deliveries-page) ·
-[Connections](/erp-outbound/guide#connections) (`gep_smart_default`, `erp_default`).
+[GEP SMART](/erp-outbound/guide/integrators/gep) ·
+[Trigger forms](/erp-outbound/guide/operators/trigger-forms) ·
+[Reading a run report](/erp-outbound/guide/operators/run-report) ·
+[The Deliveries page](/erp-outbound/guide/operators/deliveries) ·
+[Connections](/erp-outbound/guide/integrators/connections) (`gep_smart_default`, `erp_default`).
 """
 
 from __future__ import annotations

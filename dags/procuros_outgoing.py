@@ -10,13 +10,13 @@ and one more attempt, so it goes again next run. Build errors are reported to Pr
 runs at once, or from the trigger form.
 
 **Where to read more** (the erp-outbound guide, inside Airflow):
-[Trigger forms](/erp-outbound/guide#trigger-forms) (dry run, types, Limit: empty = all, Only these: ERP ids or
+[Trigger forms](/erp-outbound/guide/operators/trigger-forms) (dry run, types, Limit: empty = all, Only these: ERP ids or
 numbers) ·
-[What happens to a document](/erp-outbound/guide#what-happens-to-a-document-procuros-seed-001) ·
-[Reading a run report](/erp-outbound/guide#reading-a-run-report) (the reconcile task's log and its *Run report*
-link) · [The Deliveries page](/erp-outbound/guide#the-deliveries-page) (Browse → Deliveries) ·
-[Connections](/erp-outbound/guide#connections) (`procuros_default`, `erp_default`) ·
-[Mapping your own ERP](/erp-outbound/guide#mapping-your-own-erp).
+[What happens to a document](/erp-outbound/guide/integrators/procuros#what-happens-to-a-document-procuros-seed-001) ·
+[Reading a run report](/erp-outbound/guide/operators/run-report) (the reconcile task's log and its *Run report*
+link) · [The Deliveries page](/erp-outbound/guide/operators/deliveries) (Browse → Deliveries) ·
+[Connections](/erp-outbound/guide/integrators/connections) (`procuros_default`, `erp_default`) ·
+[Mapping your own ERP](/erp-outbound/guide/integrators/mapping-your-erp).
 """
 
 from __future__ import annotations

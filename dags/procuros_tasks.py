@@ -8,10 +8,10 @@ task Procuros could not be told about comes back next run. Dry run builds everyt
 nothing. Every 15 minutes or from the trigger form.
 
 **Where to read more** (the erp-outbound guide, inside Airflow):
-[procuros_tasks](/erp-outbound/guide#the-dag-procuros_tasks-master-data-and-enabled-trade-partners) ·
-[Trigger forms](/erp-outbound/guide#trigger-forms) · [Reading a run report](/erp-outbound/guide#reading-a-run-report) (the
-report task's log and its *Run report* link) · [Connections](/erp-outbound/guide#connections) (`procuros_default`,
-`erp_default`).
+[procuros_tasks](/erp-outbound/guide/integrators/procuros-tasks) ·
+[Trigger forms](/erp-outbound/guide/operators/trigger-forms) ·
+[Reading a run report](/erp-outbound/guide/operators/run-report) (the report task's log and its *Run report* link) ·
+[Connections](/erp-outbound/guide/integrators/connections) (`procuros_default`, `erp_default`).
 """
 
 from __future__ import annotations

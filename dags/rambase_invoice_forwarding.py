@@ -9,10 +9,11 @@ answer was lost waits for a person (listed apart on the Deliveries page). Every 
 from the trigger form.
 
 **Where to read more** (the erp-outbound guide, inside Airflow):
-[RamBase](/erp-outbound/guide#rambase-rambase_purchase_orders-and-rambase_invoice_forwarding) ·
-[Trigger forms](/erp-outbound/guide#trigger-forms) · [Reading a run report](/erp-outbound/guide#reading-a-run-report) ·
-[The Deliveries page](/erp-outbound/guide#the-deliveries-page) · [Connections](/erp-outbound/guide#connections)
-(`rambase_default`, `erp_default`).
+[RamBase](/erp-outbound/guide/integrators/rambase) ·
+[Trigger forms](/erp-outbound/guide/operators/trigger-forms) ·
+[Reading a run report](/erp-outbound/guide/operators/run-report) ·
+[The Deliveries page](/erp-outbound/guide/operators/deliveries) ·
+[Connections](/erp-outbound/guide/integrators/connections) (`rambase_default`, `erp_default`).
 """
 
 from __future__ import annotations

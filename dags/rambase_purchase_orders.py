@@ -8,11 +8,11 @@ RamBase's minimum or a bad currency is a build error naming the field), sends
 minutes or from the trigger form.
 
 **Where to read more** (the erp-outbound guide, inside Airflow):
-[RamBase](/erp-outbound/guide#rambase-rambase_purchase_orders-and-rambase_invoice_forwarding) ·
-[Trigger forms](/erp-outbound/guide#trigger-forms) (dry run, Limit: empty = all, Only these: ERP ids or RamBase
-purchase order ids) · [Reading a run report](/erp-outbound/guide#reading-a-run-report) ·
-[The Deliveries page](/erp-outbound/guide#the-deliveries-page) · [Connections](/erp-outbound/guide#connections)
-(`rambase_default`, `erp_default`).
+[RamBase](/erp-outbound/guide/integrators/rambase) ·
+[Trigger forms](/erp-outbound/guide/operators/trigger-forms) (dry run, Limit: empty = all, Only these: ERP ids or
+RamBase purchase order ids) · [Reading a run report](/erp-outbound/guide/operators/run-report) ·
+[The Deliveries page](/erp-outbound/guide/operators/deliveries) ·
+[Connections](/erp-outbound/guide/integrators/connections) (`rambase_default`, `erp_default`).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ def _reachable(host: str, port: int) -> bool:
 def need_server(name: str, port: int) -> None:
     """A test that needs a real server fails loudly when it is missing: it never skips."""
     if not _reachable("127.0.0.1", port):
-        pytest.fail(f"{name} is not reachable on 127.0.0.1:{port}: start it (the README's Development section)")
+        pytest.fail(f"{name} is not reachable on 127.0.0.1:{port}: start it (docs/contributors/tests.md)")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -183,3 +183,16 @@ def test_an_erp_that_cannot_be_read_is_named_and_its_secrets_are_not(client, mon
         {"conn_type": "erp", "host": f"sqlite:///{tmp_path / 'empty.db'}"}))
     answer = client.get("/erp-outbound/deliveries.json", headers=admin)
     assert answer.status_code == 503 and "erp-outbound db upgrade" in answer.json()["detail"]
+
+
+def test_the_guide_serves_the_docs_pages_behind_the_login(client):
+    path = "/erp-outbound/guide/operators/run-report"
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers=as_user("forged")).status_code == 403
+    page = client.get(path, headers=as_user("nobody-token"))  # a login is enough: the guide holds no data
+    assert page.status_code == 200 and '<h1 id="reading-a-run-report">' in page.text
+    assert 'href="/erp-outbound/guide/operators/deliveries"' in page.text  # links lead to the guide's pages
+    home = client.get("/erp-outbound/guide", headers=as_user("nobody-token")).text
+    assert 'href="/erp-outbound/guide/operators/run-report"' in home
+    for missing in ("/erp-outbound/guide/no/such/page", "/erp-outbound/guide/..%2F..%2Fpyproject"):
+        assert client.get(missing, headers=as_user("nobody-token")).status_code == 404, missing

@@ -200,6 +200,26 @@ def test_the_deliveries_endpoints_refuse_without_a_login(airflow, runs):
     assert answer.status_code == 200 and answer.json()["documents"]
 
 
+def test_a_person_reads_the_guide_inside_airflow_and_every_dag_docs_link_opens_a_page(airflow, page):
+    """The guide is the README and the docs pages, served by the plugin behind Airflow's login."""
+    page.goto(f"{airflow.url}/erp-outbound/guide")
+    expect(page.get_by_role("heading", name="Five minutes with make airflow")).to_be_visible()
+    page.get_by_role("link", name="Trigger forms", exact=True).first.click()
+    expect(page).to_have_url(f"{airflow.url}/erp-outbound/guide/operators/trigger-forms")
+    expect(page.get_by_role("heading", name="Trigger forms", level=1)).to_be_visible()
+
+    client = airflow.client()
+    token = {"Authorization": f"Bearer {client.token()}"}
+    for dag_id in client.dags():
+        doc = client.request("GET", f"/api/v2/dags/{dag_id}/details")["doc_md"]
+        links = re.findall(r"\]\((/erp-outbound/guide[^)#]*)(?:#([^)]+))?\)", doc)
+        assert links, dag_id
+        for path, anchor in links:
+            answer = requests.get(airflow.url + path, headers=token, timeout=30)
+            assert answer.status_code == 200, (dag_id, path)
+            assert not anchor or f'id="{anchor}"' in answer.text, (dag_id, path, anchor)
+
+
 def test_a_person_reads_the_deliveries_page_and_follows_a_run_report(airflow, runs, page):
     client = airflow.client()
     data = client.request("GET", "/erp-outbound/deliveries.json")

@@ -1,6 +1,6 @@
 """Reliability: bad ERP data and bad vendor answers.
 
-Bad ERP data (README, Guarantees: "A bad row never fails its batch: it becomes a build
+Bad ERP data (docs/platform/guarantees.md: "A bad row never fails its batch: it becomes a build
 error naming the document and the field"). Rows of a demo ERP are spoiled with SQL
 before a run: blank required fields, ids below RamBase's minimums, bad currency and
 Incoterms codes, impossible dates, a line whose product has no GTIN. Each spoiled row
@@ -9,7 +9,7 @@ in a run of the same ERP without the edits (the "clean run"). Valid but unusual 
 (5,000 characters; emoji, umlauts, CJK, quotes, backslashes, tabs and newlines) must
 reach the vendor unchanged.
 
-Bad vendor answers (README: "429, 5xx, timeout, connection error, unreadable answer:
+Bad vendor answers (docs/integrators/procuros.md: "429, 5xx, timeout, connection error, unreadable answer:
 untouched ... the report says so"; Guarantees: "No false statuses"). With every answer
 of a document endpoint garbled (an HTML 502 page, truncated JSON, an empty 200, an
 unexpected 418), the run completes, no document is marked (status empty, attempts

@@ -2,7 +2,7 @@
 
 Each case points one vendor connection somewhere wrong (a refused token or secret, a
 base URL or token URL with a wrong path, a RamBase company database that does not
-exist) and runs the DAG once with dag.test(). The promise (README: "401 / 403 / 404:
+exist) and runs the DAG once with dag.test(). The promise (docs/integrators/procuros.md: "401 / 403 / 404:
 the task fails at once, naming the connection and what to fix; no document changes";
 Guarantees: "a vendor or network failure never counts an attempt"):
 

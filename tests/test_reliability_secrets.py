@@ -1,4 +1,4 @@
-"""Reliability: secrets never leak (README, Guarantees: "Secrets stay secret").
+"""Reliability: secrets never leak (docs/platform/guarantees.md: "Secrets stay secret").
 
 Every DAG runs once against a sandbox that only accepts distinctive secrets. Afterwards
 each secret, and every access token the sandbox issued, is looked for wherever a run

@@ -76,7 +76,7 @@ def load_settings(logger=log) -> AlertSettings | None:
         return AlertSettings.parse(json.loads(value) if isinstance(value, str) else value)
     except Exception as exc:  # noqa: BLE001 - alerts must never break a delivery run
         logger.warning("Alerts are off: the Airflow Variable %r is not a valid alert configuration (%s). "
-                       "See 'Alerts' in the README.", VARIABLE, exc)
+                       "See the guide's page Alerts (docs/platform/alerts.md).", VARIABLE, exc)
         return None
 
 

@@ -32,7 +32,7 @@ from erp_outbound.core.report import VENDOR_NAMES, is_web_link, report_stem, ven
 from erp_outbound.erp import migrations
 from erp_outbound.erp.hook import ErpHook, make_engine, sqlalchemy_url
 from erp_outbound.ui import attention, runs
-from erp_outbound.ui.guide import guide_html
+from erp_outbound.ui.guide import HOME, NoSuchPage, guide_html
 from erp_outbound.ui.links import URL_PREFIX, run_page_path
 
 ERP_CONN_ID_VARIABLE = "ERP_OUTBOUND_ERP_CONN_ID"  # the ERP whose journal the page reads (default erp_default)
@@ -247,7 +247,22 @@ def report_file(dag_id: str, kind: str, run_id: str, seen: DeskDep) -> Response:
 
 @app.get("/guide", response_class=HTMLResponse)
 def guide(request: Request, user: GetUserDep):
-    return page(request, "guide.html", here="guide", body=Markup(guide_html()))
+    return guide_page(request, HOME)
+
+
+@app.get("/guide/{name:path}", response_class=HTMLResponse)
+def guide_subpage(request: Request, name: str, user: GetUserDep):
+    """A documentation page (docs/<name>.md), e.g. /guide/operators/run-report."""
+    return guide_page(request, name)
+
+
+def guide_page(request: Request, name: str) -> HTMLResponse:
+    base = request.scope.get("root_path", "").rstrip("/") + "/guide"
+    try:
+        body = guide_html(name, base)
+    except NoSuchPage:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"The guide has no page {name!r}.") from None
+    return page(request, "guide.html", here="guide", body=Markup(body), guide=base, home=name == HOME)
 
 
 @app.exception_handler(StarletteHTTPException)

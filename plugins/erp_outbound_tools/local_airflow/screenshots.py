@@ -1,4 +1,4 @@
-"""``make screenshots``: pictures of the running local Airflow's UI for the README.
+"""``make screenshots``: pictures of the running local Airflow's UI for the documentation (docs/screenshots/).
 
 Logs in through Airflow's login form, then takes with Playwright driving Debian's headless
 chromium (never a downloaded browser): the Deliveries page (Browse -> Deliveries) and a run's
@@ -147,9 +147,16 @@ def connection_test(page: Page, url: str, path: Path) -> None:
         raise SystemExit(f"Test connection of {CONNECTION} failed in the UI; see {path}")
 
 
+def guide(page: Page, url: str, path: Path) -> None:
+    """A page of the documentation as the plugin serves it inside Airflow (the Guide tab)."""
+    page.goto(f"{url}/erp-outbound/guide/operators/run-report")
+    _shown(page, page.get_by_role("heading", name="Reading a run report", level=1), "the guide's run report page")
+    page.screenshot(path=path)
+
+
 def take_all(client: AirflowRestClient, password: str, run_id: str, out: Path, chromium: str) -> list[Path]:
     shots = [out / "trigger-form.png", out / "reconcile-log.png", out / "procuros-connection.png",
-             out / "connection-test.png", out / "deliveries.png", out / "run-report.png"]
+             out / "connection-test.png", out / "deliveries.png", out / "run-report.png", out / "guide.png"]
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -168,6 +175,8 @@ def take_all(client: AirflowRestClient, password: str, run_id: str, out: Path, c
             deliveries(page, client.base_url, shots[4])
             page.set_viewport_size({"width": 1400, "height": 760})
             run_report(page, client.base_url, run_id, shots[5])
+            page.set_viewport_size({"width": 1600, "height": 1000})
+            guide(page, client.base_url, shots[6])
         finally:
             browser.close()
     return shots
