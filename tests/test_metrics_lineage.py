@@ -188,3 +188,62 @@ def test_erp_tables_are_named_as_openlineage_names_them_without_credentials(url,
                            erp_url=make_url(url), doc_types=["ORDER"], counts={"answered": 7, "deferred": 2})
     assert "s3cret" not in repr(lineage)
     assert lineage.outputs[0].outputFacets["outputStatistics"].rowCount == 9
+
+
+class RecordingStats:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, float, dict | None]] = []
+
+    def incr(self, stat, count=1, tags=None):
+        self.sent.append(("incr", stat, count, tags))
+
+    def gauge(self, stat, value, tags=None):
+        self.sent.append(("gauge", stat, value, tags))
+
+    def timing(self, stat, dt, tags=None):
+        self.sent.append(("timing", stat, dt.total_seconds(), tags))
+
+
+def test_the_meter_counts_tries_retries_and_429s_per_type_and_sends_grants_and_pace(monkeypatch):
+    import asyncio
+
+    from erp_outbound.core import metrics
+    from erp_outbound.core.http import TransientError
+
+    recording = RecordingStats()
+    monkeypatch.setattr(metrics, "_stats", lambda: recording)
+    monkeypatch.setattr(metrics, "_legacy_names_on", lambda: True)
+    meter = metrics.DeliveryMeter("gep", "gep.por_status")  # a dot in a value: "__" in the legacy name
+    answers = {"a": [TransientError("busy", status=429), "ok"], "b": ["ok"]}
+
+    async def send(item):
+        answer = answers[item[0]["key"]].pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    send_metered = meter.send(send)
+    batch_a, batch_b = [{"doc_type": "POR_STATUS", "key": "a"}], [{"doc_type": "POR_STATUS", "key": "b"}]
+
+    async def deliver():
+        for item in (batch_a, batch_b):
+            try:
+                await send_metered(item)
+            except TransientError:
+                await send_metered(item)  # the engine's retry of the same item
+    asyncio.run(deliver())
+    meter.defer(lambda item, error: None)([{"doc_type": "POR_STATUS"}], TransientError("gone"))
+    meter.emit({"token_grants": 2, "rate_now": 41.5})
+
+    def sent(kind, name):
+        return [(v, t) for k, n, v, t in recording.sent if k == kind and n == name]
+
+    tags = {"vendor": "gep", "dag_id": "gep.por_status", "doc_type": "POR_STATUS"}
+    assert sent("incr", "erp_outbound.requests") == [(3, tags)]
+    assert sent("incr", "erp_outbound.retries") == [(1, tags)]
+    assert sent("incr", "erp_outbound.throttled") == [(1, tags)]
+    assert sent("incr", "erp_outbound.requests.gep.gep__por_status.POR_STATUS") == [(3, None)]
+    assert len(sent("timing", "erp_outbound.request_duration")) == 3
+    assert sent("incr", "erp_outbound.token_grants") == [(2, {"vendor": "gep", "dag_id": "gep.por_status"})]
+    assert sent("gauge", "erp_outbound.pace") == [(41.5, {"vendor": "gep", "dag_id": "gep.por_status"})]
+    assert meter._tries == {}  # nothing in flight is remembered after its verdict or deferral
