@@ -60,7 +60,17 @@ def install_rendezvous(folder: Path) -> None:
     ReconcileOperator.execute = meet_then_reconcile
 
 
+def initialize_metrics() -> None:
+    """What the task runner's main() does before a task: metrics go where [metrics] says (dag.test() skips it)."""
+    from airflow.sdk.configuration import conf
+    from airflow.sdk.observability import stats
+    from airflow.sdk.observability.metrics.stats_utils import get_stats_factory
+
+    stats.initialize(factory=get_stats_factory(), export_legacy_names=conf.getboolean("metrics", "legacy_names_on"))
+
+
 if __name__ == "__main__":
+    initialize_metrics()
     dag = load_dag(sys.argv[1])
     if os.environ.get("ERP_OUTBOUND_TEST_RENDEZVOUS"):
         install_rendezvous(Path(os.environ["ERP_OUTBOUND_TEST_RENDEZVOUS"]))

@@ -79,6 +79,11 @@ class ErpHook(BaseHook):
         self.erp_conn_id = erp_conn_id
 
     @cached_property
+    def url(self) -> URL:
+        """The connection's SQLAlchemy URL (with its password: never log it; lineage takes host and database)."""
+        return sqlalchemy_url(self.get_connection(self.erp_conn_id))
+
+    @cached_property
     def engine(self) -> Engine:
         """The ERP's engine, once its bookkeeping tables are known to be at this version's revision."""
         engine = make_engine(sqlalchemy_url(self.get_connection(self.erp_conn_id)))

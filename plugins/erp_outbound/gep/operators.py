@@ -37,6 +37,10 @@ class GepAcknowledgeStatusOperator(LoadOperator):
         self.gep_conn_id = gep_conn_id
         self.sizes = BatchSize(DEFAULT_BATCH_SIZE)  # set from the form in execute
 
+    @property
+    def endpoint(self) -> str:
+        return self.path
+
     def execute(self, context) -> dict:
         self.documents_per_request = max(1, int(form_value(context, "batch_size", self.batch_size, DEFAULT_BATCH_SIZE)))
         self.sizes = BatchSize(self.documents_per_request)  # lowered by batch-level refusals, for this run

@@ -30,6 +30,7 @@ class ProcurosSendTransactionsOperator(LoadOperator):
     """
 
     vendor = "procuros"
+    endpoint = "v2/transactions"
 
     def __init__(self, *, procuros_conn_id: str = ProcurosHook.default_conn_name, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -77,7 +78,8 @@ class ProcurosSendTransactionsOperator(LoadOperator):
         Journal(self.engine, runs.run_id(context), dag_id=runs.dag_id(context)).record(verdicts)
         found = Counter(v.outcome.value for v in verdicts)
         self.log.info("After asking Procuros: %s", dict(found))
-        return stats | {"looked_up": len(verdicts)}
+        return stats | {"looked_up": len(verdicts),
+                        "lost_answers_asked": dict(Counter(v.doc_type for v in self.asked))}
 
     async def _look_up(self, asked: list[AskProcuros]) -> list[Verdict]:
         async with self.hook.client() as client:  # the load's client is closed by now

@@ -51,6 +51,8 @@ class RambaseLoadOperator(LoadOperator):
 class RambaseUpdatePurchaseOrdersOperator(RambaseLoadOperator):
     """PUT procurement/orders/{purchaseOrderId} for every staged update (PUT is idempotent)."""
 
+    endpoint = "procurement/orders/{purchaseOrderId}"
+
     async def send_one(self, client: RambaseClient, doc: dict) -> Verdict:
         answer = await client.call("PUT", f"procurement/orders/{doc['identifier']}",
                                    data=doc["body"].encode("utf-8"), headers={"Content-Type": "application/json"})
@@ -65,6 +67,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
     """
 
     template_fields = (*LoadOperator.template_fields, "timeout_seconds")
+    endpoint = f"procurement/order-responses/{{purchaseOrderResponseId}}/api-operations/{FORWARD_OPERATION}/instances"
 
     def __init__(self, *, timeout_seconds: Any = None, poll_seconds: float = 2.0, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -22,6 +22,7 @@ from erp_outbound.core import runs, settings
 from erp_outbound.core.client import VendorClient
 from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import ConnectionConfigError, TransientError
+from erp_outbound.core.metrics import DeliveryMeter
 from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.storage import Folder, read_records, safe_name
 from erp_outbound.core.verdict import Outcome, Verdict
@@ -66,6 +67,7 @@ class LoadOperator(BaseOperator):
     """
 
     vendor: str = ""
+    endpoint: str = ""  # the vendor endpoint's path (e.g. v2/transactions): the output of the load's lineage
     documents_per_request: int = 1
     template_fields = ("batches", "extracted", "dry_run")
     ui_color = "#fde8e8"
@@ -78,6 +80,7 @@ class LoadOperator(BaseOperator):
         self.extracted = extracted
         self.erp_conn_id = erp_conn_id
         self.dry_run = dry_run
+        self.last_result: dict = {}  # what execute returned, for get_openlineage_facets_on_complete
 
     # -- what a vendor provides -------------------------------------------------
     def make_hook(self):
@@ -135,22 +138,36 @@ class LoadOperator(BaseOperator):
         self.skipped = 0
         self.log.info("Sending %d documents to %s with up to %d requests at once",
                       total, hook.describe(), delivery_settings.max_concurrency)
+        meter = DeliveryMeter(self.vendor, runs.dag_id(context))
         with JournalWriter(journal) as writer, garbage_collector_skipping_what_lives_now():
             stats = asyncio.run(self._deliver(hook, delivery_settings, journal, build_errors,
-                                              self.documents(batches, claims), total, self.on_verdict(writer)))
+                                              self.documents(batches, claims), total, self.on_verdict(writer), meter))
         stats["skipped_claims"] = self.skipped
         self.log.info("Delivery: %s", {k: v for k, v in stats.items() if k != "transient_reasons"})
-        return self.after_delivery(context, stats)
+        stats = self.after_delivery(context, stats)
+        meter.emit(stats)
+        self.last_result = stats | {"build_errors": len(build_errors)}
+        return stats
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        """The OpenLineage provider asks this once the task succeeded: ERP tables in, the endpoint out."""
+        from erp_outbound.core.lineage import load_lineage
+
+        return load_lineage(vendor=self.vendor, base_url=self.make_hook().base_url, endpoint=self.endpoint,
+                            erp_url=ErpHook(self.erp_conn_id).url,
+                            doc_types=[b["doc_type"] for b in (self.batches or {}).get("batches", [])],
+                            counts=self.last_result)
 
     async def _deliver(self, hook, delivery_settings, journal: Journal, build_errors: list[Verdict],
-                       docs: Iterator[dict], total: int, record) -> dict:
+                       docs: Iterator[dict], total: int, record, meter: DeliveryMeter) -> dict:
         async with hook.client(delivery_settings) as client:
             reached = await self._preflight(hook, client)
             if reached:
                 # Build errors count as attempts only once the vendor could hear about them.
                 await asyncio.to_thread(journal.record, build_errors)
-            delivery = Delivery(delivery_settings, lambda item: self.send_one(client, item), self.deferred_verdict,
-                                record, label=f"{self.vendor} requests", outage_ends_sending=not reached)
+            delivery = Delivery(delivery_settings, meter.send(lambda item: self.send_one(client, item)),
+                                meter.defer(self.deferred_verdict), record, label=f"{self.vendor} requests",
+                                outage_ends_sending=not reached)
             requests_total = -(-total // max(1, self.documents_per_request))
             result = await delivery.deliver(self.requests_for(docs), requests_total)
             if not reached and result.answered:

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from erp_outbound.core import alerts, assets, runs, settings
+from erp_outbound.core import alerts, assets, metrics, runs, settings
 from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder
@@ -76,6 +76,7 @@ class ReconcileOperator(BaseOperator):
         self.log.info("Report files: %s", ", ".join(files.values()))
         if not dry_run:
             self._alert_new_errors(report, files)
+            metrics.emit_outcomes(self.vendor, report.dag_id, report.counts())
         runs.run_staging(context).remove()
         self.after_apply(report)
         if not dry_run and self._a_step_failed():
