@@ -185,6 +185,8 @@ def test_an_editor_resends_one_document_a_run_of_its_dag_with_only_it(site, buil
     feedback = site.client.get(answer.headers["location"], headers=as_user("editor")).text
     assert run.run_id in feedback and "queued" in feedback and 'http-equiv="refresh"' in feedback
     assert "waiting for the run" in feedback
+    # Beside the document, while the run is on its way.
+    assert re.search(r"PO-1<br><a class=\"audit\" [^>]*>resent by editor, \d{4}-\d\d-\d\d \d\d:\d\d UTC", page_of(site, "editor"))
     # The run delivered it: the page says so, and stops reloading.
     Journal(site.erp, run.run_id, dag_id="procuros_outgoing").record([Verdict(
         vendor="procuros", doc_type="ORDER", document_id="1", identifier="PO-1", outcome=Outcome.DELIVERED)])
@@ -192,10 +194,11 @@ def test_an_editor_resends_one_document_a_run_of_its_dag_with_only_it(site, buil
     feedback = site.client.get(answer.headers["location"], headers=as_user("editor")).text
     assert "DELIVERED" in feedback and "no longer needs attention" in feedback
     assert 'http-equiv="refresh"' not in feedback
-    # Audit beside the document (PO-1 left the page; PO-2 did not) and in the recent actions.
+    # PO-1 left "needs attention"; the recent actions keep who resent it.
     page = page_of(site, "editor")
-    assert "PO-1" in page.split('id="actions"')[1]
-    assert re.search(r"resent by editor, \d{4}-\d\d-\d\d \d\d:\d\d UTC", page)
+    assert "PO-1" not in page.split('id="attention"')[1].split('id="actions"')[0]
+    recent = page.split('id="actions"')[1].split('id="runs"')[0]
+    assert "editor" in recent and "PO-1" in recent and run.run_id in recent
 
 
 def test_a_whole_group_is_resent_in_one_run(site, build_errors):
@@ -205,7 +208,7 @@ def test_a_whole_group_is_resent_in_one_run(site, build_errors):
     assert answer.status_code == 303
     (run,) = site.triggered
     assert sorted(run.conf["only_ids"]) == ["1", "2"]
-    assert "PO-1 (ERP id 1), PO-2 (ERP id 2)" in run.note
+    assert "PO-1 (ERP id 1)" in run.note and "PO-2 (ERP id 2)" in run.note
 
 
 def test_a_document_a_run_already_holds_is_named_and_not_sent_twice(site, build_errors):
