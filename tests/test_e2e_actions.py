@@ -40,12 +40,15 @@ PROCUROS = "procuros_outgoing"
 FORWARDING = "rambase_invoice_forwarding"
 UI_TIMEOUT = 60_000  # ms
 RUN_TIMEOUT = 240_000  # ms: a run on a machine other test sessions share
+API_TIMEOUT = 120.0  # s: the REST API of an Airflow on a busy machine
 
 
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory):
     config = LocalAirflowConfig(workdir=tmp_path_factory.mktemp("e2e-actions") / "airflow-local", port=0,
-                                documents=80, seed=3, secrets=SECRETS, start_timeout=180, stop_grace=15)
+                                documents=80, seed=3, secrets=SECRETS, start_timeout=240, stop_grace=15,
+                                # A task's calls to the API server wait longer than 5 s on a machine others share.
+                                extra_env={"AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "120"})
     airflow = LocalAirflow(config, say=print)
     airflow.start()
     try:
@@ -69,7 +72,7 @@ def broken_orders(airflow, erp) -> list[dict]:
             "SELECT id, order_number FROM purchase_orders WHERE status IS NULL OR status = '' ORDER BY id LIMIT 2"))]
         conn.execute(text("UPDATE purchase_orders SET currency = 'eur' WHERE id IN (:a, :b)"),
                      {"a": orders[0]["id"], "b": orders[1]["id"]})
-    client = airflow.client()
+    client = airflow.client(timeout=API_TIMEOUT)
     run_id = client.trigger(PROCUROS, {"doc_types": ["ORDER"], "limit": 5})["dag_run_id"]
     assert client.wait_for_run(PROCUROS, run_id, timeout=240)["state"] == "success"
     attention = {d["document_id"]: d for d in client.request("GET", "/erp-outbound/deliveries.json")["documents"]}
@@ -159,7 +162,7 @@ def test_an_operator_fixes_a_build_error_resends_it_and_watches_it_leave_needs_a
     expect(recent).to_contain_text(run_id)
 
     # A run made as the trigger form makes one, in the operator's name, with a note saying who and what.
-    run = airflow.client().dag_run(PROCUROS, run_id)
+    run = airflow.client(timeout=API_TIMEOUT).dag_run(PROCUROS, run_id)
     assert run["conf"] == {"only_ids": [order["id"]], "doc_types": ["ORDER"]}
     assert run["run_type"] == "manual" and run["triggering_user_name"] == OPERATOR_USER
     assert run["note"] == (f"Resend from the Deliveries page by {OPERATOR_USER}: ORDER {order['number']} "
@@ -185,12 +188,12 @@ def test_two_people_press_resend_on_one_order_one_run_one_delivery(airflow, erp,
     expect(admin.get_by_text(f"{OPERATOR_USER} resent it")).to_be_visible()
     expect(operator.get_by_text("no longer needs attention")).to_be_visible(timeout=RUN_TIMEOUT)
     assert ledger_count(airflow, order["number"]) == 1
-    runs = airflow.client().request("GET", f"/api/v2/dags/{PROCUROS}/dagRuns")["dag_runs"]
+    runs = airflow.client(timeout=API_TIMEOUT).request("GET", f"/api/v2/dags/{PROCUROS}/dagRuns")["dag_runs"]
     assert sum(1 for r in runs if order["id"] in ((r.get("conf") or {}).get("only_ids") or [])) == 1
 
 
 def test_uncertain_forwardings_released_as_pending_are_sent_once_as_delivered_never(airflow, erp, tab):
-    client = airflow.client()
+    client = airflow.client(timeout=API_TIMEOUT)
     requests.put(f"{airflow.sandbox_url}/_sandbox/faults", json={"rambase.operations": {"accept_then_drop": 1.0}},
                  timeout=10).raise_for_status()
     run_id = client.trigger(FORWARDING, {"limit": 3})["dag_run_id"]
@@ -239,10 +242,10 @@ def test_a_reader_sees_no_button_and_the_action_endpoints_answer_403(airflow, br
     expect(page.get_by_role("button", name=re.compile("Resend|Release|Delivered|Pending"))
            ).to_have_count(0)
     assert page.locator("input[name=token]").count() == 0
-    token = airflow.client(READER_USER).token()
+    token = airflow.client(READER_USER, timeout=API_TIMEOUT).token()
     for path in (f"/erp-outbound/actions/{PROCUROS}/resend?document=ORDER%2F{broken_orders[1]['id']}",
                  f"/erp-outbound/actions/{FORWARDING}/release/pending?document=INVOICE_FORWARDING%2F1"):
-        answer = requests.post(airflow.url + path, data={"token": "x"}, timeout=30,
+        answer = requests.post(airflow.url + path, data={"token": "x"}, timeout=API_TIMEOUT,
                                headers={"Authorization": f"Bearer {token}", "Origin": airflow.url})
         assert answer.status_code == 403, (path, answer.text[:300])
 
@@ -267,7 +270,7 @@ def test_a_form_posted_from_another_site_is_refused(airflow, broken_orders, tab)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Evil)  # another origin, the operator's cookie goes
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    runs_before = airflow.client().request("GET", f"/api/v2/dags/{PROCUROS}/dagRuns")["total_entries"]
+    runs_before = airflow.client(timeout=API_TIMEOUT).request("GET", f"/api/v2/dags/{PROCUROS}/dagRuns")["total_entries"]
     try:
         with page.expect_response(lambda r: "/erp-outbound/actions/" in r.url) as answer:
             page.goto(f"http://127.0.0.1:{server.server_port}/")
@@ -277,4 +280,4 @@ def test_a_form_posted_from_another_site_is_refused(airflow, broken_orders, tab)
     finally:
         server.shutdown()
         server.server_close()
-    assert airflow.client().request("GET", f"/api/v2/dags/{PROCUROS}/dagRuns")["total_entries"] == runs_before
+    assert airflow.client(timeout=API_TIMEOUT).request("GET", f"/api/v2/dags/{PROCUROS}/dagRuns")["total_entries"] == runs_before

@@ -166,8 +166,8 @@ class LocalAirflow:
         return "SQLite" if self.config.sql_alchemy_conn is None else self.config.sql_alchemy_conn.split(":")[0]
 
     # -- use ---------------------------------------------------------------------------
-    def client(self, user: str = ADMIN_USER) -> AirflowRestClient:
-        return AirflowRestClient(self.url, user, self.password_of(user))
+    def client(self, user: str = ADMIN_USER, timeout: float = 30.0) -> AirflowRestClient:
+        return AirflowRestClient(self.url, user, self.password_of(user), timeout=timeout)
 
     def password_of(self, user: str) -> str:
         """The generated password of one of config.USERS (admin, operator, reader)."""
