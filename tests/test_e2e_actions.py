@@ -46,9 +46,7 @@ API_TIMEOUT = 120.0  # s: the REST API of an Airflow on a busy machine
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory):
     config = LocalAirflowConfig(workdir=tmp_path_factory.mktemp("e2e-actions") / "airflow-local", port=0,
-                                documents=80, seed=3, secrets=SECRETS, start_timeout=240, stop_grace=15,
-                                # A task's calls to the API server wait longer than 5 s on a machine others share.
-                                extra_env={"AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "120"})
+                                documents=80, seed=3, secrets=SECRETS, start_timeout=240, stop_grace=15)
     airflow = LocalAirflow(config, say=print)
     airflow.start()
     try:

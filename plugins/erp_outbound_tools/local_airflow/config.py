@@ -93,6 +93,9 @@ def airflow_environment(config: LocalAirflowConfig, port: int,
         # New and changed DAG files show up within seconds, not the default 5 minutes.
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+        # A task's calls to the API server (its state, XComs) may wait longer than the default 5 s on a busy
+        # machine; past the timeout the task fails with nothing wrong in it.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(config.schedules),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(config.schedules),
         "ERP_OUTBOUND_REPORTS": str(layout.reports),
