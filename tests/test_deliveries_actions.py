@@ -327,3 +327,28 @@ def test_a_release_on_another_dags_document_is_refused_with_why(site, uncertain)
                   "editor", {"token": token})
     feedback = site.client.get(answer.headers["location"], headers=as_user("editor")).text
     assert "procuros has no document type INVOICE_FORWARDING whose uncertain documents can be released" in feedback
+
+
+def test_a_long_selection_keeps_the_run_note_within_airflows_1000_characters():
+    from erp_outbound.ui.actions import NOTE_LIMIT, run_note
+    from erp_outbound.ui.attention import Document
+
+    documents = [Document(vendor="procuros", doc_type="ORDER", document_id=str(i), identifier=f"PO-2026-{i:06d}",
+                          outcome="BUILD_ERROR", status=None, reason="", attempts=1, last_failure=None, run_id="r",
+                          error_url="", error_code="", vendor_reference="") for i in range(200)]
+    note = run_note("alice", documents)
+    assert len(note) <= NOTE_LIMIT
+    assert note.startswith("Resend from the Deliveries page by alice: ORDER PO-2026-000000 (ERP id 0), ")
+    shown = note.count("(ERP id ")
+    assert note.endswith(f" and {200 - shown} more") and 0 < shown < 200
+
+
+def test_the_origin_check_reads_the_referer_when_a_request_has_no_origin():
+    from erp_outbound.ui.actions import ForgedRequest, check_origin
+
+    own = {"http://127.0.0.1:8080"}
+    check_origin({"origin": "http://127.0.0.1:8080"}, own)
+    check_origin({"referer": "http://127.0.0.1:8080/erp-outbound/deliveries"}, own)
+    for headers in ({"origin": "http://127.0.0.1:8081"}, {"referer": "http://127.0.0.1:8080.evil.example/x"}, {}):
+        with pytest.raises(ForgedRequest):
+            check_origin(headers, own)
