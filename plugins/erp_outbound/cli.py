@@ -45,7 +45,7 @@ def _erp_url(args) -> str | None:
 def _release(args) -> int:
     from erp_outbound.erp import migrations
     from erp_outbound.erp.hook import make_engine
-    from erp_outbound.erp.release import release
+    from erp_outbound.erp.release import refused_line, release, released_line
 
     url = _erp_url(args)
     if url is None:
@@ -59,12 +59,10 @@ def _release(args) -> int:
         return 2
     finally:
         engine.dispose()
-    what = ("delivered: the final status is written, it is never sent again" if args.as_ == "delivered"
-            else "pending: the next run of the DAG sends it again")
     for row in released:
-        print(f"Released {row.doc_type} {row.identifier} (ERP id {row.document_id}) as {what}.")
+        print(released_line(row, args.as_))
     for document_id, why in refused.items():
-        print(f"Not released: ERP id {document_id}: {why}; left as it is.", file=sys.stderr)
+        print(refused_line(document_id, why), file=sys.stderr)
     return 1 if refused else 0
 
 

@@ -33,6 +33,9 @@ from erp_outbound.erp.state import utcnow, verdicts
 AS_DELIVERED, AS_PENDING = "delivered", "pending"
 RELEASED_BY = "erp-outbound release"
 STATEMENTS = ("uncertain", "release_pending", "release_delivered")
+# What a release means, as ``erp-outbound release`` and the Deliveries page say it.
+RELEASED_AS = {AS_DELIVERED: "delivered: the final status is written, it is never sent again",
+               AS_PENDING: "pending: the next run of the DAG sends it again"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,14 @@ class UncertainRow:
     check: str
     dag_id: str | None = None  # the DAG of its latest verdict, when the journal knows it
     details: dict = field(default_factory=dict)
+
+
+def released_line(row: UncertainRow, as_: str) -> str:
+    return f"Released {row.doc_type} {row.identifier} (ERP id {row.document_id}) as {RELEASED_AS[as_]}."
+
+
+def refused_line(document_id: str, why: str) -> str:
+    return f"Not released: ERP id {document_id}: {why}; left as it is."
 
 
 def releasable_types(vendor: str) -> list[Flow]:
@@ -73,8 +84,12 @@ def uncertain_rows(engine: Engine, vendor: str, doc_type: str | None = None) -> 
 
 
 def release(engine: Engine, vendor: str, dag_id: str, document_ids: Sequence[str], as_: str,
-            doc_type: str | None = None, reference: str | None = None) -> tuple[list[UncertainRow], dict[str, str]]:
-    """Release uncertain documents of a DAG; returns those released, and why each other id was left as it is."""
+            doc_type: str | None = None, reference: str | None = None, *,
+            by: str | None = None) -> tuple[list[UncertainRow], dict[str, str]]:
+    """Release uncertain documents of a DAG; returns those released, and why each other id was left as it is.
+
+    ``by`` names the person (the Deliveries page's user) in the journal's message.
+    """
     if as_ not in (AS_DELIVERED, AS_PENDING):
         raise ValueError(f"release --as {as_!r}: say delivered (the vendor acted) or pending (it did not)")
     if reference and (as_ != AS_DELIVERED or len(set(document_ids)) != 1):
@@ -108,22 +123,25 @@ def release(engine: Engine, vendor: str, dag_id: str, document_ids: Sequence[str
                 released.append(row)
             else:  # changed since it was read
                 refused[document_id] = f"no longer an uncertain {flow.doc_type} document"
-        entries = [journal_row(_released_verdict(row, as_, flow, reference), dag_id, run_id, False, now)
+        entries = [journal_row(_released_verdict(row, as_, flow, reference, by), dag_id, run_id, False, now)
                    | dict(applied_at=now, applied_by=RELEASED_BY) for row in released]
         if entries:
             conn.execute(insert(verdicts), entries)
     return released, refused
 
 
-def _released_verdict(row: UncertainRow, as_: str, flow: Flow, reference: str | None) -> Verdict:
+def _released_verdict(row: UncertainRow, as_: str, flow: Flow, reference: str | None, by: str | None) -> Verdict:
+    person = f"{by}, who" if by else "a person who"
     if as_ == AS_DELIVERED:
-        return Verdict(row.vendor, row.doc_type, row.document_id, row.identifier, Outcome.DELIVERED,
+        return Verdict(vendor=row.vendor, doc_type=row.doc_type, document_id=row.document_id,
+                       identifier=row.identifier, outcome=Outcome.DELIVERED,
                        status=flow.delivered_status, vendor_reference=reference, attempts_before=row.attempts,
-                       message="released as delivered by a person who checked it at the vendor")
+                       message=f"released as delivered by {person} checked it at the vendor")
     # Pending again: like a deferral, it decides nothing and the next run sends it.
-    return Verdict(row.vendor, row.doc_type, row.document_id, row.identifier, Outcome.DEFERRED,
+    return Verdict(vendor=row.vendor, doc_type=row.doc_type, document_id=row.document_id, identifier=row.identifier,
+                   outcome=Outcome.DEFERRED,
                    attempts_before=row.attempts,
-                   message="released as pending by a person who checked it at the vendor: the next run sends it again")
+                   message=f"released as pending by {person} checked it at the vendor: the next run sends it again")
 
 
 def _latest_dags(engine: Engine, vendor: str, doc_type: str, ids: list[str], chunk: int = 500) -> dict[str, str]:

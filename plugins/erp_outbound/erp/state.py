@@ -115,6 +115,30 @@ error_reports = Table(
 )
 
 
+# What a person did from the Deliveries page: one row per document per action (resend, release as
+# delivered, release as pending), who and when, and what came of it (the run it started, or why not).
+# ``action_id`` groups the rows of one press of a button; the page's feedback follows it.
+actions = Table(
+    "erp_outbound_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action_id", String(36), nullable=False, index=True),
+    Column("action", String(32), nullable=False),  # resend | release_delivered | release_pending
+    Column("user_name", String(250), nullable=False),  # as Airflow's auth manager names the user
+    Column("acted_at", UtcTimestamp, nullable=False),
+    Column("dag_id", String(250), nullable=False),
+    Column("vendor", String(32), nullable=False),
+    Column("doc_type", String(40), nullable=False),
+    Column("document_id", String(64), nullable=False),
+    Column("identifier", String(200), nullable=False),
+    Column("result", String(16), nullable=False),  # started | held | released | refused
+    Column("run_id", String(250)),  # the run it started, or the run that already held the document
+    Column("reference", String(100)),  # the vendor's reference given with a release as delivered
+    Column("detail", Text),  # why it was held or refused, in words
+    Index("ix_erp_outbound_actions_document", "vendor", "doc_type", "document_id"),
+)
+
+
 def upsert(engine: Engine, table: Table, row: dict):
     """INSERT ``row``, or UPDATE the row with its primary key: one atomic statement in each database,
     so two writers of one key at once never fail on a duplicate key."""

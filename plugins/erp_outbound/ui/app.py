@@ -22,7 +22,7 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 from airflow.models.connection import Connection
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy.engine import Engine
@@ -31,7 +31,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from erp_outbound.core.report import VENDOR_NAMES, is_web_link, report_stem, vendor_ids
 from erp_outbound.erp import migrations
 from erp_outbound.erp.hook import ErpHook, make_engine, sqlalchemy_url
-from erp_outbound.ui import attention, runs
+from erp_outbound.erp.state import utcnow
+from erp_outbound.ui import actions, attention, runs
 from erp_outbound.ui.guide import HOME, NoSuchPage, guide_html
 from erp_outbound.ui.links import URL_PREFIX, run_page_path
 
@@ -42,7 +43,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                "base-uri 'none'; frame-ancestors 'self'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Within this site a link or form says where it comes from (the action forms' origin check reads
+    # Origin, which no-referrer would make "null"); to other sites nothing.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 log = logging.getLogger(__name__)
@@ -125,6 +128,8 @@ def desk(user: GetUserDep, session: SessionDep) -> Desk:
 
 DeskDep = Annotated[Desk, Depends(desk)]
 RunAccess = Depends(requires_access_dag("GET", DagAccessEntity.RUN))
+# An action on a DAG's documents needs what Airflow's own trigger endpoint needs: to create its runs.
+ActionAccess = Depends(requires_access_dag("POST", DagAccessEntity.RUN))
 
 
 @dataclass
@@ -202,7 +207,31 @@ def deliveries(request: Request, user: GetUserDep, session: SessionDep, seen: De
     data = attention_now(session, seen, chosen)
     columns = list(dict.fromkeys(outcome for run in data["runs"] for outcome in run.outcomes))
     return page(request, "deliveries.html", here="deliveries", filters=chosen, shown_per_type=SHOWN_PER_TYPE,
-                outcome_columns=columns, **data)
+                outcome_columns=columns, **data, **action_controls(user, seen, data))
+
+
+def action_controls(user, seen: Desk, data: dict) -> dict:
+    """What the page needs for its action forms: the DAGs this user may act on (none: no form at all), the
+    form token, the latest action beside each document and the recent actions."""
+    engine = erp_engine()
+    editable = actions.editable_dags(user, seen.readable)
+    shown = [d for rows in data["groups"].values() for d, _ in rows] + [d for d, _ in data["uncertain"]]
+
+    def one_dag(rows) -> str | None:
+        """The DAG a whole table's "chosen ones" buttons act on: the one DAG of all its rows, if the user may."""
+        dags = {dag_id for _, dag_ids in rows for dag_id in dag_ids}
+        if len(dags) == 1 and all(len(dag_ids) == 1 for _, dag_ids in rows) and dags <= editable:
+            return dags.pop()
+        return None
+
+    return {
+        "editable": editable,
+        "token": actions.form_token(user) if editable else "",
+        "group_dags": {key: one_dag(rows) for key, rows in data["groups"].items()},
+        "uncertain_dag": one_dag(data["uncertain"]) if data["uncertain"] else None,
+        "audit": actions.latest_per_document(engine, shown),
+        "recent_actions": actions.recent_actions(engine, seen.readable),
+    }
 
 
 @app.get("/deliveries.json")
@@ -243,6 +272,171 @@ def report_file(dag_id: str, kind: str, run_id: str, seen: DeskDep) -> Response:
     if kind != "html":
         headers["Content-Disposition"] = f'attachment; filename="{report_stem(dag_id, run_id)}.{kind}"'
     return Response(text, media_type=runs.REPORT_KINDS[kind], headers=headers)
+
+
+# -- actions: resend now, release uncertain documents (erp_outbound/ui/actions.py) ---------------------------
+@dataclass
+class ActionForm:
+    chosen: list[tuple[str, str]]  # (doc type, ERP id)
+    groups: set[tuple[str, str]]  # (vendor, doc type): every document of the group
+    references: dict[tuple[str, str], str]
+
+
+def _document_key(value: str) -> tuple[str, str]:
+    doc_type, _, document_id = value.partition("/")
+    if not doc_type or not document_id:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"{value!r} names no document (DOC_TYPE/ERP id).")
+    return doc_type, document_id
+
+
+def own_origins(request: Request) -> set[str]:
+    """This site as the browser sees it: the request's own host, and Airflow's [api] base_url."""
+    from airflow.configuration import conf
+
+    found = {actions.origin_of(str(request.base_url)), actions.origin_of(conf.get("api", "base_url", fallback=""))}
+    return found - {""}
+
+
+async def action_form(request: Request, user: GetUserDep) -> ActionForm:
+    """The action form, once it is known to come from our page for this user (else 403)."""
+    form = await request.form()
+    try:
+        actions.check_origin(request.headers, own_origins(request))
+        actions.check_token(user, form.get("token"))
+    except actions.ForgedRequest as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    # A row's own button names its document in the URL: that one alone, whatever else is ticked.
+    one = request.query_params.getlist("document")
+    chosen = [_document_key(v) for v in (one or form.getlist("document"))]
+    groups = set() if one else {_document_key(v) for v in form.getlist("group")}
+    references = {_document_key(k.removeprefix("reference:")): str(v) for k, v in form.multi_items()
+                  if k.startswith("reference:") and str(v).strip()}
+    return ActionForm(chosen, groups, references)
+
+
+ActionFormDep = Annotated[ActionForm, Depends(action_form)]
+_dag_bag = None
+
+
+def dag_bag():
+    """Airflow's DAG bag as its API server keeps one (our mounted app has no app.state.dag_bag of its own)."""
+    global _dag_bag
+    if _dag_bag is None:
+        from airflow.api_fastapi.common.dagbag import create_dag_bag
+
+        _dag_bag = create_dag_bag()
+    return _dag_bag
+
+
+def _acting_on(dag_id: str, seen: Desk, session) -> tuple[str, Engine, list, dict]:
+    if dag_id not in seen.dags:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{dag_id!r} is not an erp-outbound DAG.")
+    vendor = seen.dags[dag_id]
+    engine = erp_engine()
+    documents = attention.open_documents(engine, vendors={vendor})
+    owners = runs.Owners(session, seen.dags).resolve(documents)
+    return vendor, engine, documents, owners
+
+
+def _chosen(form: ActionForm, dag_id: str, documents: list, owners: dict, uncertain: bool) -> list[tuple[str, str]]:
+    chosen = list(form.chosen)
+    for i, d in enumerate(documents):
+        if (d.vendor, d.doc_type) in form.groups and owners[i] == frozenset({dag_id}) and d.uncertain == uncertain:
+            chosen.append((d.doc_type, d.document_id))
+    if not chosen:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Choose at least one document (its box, or a group's).")
+    return chosen
+
+
+def _to_feedback(request: Request, action_id: str) -> RedirectResponse:
+    base = request.scope.get("root_path", "").rstrip("/")
+    return RedirectResponse(f"{base}/actions/{action_id}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@app.post("/actions/{dag_id}/resend", dependencies=[ActionAccess])
+def resend(dag_id: str, request: Request, user: GetUserDep, session: SessionDep, seen: DeskDep,
+           form: ActionFormDep) -> RedirectResponse:
+    """Resend now: a run of the DAG with only these documents, as Airflow's trigger endpoint makes one."""
+    from airflow.api_fastapi.common.dagbag import get_latest_version_of_dag
+    from airflow.api_fastapi.core_api.datamodels.dag_run import TriggerDAGRunPostBody
+    from airflow.api_fastapi.core_api.routes.public.dag_run import trigger_dag_run
+
+    vendor, engine, documents, owners = _acting_on(dag_id, seen, session)
+    candidates = {(d.doc_type, d.document_id): (d, owners[i]) for i, d in enumerate(documents)}
+    plan = actions.plan_resend(engine, session, dag_id, _chosen(form, dag_id, documents, owners, False), candidates)
+    action_id, now, name = actions.new_action_id(), utcnow(), user.get_name()
+
+    def row(document, result, run_id=None, detail=None, doc_type=None, document_id=None):
+        return actions.ActionRow(
+            action_id=action_id, action=actions.RESEND, user_name=name, acted_at=now, dag_id=dag_id, vendor=vendor,
+            doc_type=document.doc_type if document else doc_type,
+            document_id=document.document_id if document else document_id,
+            identifier=document.identifier if document else document_id, result=result, run_id=run_id, detail=detail)
+
+    rows = []
+    if plan.to_send:
+        params = get_latest_version_of_dag(dag_bag(), dag_id, session).params
+        for doc_type, chosen in plan.to_send.items():
+            body = TriggerDAGRunPostBody(logical_date=None, conf=actions.run_conf(params, doc_type, chosen),
+                                         note=actions.run_note(name, chosen))
+            try:
+                run = trigger_dag_run(dag_id, body, dag_bag(), user, session, request)
+                session.commit()  # the feedback page, one redirect away, reads it
+            except HTTPException as exc:
+                session.rollback()
+                rows += [row(d, actions.REFUSED, detail=f"Airflow refused the run: {exc.detail}") for d in chosen]
+                continue
+            rows += [row(d, actions.STARTED, run_id=run.run_id) for d in chosen]
+    rows += [row(d, actions.HELD, run_id=run_id, detail=why) for d, run_id, why in plan.held]
+    rows += [row(None, actions.REFUSED, detail=why, doc_type=t, document_id=i) for t, i, why in plan.refused]
+    for r in rows:
+        log.info("Deliveries page: %s %s %s %s of %s: %s %s", r.user_name, r.action, r.doc_type, r.document_id,
+                 dag_id, r.result, r.run_id or r.detail or "")
+    actions.record(engine, rows)
+    return _to_feedback(request, action_id)
+
+
+@app.post("/actions/{dag_id}/release/{as_}", dependencies=[ActionAccess])
+def release_uncertain(dag_id: str, as_: str, request: Request, user: GetUserDep, session: SessionDep,
+                      seen: DeskDep, form: ActionFormDep) -> RedirectResponse:
+    """Release uncertain documents as delivered or pending: ``erp-outbound release``, in the user's name."""
+    if as_ not in actions.releasing.RELEASED_AS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Release as {as_!r}? As delivered or as pending.")
+    vendor, engine, documents, owners = _acting_on(dag_id, seen, session)
+    chosen = _chosen(form, dag_id, documents, owners, True)
+    identifiers = {(d.doc_type, d.document_id): d.identifier for d in documents}
+    name = user.get_name()
+    released, refused = actions.release_documents(engine, vendor, dag_id, as_, chosen, form.references, name)
+    action_id, now, action = actions.new_action_id(), utcnow(), f"release_{as_}"
+    common = dict(action_id=action_id, action=action, user_name=name, acted_at=now, dag_id=dag_id, vendor=vendor)
+    rows = [actions.ActionRow(**common, doc_type=r.doc_type, document_id=r.document_id, identifier=r.identifier,
+                              result=actions.RELEASED, detail=actions.releasing.released_line(r, as_),
+                              reference=form.references.get((r.doc_type, r.document_id)) if as_ == "delivered"
+                              else None)
+            for r in released]
+    rows += [actions.ActionRow(**common, doc_type=t, document_id=i, identifier=identifiers.get((t, i), i),
+                               result=actions.REFUSED, detail=actions.releasing.refused_line(i, why))
+             for t, i, why in refused]
+    for r in rows:
+        log.info("Deliveries page: %s %s %s %s of %s: %s", name, action, r.doc_type, r.document_id, dag_id, r.result)
+    actions.record(engine, rows)
+    return _to_feedback(request, action_id)
+
+
+@app.get("/actions/{action_id}", response_class=HTMLResponse)
+def action_feedback(action_id: str, request: Request, session: SessionDep, seen: DeskDep):
+    """What an action did: the runs it started with their state (the page reloads itself until they finished),
+    then each document's outcome now."""
+    engine = erp_engine()
+    rows = actions.action_rows(engine, action_id)
+    if not rows or rows[0].dag_id not in seen.readable:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such action (or not on a DAG you may read).")
+    started = list(dict.fromkeys(r.run_id for r in rows if r.result == actions.STARTED and r.run_id))
+    run_states = {run_id: runs.dag_run(session, rows[0].dag_id, run_id) for run_id in started}
+    finished = all(run is not None and run.state not in actions.UNFINISHED_RUN_STATES for run in run_states.values())
+    return page(request, "action.html", here="deliveries", rows=rows, first=rows[0], run_states=run_states,
+                finished=finished, outcomes=actions.outcomes_now(engine, rows), final=attention.FINAL,
+                names=actions.ACTION_NAMES, refresh=None if finished else 3)
 
 
 @app.get("/guide", response_class=HTMLResponse)

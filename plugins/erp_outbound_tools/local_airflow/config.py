@@ -12,6 +12,10 @@ from erp_outbound_tools.local_airflow.layout import DAGS_FOLDER, DEFAULT_WORKDIR
 
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 ADMIN_USER = "admin"
+# The simple auth manager's users and roles: the admin, an operator who may trigger runs (and so act on the
+# Deliveries page), and a reader who may only look. Their passwords are generated into the passwords file.
+OPERATOR_USER, READER_USER = "operator", "reader"
+USERS = {ADMIN_USER: "admin", OPERATOR_USER: "user", READER_USER: "viewer"}
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def airflow_environment(config: LocalAirflowConfig, port: int,
         "AIRFLOW__CORE__PARALLELISM": str(config.parallelism),
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:{role}" for user, role in USERS.items()),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(layout.password_file),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
@@ -89,6 +93,9 @@ def airflow_environment(config: LocalAirflowConfig, port: int,
         # New and changed DAG files show up within seconds, not the default 5 minutes.
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+        # A task's calls to the API server (its state, XComs) may wait longer than the default 5 s on a busy
+        # machine; past the timeout the task fails with nothing wrong in it.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(config.schedules),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(config.schedules),
         "ERP_OUTBOUND_REPORTS": str(layout.reports),

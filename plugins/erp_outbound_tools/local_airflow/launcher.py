@@ -18,6 +18,7 @@ from erp_outbound_tools.local_airflow import bootstrap
 from erp_outbound_tools.local_airflow.bootstrap import AIRFLOW, LocalAirflowError
 from erp_outbound_tools.local_airflow.config import (
     ADMIN_USER,
+    USERS,
     LocalAirflowConfig,
     airflow_environment,
     sandbox_environment,
@@ -29,7 +30,7 @@ from erp_outbound_tools.local_airflow.processes import (
     start_child,
     stop_processes,
 )
-from erp_outbound_tools.local_airflow.readiness import read_admin_password, wait_until
+from erp_outbound_tools.local_airflow.readiness import read_admin_password, read_password, wait_until
 from erp_outbound_tools.local_airflow.rest import AirflowRestClient
 from erp_outbound_tools.local_airflow.state import RunningState, this_process_started
 
@@ -165,8 +166,12 @@ class LocalAirflow:
         return "SQLite" if self.config.sql_alchemy_conn is None else self.config.sql_alchemy_conn.split(":")[0]
 
     # -- use ---------------------------------------------------------------------------
-    def client(self) -> AirflowRestClient:
-        return AirflowRestClient(self.url, ADMIN_USER, self.password)
+    def client(self, user: str = ADMIN_USER, timeout: float = 30.0) -> AirflowRestClient:
+        return AirflowRestClient(self.url, user, self.password_of(user), timeout=timeout)
+
+    def password_of(self, user: str) -> str:
+        """The generated password of one of config.USERS (admin, operator, reader)."""
+        return self.password if user == ADMIN_USER else read_password(self.layout.password_file, user) or ""
 
     def processes(self) -> list[psutil.Process]:
         """Every process running for this Airflow now: the children, their groups, their descendants."""
@@ -182,6 +187,8 @@ class LocalAirflow:
             "",
             f"Airflow is running: {self.url}",
             f"  user {ADMIN_USER}, password {self.password}",
+            *(f"  user {user} (role {role.upper()}), password {self.password_of(user)}" for user, role in USERS.items()
+              if user != ADMIN_USER),
             f"  (the simple auth manager's password file: {self.layout.password_file})",
             f"  DAGs: {dags}",
             ("  schedules on: an unpaused DAG runs every 15 minutes, and unpausing one starts its latest 15-minute "

@@ -39,7 +39,12 @@ def wait_until(what: str, check: Callable[[], T], timeout: float, guard: Callabl
 
 def read_admin_password(path: Path) -> str | None:
     """The admin password the simple auth manager generated (written when the api-server starts)."""
+    return read_password(path, ADMIN_USER)
+
+
+def read_password(path: Path, user: str) -> str | None:
+    """The password the simple auth manager generated for ``user`` (config.USERS)."""
     try:
-        return json.loads(path.read_text()).get(ADMIN_USER)
+        return json.loads(path.read_text()).get(user)
     except FileNotFoundError:
         return None

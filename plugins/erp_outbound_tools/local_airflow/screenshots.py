@@ -2,7 +2,8 @@
 
 Logs in through Airflow's login form, then takes with Playwright driving Debian's headless
 chromium (never a downloaded browser): the Deliveries page (Browse -> Deliveries) and a run's
-report that a reconcile task's "Run report" link opens, the trigger form of procuros_outgoing, a
+report that a reconcile task's "Run report" link opens, its actions (Resend now on a document that
+needs attention, and what that did once its run finished), the trigger form of procuros_outgoing, a
 finished run's reconcile log with the run report, the procuros connection form, and the
 connection list after its Test button. Needs ``make airflow`` running; triggers a run of each
 delivery DAG that has none yet.
@@ -101,6 +102,34 @@ def deliveries(page: Page, url: str, path: Path) -> None:
     page.screenshot(path=path)
 
 
+def _deliveries_frame(page: Page, url: str):
+    page.goto(f"{url}/")
+    _shown(page, page.get_by_role("button", name="Browse"), "the Browse menu").click()
+    _shown(page, page.get_by_role("menuitem", name="Deliveries"), "Browse -> Deliveries").click()
+    desk = page.frame_locator("iframe[src*='/erp-outbound/deliveries']")
+    _shown(page, desk.get_by_role("heading", name="Needs attention now"), "the Deliveries page")
+    return desk
+
+
+def deliveries_actions(page: Page, url: str, path: Path) -> None:
+    """The page's action buttons, scrolled to the first group of documents that need attention."""
+    desk = _deliveries_frame(page, url)
+    group = _shown(page, desk.locator("form.actions"), "the action buttons (is the user allowed to trigger runs?)")
+    group.evaluate("e => e.previousElementSibling.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(500)
+    page.screenshot(path=path)
+
+
+def resend_feedback(page: Page, url: str, path: Path) -> None:
+    """Resend now on the first document that needs attention, then what it did once its run finished."""
+    desk = _deliveries_frame(page, url)
+    _shown(page, desk.get_by_role("button", name=re.compile(r"^Resend .+ now$")), "a Resend now button").click()
+    _shown(page, desk.get_by_role("heading", name=re.compile(r"^Resend: ")), "the feedback of Resend now")
+    _shown(page, desk.get_by_text(re.compile("needs attention|not sent twice")), "the run's end", timeout=300)
+    page.wait_for_timeout(500)
+    page.screenshot(path=path)
+
+
 def run_report(page: Page, url: str, run_id: str, path: Path) -> None:
     page.goto(f"{url}/dags/{DAG_ID}/runs/{quote(run_id, safe='')}/tasks/reconcile")
     _shown(page, page.get_by_role("link", name="Details", exact=True), "the task's Details tab").click()
@@ -156,7 +185,8 @@ def guide(page: Page, url: str, path: Path) -> None:
 
 def take_all(client: AirflowRestClient, password: str, run_id: str, out: Path, chromium: str) -> list[Path]:
     shots = [out / "trigger-form.png", out / "reconcile-log.png", out / "procuros-connection.png",
-             out / "connection-test.png", out / "deliveries.png", out / "run-report.png", out / "guide.png"]
+             out / "connection-test.png", out / "deliveries.png", out / "run-report.png", out / "guide.png",
+             out / "deliveries-actions.png", out / "deliveries-resend-feedback.png"]
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -177,6 +207,9 @@ def take_all(client: AirflowRestClient, password: str, run_id: str, out: Path, c
             run_report(page, client.base_url, run_id, shots[5])
             page.set_viewport_size({"width": 1600, "height": 1000})
             guide(page, client.base_url, shots[6])
+            deliveries_actions(page, client.base_url, shots[7])
+            page.set_viewport_size({"width": 1600, "height": 700})
+            resend_feedback(page, client.base_url, shots[8])
         finally:
             browser.close()
     return shots
