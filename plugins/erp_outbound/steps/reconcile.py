@@ -56,6 +56,7 @@ class ReconcileOperator(BaseOperator):
         """Vendor checks once everything is applied; raise here to fail the task."""
 
     def execute(self, context) -> dict:
+        self.delivered = load_results(self.delivered)  # read once: the load tasks' results, as a list
         self.engine = engine = ErpHook(self.erp_conn_id).engine  # vendors' before_apply use it too
         dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         journal = Journal(engine, runs.run_id(context), dry_run, dag_id=runs.dag_id(context))
@@ -136,6 +137,11 @@ def load_results(delivered: Any) -> list[dict]:
     """The load step's XCom: one dict, or a list with one per mapped load task (a failed one left none)."""
     if isinstance(delivered, dict):
         return [delivered]
+    if isinstance(delivered, Sequence) and not isinstance(delivered, (str, bytes, list, tuple)):
+        # A mapped task's results come as the task SDK's lazy sequence. Iterating it asks for one item past
+        # the end, and the SDK logs that 404 as an error ("XCom not found ... offset=N ... task 'load'") in
+        # every run; a slice fetches all of them in one request and asks for nothing that is not there.
+        delivered = delivered[:]
     return [d for d in delivered or [] if isinstance(d, dict)]
 
 
