@@ -95,6 +95,7 @@ class RunReport:
     # What a person does about uncertain documents when the vendor's types have no release (Procuros: the
     # rows stay pending and each run asks again); empty means the `erp-outbound release` command.
     uncertain_action: str = ""
+    would_send: dict[str, int] = field(default_factory=dict)  # a dry run: documents per type it would send
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -145,14 +146,22 @@ class RunReport:
 
     def summary(self) -> dict:
         """What XCom carries: counts only."""
-        return {"vendor": self.vendor, "dry_run": self.dry_run, "totals": self.totals(), "by_type": self.counts()}
+        summary = {"vendor": self.vendor, "dry_run": self.dry_run, "totals": self.totals(), "by_type": self.counts()}
+        return summary | ({"would_send": self.would_send} if self.dry_run else {})
 
     def _count_rows(self) -> tuple[list[str], list[list]]:
         outcomes = [o.value for o in Outcome]
-        table = [[t] + [c.get(o, 0) for o in outcomes] + [sum(c.values())] for t, c in self.counts().items()]
-        totals = self.totals()
-        table.append(["TOTAL"] + [totals[o] for o in outcomes] + [totals["documents"]])
-        return ["type"] + outcomes + ["total"], table
+        counts, would = self.counts(), self.would_send
+        if not self.dry_run:
+            table = [[t] + [c.get(o, 0) for o in outcomes] + [sum(c.values())] for t, c in counts.items()]
+            totals = self.totals()
+            table.append(["TOTAL"] + [totals[o] for o in outcomes] + [totals["documents"]])
+            return ["type"] + outcomes + ["total"], table
+        table = [[t, would.get(t, 0)] + [counts.get(t, {}).get(o, 0) for o in outcomes]
+                 + [would.get(t, 0) + sum(counts.get(t, {}).values())] for t in sorted({*counts, *would})]
+        table.append(["TOTAL"] + [sum(column) for column in list(zip(*[row[1:] for row in table]))]
+                     if table else ["TOTAL"] + [0] * (len(outcomes) + 2))
+        return ["type", "would send"] + outcomes + ["total"], table
 
     def title(self) -> str:
         return (f"erp-outbound run report: {self.vendor} / {self.dag_id} / {self.run_id}"
@@ -165,7 +174,7 @@ class RunReport:
         if self.dry_run:
             lines.append("DRY RUN: nothing sent, nothing changed")
         lines.append("Documents per type and outcome:")
-        lines += count_lines(self.counts(), self.totals(), width)
+        lines += count_lines(self.counts(), self.totals(), width, self.would_send)
         if self.items:
             lines.append(f"\n{self.items_title} ({len(self.items)}):")
             lines.append(fitted_table(list(self.items[0].keys()), [[str(v) for v in row.values()] for row in self.items],
@@ -315,17 +324,22 @@ def fitted_table(headers: list[str], rows: list[list], width: int = LOG_WIDTH,
     return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=not numbers)
 
 
-def count_lines(counts: dict[str, dict[str, int]], totals: dict[str, int], width: int = LOG_WIDTH) -> list[str]:
-    """One line per document type (and the total): its documents, then each outcome it had."""
-    rows = [(t, sum(c.values()), c) for t, c in counts.items()]
-    rows.append(("TOTAL", totals["documents"], totals))
-    name_width = max(len(t) for t, _, _ in rows)
-    number_width = max(len(str(n)) for _, n, _ in rows)
+def count_lines(counts: dict[str, dict[str, int]], totals: dict[str, int], width: int = LOG_WIDTH,
+                would_send: dict[str, int] | None = None) -> list[str]:
+    """One line per document type (and the total): its documents, then each outcome it had (a dry run: first
+    how many it would send)."""
+    would_send = would_send or {}
+    rows = [(t, sum(counts.get(t, {}).values()) + would_send.get(t, 0), counts.get(t, {}), would_send.get(t, 0))
+            for t in sorted({*counts, *would_send})]
+    rows.append(("TOTAL", totals["documents"] + sum(would_send.values()), totals, sum(would_send.values())))
+    name_width = max(len(t) for t, *_ in rows)
+    number_width = max(len(str(n)) for _, n, *_ in rows)
     lines = []
-    for doc_type, n, by_outcome in rows:
+    for doc_type, n, by_outcome, would in rows:
         # A no-break space keeps each count with its outcome when the line wraps.
-        outcomes = ", ".join(f"{by_outcome[o.value]}\N{NO-BREAK SPACE}{o.value}"
-                             for o in Outcome if by_outcome.get(o.value))
+        outcomes = ", ".join([f"{would}\N{NO-BREAK SPACE}would\N{NO-BREAK SPACE}be\N{NO-BREAK SPACE}sent"] * bool(would)
+                             + [f"{by_outcome[o.value]}\N{NO-BREAK SPACE}{o.value}"
+                                for o in Outcome if by_outcome.get(o.value)])
         lead = f"  {doc_type:<{name_width}}  {n:>{number_width}}"
         lines += [line.replace("\N{NO-BREAK SPACE}", " ") for line in textwrap.wrap(
             f"{lead}  {outcomes or '-'}", width, subsequent_indent=" " * (len(lead) + 2), break_on_hyphens=False)]

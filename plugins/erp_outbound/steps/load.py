@@ -118,11 +118,10 @@ class LoadOperator(BaseOperator):
         total = sum(b["count"] for b in batches)
         dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         self.engine = engine = ErpHook(self.erp_conn_id).engine  # one engine for the whole step
-        journal = Journal(engine, runs.run_id(context), dry_run, dag_id=runs.dag_id(context))
-        build_errors = build_error_verdicts(self.vendor, built.get("build_errors", []))
-        if dry_run:
-            journal.record(build_errors)
+        if dry_run:  # writes nothing to the ERP: reconcile reports the build errors from the staging files
             return self.preview(context, batches, total)
+        journal = Journal(engine, runs.run_id(context), dag_id=runs.dag_id(context))
+        build_errors = build_error_verdicts(self.vendor, built.get("build_errors", []))
         if total == 0 and not build_errors:
             self.log.info("Nothing to send.")
             return {"answered": 0, "deferred": 0}

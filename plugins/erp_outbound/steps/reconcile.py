@@ -70,7 +70,14 @@ class ReconcileOperator(BaseOperator):
             token = (self.extracted or {}).get("claim_token")
             if token:
                 Claims.resume(engine, runs.run_id(context), token, dag_id=runs.dag_id(context)).release()
-        report.verdicts = journal.of_run(self.vendor)
+        if dry_run:  # a dry run wrote nothing to the ERP: its report comes from what transform staged
+            from erp_outbound.steps.transform import build_error_verdicts  # pandas: not at DAG parse time
+
+            report.verdicts = build_error_verdicts(self.vendor, [ref for part in load_parts(self.built)
+                                                                  for ref in part.get("build_errors", [])])
+            report.would_send = would_send(self.built)
+        else:
+            report.verdicts = journal.of_run(self.vendor)
         self._notes(report, applied)
         self.log.info("\n%s", report.render())
         files = report.write(Folder(self.reports_url or settings.reports_url()))
@@ -143,6 +150,20 @@ def load_results(delivered: Any) -> list[dict]:
         # every run; a slice fetches all of them in one request and asks for nothing that is not there.
         delivered = delivered[:]
     return [d for d in delivered or [] if isinstance(d, dict)]
+
+
+def load_parts(built: Any) -> list[dict]:
+    """The transform step's load parts (``transform.load_parts``); none when it failed."""
+    return [part for part in built or [] if isinstance(part, dict)]
+
+
+def would_send(built: Any) -> dict[str, int]:
+    """A dry run: how many documents of each type the load step would have sent."""
+    counts: dict[str, int] = {}
+    for part in load_parts(built):
+        for batch in part.get("batches", []):
+            counts[batch["doc_type"]] = counts.get(batch["doc_type"], 0) + batch["count"]
+    return dict(sorted(counts.items()))
 
 
 def merged_load_results(delivered: Any) -> dict:
