@@ -199,6 +199,24 @@ class RunReport:
             lines += _wrap(f"Note: {note}", width, indent="      ")
         return "\n".join(lines)
 
+    def run_note(self) -> str:
+        """What the run's note in the UI says: the outcome in one sentence, then the report's notes."""
+        totals = self.totals()
+        named = {"DELIVERED": "delivered", "NO_ACTION": "taken, no action", "REJECTED": "rejected",
+                 "BUILD_ERROR": "could not be built", "DEFERRED": "deferred to the next run",
+                 "UNCERTAIN": "uncertain (check at the vendor)"}
+        counts = ", ".join(f"{totals[o]} {named[o]}" for o in named if totals.get(o))
+        if self.dry_run:
+            would = sum(self.would_send.values())
+            by_type = ", ".join(f"{t} {n}" for t, n in self.would_send.items())
+            headline = (f"Dry run: would send {would} documents" + (f" ({by_type})" if by_type else "")
+                        + (f"; {counts}" if counts else "") + ". Nothing was sent or written to the ERP.")
+        elif totals["documents"]:
+            headline = f"{totals['documents']} documents: {counts}."
+        else:
+            headline = "Nothing was sent: no pending document."
+        return "\n".join([headline, *self.notes])
+
     def to_html(self) -> str:
         """One self-contained page (no scripts, no external files); every text is escaped."""
         e = html.escape

@@ -17,6 +17,7 @@ from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.writeback import apply_verdicts
 from erp_outbound.ui.links import RunReportLink
+from erp_outbound.ui.run_notes import RUN_NOTE_KEY
 
 
 class ReconcileOperator(BaseOperator):
@@ -80,6 +81,8 @@ class ReconcileOperator(BaseOperator):
             report.verdicts = journal.of_run(self.vendor)
         self._notes(report, applied)
         self.log.info("\n%s", report.render())
+        # Shown on the run in the UI (a listener writes it there when the run ends: ui/run_notes.py).
+        context["ti"].xcom_push(key=RUN_NOTE_KEY, value=report.run_note())
         files = report.write(Folder(self.reports_url or settings.reports_url()))
         self.log.info("Report files: %s", ", ".join(files.values()))
         if not dry_run:
