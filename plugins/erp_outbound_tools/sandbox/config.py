@@ -49,6 +49,7 @@ FAULT_KINDS = (
     "accept_then_html",
     "html_error",
     "truncated_json",
+    "garbled_body",
     "empty_200",
 )
 
