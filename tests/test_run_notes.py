@@ -34,16 +34,15 @@ def test_the_runs_note_names_only_these_that_matched_nothing_and_a_dry_runs_woul
     url = f"sqlite:///{tmp_path / 'erp.db'}"
     build_demo_erp(url, 30, seed=5)
     connect(monkeypatch, url, sandbox.base_url)
-    dag = load_dag("procuros_outgoing")
-
-    unmatched = dag.test(run_conf={"only_ids": ["NO-SUCH-DOC-1"], "doc_types": ["ORDER"]})
+    # A DAG object per run: dag.test() renders the operators' XComArgs into values on the very objects.
+    unmatched = load_dag("procuros_outgoing").test(run_conf={"only_ids": ["NO-SUCH-DOC-1"], "doc_types": ["ORDER"]})
     assert str(unmatched.state).endswith("success")
     note = note_of("procuros_outgoing", unmatched.run_id)
     assert note is not None, "the run has no note"
     assert note.startswith("Nothing was sent: no pending document.")
     assert "Only these: 'NO-SUCH-DOC-1' match no pending document of ORDER" in note
 
-    dry = dag.test(run_conf={"dry_run": True, "doc_types": ["ORDER", "INVOICE"], "limit": 4})
+    dry = load_dag("procuros_outgoing").test(run_conf={"dry_run": True, "doc_types": ["ORDER", "INVOICE"], "limit": 4})
     assert str(dry.state).endswith("success")
     report = json.loads((files / "reports" / f"{report_stem('procuros_outgoing', dry.run_id)}.json").read_text())
     would = report["would_send"]

@@ -132,7 +132,9 @@ class ErrorReporter:
                 # Not reported now, so nothing is remembered: the next run tries again.
                 self.failure = error
                 self.outcomes[entry[1]] = "not reported yet: tried again next run"
-                log.warning("Could not report %s %s to Procuros: %s", *entry[1], error)
+                verdict = entry[0]
+                log.warning("Could not report %s %s (ERP id %s) to Procuros: %s", verdict.doc_type,
+                            verdict.identifier, verdict.document_id, error)
 
             delivery = Delivery(settings, send, defer, lambda _: None, label="Procuros error reports")
             try:

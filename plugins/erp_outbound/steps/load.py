@@ -175,8 +175,10 @@ class LoadOperator(BaseOperator):
         try:
             await client.policy.call(lambda: self.preflight(client))
         except TransientError as exc:
-            self.log.warning("%s did not answer the first check (%s); sending anyway: each document is retried "
-                             "on its own and left for the next run if the vendor stays away", hook.describe(), exc)
+            # A vendor's check names its connection already (e.g. Procuros' ping): name it once.
+            failure = str(exc) if hook.conn_id in str(exc) else f"{hook.describe()}: {exc}"
+            self.log.warning("The first check of the vendor failed (%s); sending anyway: each document is retried "
+                             "on its own and left for the next run if the vendor stays away", failure)
             return False
         except ConnectionConfigError as exc:
             if hook.conn_id in str(exc):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -123,8 +124,10 @@ class ReconcileOperator(BaseOperator):
         deferred = [v for v in report.verdicts if v.outcome is Outcome.DEFERRED]
         if deferred:
             reasons = sorted({v.message or "" for v in deferred})
+            # At most about 300 characters of reasons, cut after a whole reason or word; all are in the report.
+            shown = textwrap.shorten("; ".join(reasons), 300, placeholder=" … (all reasons in the report)")
             report.notes.append(
-                f"{len(deferred)} documents got no final answer this run ({'; '.join(reasons)[:300]}). "
+                f"{len(deferred)} documents got no final answer this run ({shown}). "
                 "Nothing was marked on them; they go again next run."
             )
             self.log.warning(report.notes[-1])
