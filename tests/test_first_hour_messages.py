@@ -115,3 +115,33 @@ def test_status_tells_build_errors_from_refused_documents(tmp_path):
     assert last == {"ORDER": {"BUILD_ERROR": 1, "REJECTED": 1}}
     assert pending_label("ORDER", 5, last) == "(pending: 1 cannot be built, 1 refused by the vendor, 3 not tried yet)"
     assert pending_label("INVOICE", 5, last) == "(pending)"
+
+
+def test_the_test_button_names_the_operators_connection_and_the_forms_field(monkeypatch):
+    """Issue 23, point 5: Airflow tests a copy under a random id ('tUdVhY6s'); the form says "API token"."""
+    import json as jsonlib
+
+    from erp_outbound.core.hook import TESTED_CONNECTION
+    from erp_outbound.ui.connection_test import PortlessConnectionTest
+
+    monkeypatch.setenv("AIRFLOW_CONN_TUDVHY6S", jsonlib.dumps(
+        {"conn_type": "procuros", "host": "http://127.0.0.1:9", "password": ""}))
+    seen = {}
+
+    async def airflow_route(scope, receive, send):  # what Airflow's test endpoint does, in the request's context
+        seen["body"] = (await receive())["body"]
+        seen["result"] = ProcurosHook("tUdVhY6s").test_connection()
+
+    async def request():
+        body = jsonlib.dumps({"connection_id": "my_procuros", "conn_type": "procuros", "port": 0}).encode()
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        scope = {"type": "http", "method": "POST", "path": "/api/v2/connections/test", "headers": []}
+        await PortlessConnectionTest(airflow_route)(scope, lambda: asyncio.sleep(0, messages.pop(0)), None)
+
+    asyncio.run(request())
+    ok, message = seen["result"]
+    assert ok is False
+    assert "'my_procuros'" in message and "tUdVhY6s" not in message
+    assert "API token field" in message and "Password" not in message
+    assert TESTED_CONNECTION.get() is None, "only for the test request"
+    assert b'"port"' not in seen["body"]
