@@ -85,7 +85,7 @@ class ReconcileOperator(BaseOperator):
         # Shown on the run in the UI (a listener writes it there when the run ends: ui/run_notes.py).
         context["ti"].xcom_push(key=RUN_NOTE_KEY, value=report.run_note())
         files = report.write(Folder(self.reports_url or settings.reports_url()))
-        self.log.info("Report files: %s", ", ".join(files.values()))
+        self.log.info("Report files:\n%s", "\n".join(f"  {path}" for path in files.values()))
         if not dry_run:
             self._alert_new_errors(report, files)
         runs.run_staging(context).remove()
