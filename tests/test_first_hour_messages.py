@@ -7,19 +7,17 @@ import logging
 
 import pytest
 from conftest import connect
-from erp_outbound.core.client import AnswerLost, connection_failure
+from erp_outbound.core.client import AnswerLost
 from erp_outbound.core.http import Answer, TransientError
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.erp.journal import Journal
 from erp_outbound.erp.state import ensure_tables
-from erp_outbound.erp.status import last_verdicts_of_pending, pending_label
 from erp_outbound.procuros.error_reports import ErrorReporter
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.operators import ProcurosSendTransactionsOperator
 from erp_outbound.rambase.operators import RambaseForwardInvoicesOperator
-from erp_outbound.rambase.verdicts import describe_answer
 from erp_outbound.steps.reconcile import ReconcileOperator
 
 RAMBASE_500 = {"error": {"httpStatusCode": 500, "message": "Deadlock while saving the invoice",
@@ -44,6 +42,8 @@ def test_a_report_procuros_did_not_take_is_named_by_its_document_number(tmp_path
 
 
 def test_a_broken_connection_is_said_in_words_not_by_a_class_name():
+    from erp_outbound.core.client import connection_failure
+
     text = connection_failure(AnswerLost("ServerDisconnectedError: Server disconnected"))
     assert "AnswerLost" not in text and "Error" not in text
     assert text == ("connection failed: the connection dropped after the request went out "
@@ -86,6 +86,8 @@ def test_the_deferred_note_is_cut_after_a_whole_word():
 
 
 def test_a_rambase_500_with_its_error_body_is_read_and_an_uncertain_reason_says_what_came():
+    from erp_outbound.rambase.verdicts import describe_answer
+
     answer = Answer(status=500, body=RAMBASE_500, text=str(RAMBASE_500), headers={})
     assert describe_answer(answer) == "HTTP 500: Deadlock while saving the invoice (RamBase error 101011)"
     html = Answer(status=502, body=None, text="<html><head><title>502 Bad Gateway</title></head></html>", headers={})
@@ -103,6 +105,8 @@ def test_a_rambase_500_with_its_error_body_is_read_and_an_uncertain_reason_says_
 
 
 def test_status_tells_build_errors_from_refused_documents(tmp_path):
+    from erp_outbound.erp.status import last_verdicts_of_pending, pending_label
+
     engine = make_engine(f"sqlite:///{tmp_path / 'erp.db'}")
     ensure_tables(engine)
     journal = Journal(engine, "run-1", dag_id="procuros_outgoing")
