@@ -17,9 +17,12 @@ export NO_MKDOCS_2_WARNING := 1
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# The package metadata goes to .install/ (setup.cfg); the one an older install left in plugins/ (on sys.path)
+# would still be a second distribution: Airflow would register the plugin twice.
+$(STAMP): pyproject.toml setup.cfg constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	rm -rf plugins/*.egg-info
 	touch $(STAMP)
 
 # dag.test() needs a migrated metadata database in our own AIRFLOW_HOME.

@@ -1,7 +1,8 @@
 """Airflow DAG procuros_outgoing: send pending ERP documents to Procuros and write the verdicts back.
 
-**What it does.** Reads the orders, order responses, shipping notices, invoices and credit notes
-whose Status is empty in the ERP (`extract`, claimed so no other run sends them), builds each
+**What it does.** Sends the twelve document types Procuros takes from an ERP
+([the twelve document types](/erp-outbound/guide#the-twelve-document-types)): {document_types}.
+Reads those whose Status is empty in the ERP (`extract`, claimed so no other run sends them), builds each
 one's Procuros transaction with pandas (`transform`; a document that cannot be built gets a build
 error naming the field), sends it with `POST /v2/transactions` (`load`), and writes every answer
 back onto its document (`reconcile`): `TRANSMITTED` or `NO_ACTION`, or the error link, the reason
@@ -30,10 +31,13 @@ from erp_outbound.steps.extract import ExtractDocumentsOperator
 from erp_outbound.steps.transform import BuildPayloadsOperator
 
 DOC_TYPES = list(FLOWS)
+# The Docs name every type this DAG sends, from the same list as the form (a new type cannot be left out).
+DOC_MD = __doc__.format(document_types=", ".join(
+    f"{defaults.DOCUMENT_TYPE_NAMES[t].lower()}: `{t}`" for t in DOC_TYPES))
 
 with defaults.delivery_dag(
     "procuros_outgoing", "Send pending ERP documents to Procuros and record each verdict on the document",
-    "procuros", doc_md=__doc__, dag_file=__file__,
+    "procuros", doc_md=DOC_MD, dag_file=__file__,
     params={
         "dry_run": defaults.dry_run("Build and validate the payloads and show what would be sent; "
                                     "send nothing and change nothing."),

@@ -39,3 +39,14 @@ def test_the_guide_serves_the_readme_and_the_pages_with_anchors_and_no_raw_html(
     for page in page_files():
         html = guide_html(page, BASE)
         assert "<img" not in html and "<script" not in html, page
+
+
+def test_procuros_outgoing_docs_name_every_document_type_it_sends():
+    """Issue 23, point 7: the Docs named 5 of the 12 types."""
+    from erp_outbound.dag_defaults import DOCUMENT_TYPE_NAMES
+    from erp_outbound.procuros.flows import FLOWS
+
+    doc = load_dag("procuros_outgoing").doc_md
+    what = doc.split("**Where to read more**")[0]
+    assert len(FLOWS) == 12
+    assert [t for t in FLOWS if f"`{t}`" not in what or DOCUMENT_TYPE_NAMES[t].lower() not in what] == []

@@ -73,3 +73,20 @@ def test_a_refused_connection_stops_reporting_for_the_run(state, sandbox_with):
     reporter.report([build_error("1"), build_error("2")])
     assert reporter.failure is not None
     assert sandbox.snapshot()["procuros"]["errors"] == []
+
+
+def test_a_report_taken_with_an_unreadable_answer_says_where_to_find_it_then_and_later(state, sandbox_with):
+    """Issue 23, point 11: Procuros answered 201 with a body cut short: no error URL, then or later."""
+    sandbox = sandbox_with(faults={"procuros.errors": {"garbled_body": 1.0}})
+    make = state(sandbox)
+    first = make()
+    verdict = build_error("1")
+    first.report([verdict])
+    where = "Procuros' answer carried no link: find INVOICE RE-1 among the errors in the Procuros portal"
+    assert first.outcomes[("INVOICE", "1")] == f"reported now; {where}"
+    assert verdict.error_url is None
+    sandbox.set_faults({})
+    later = make()  # the next run: reported once, and the report still says where to look
+    later.report([build_error("1", attempts_before=6)])
+    assert later.outcomes[("INVOICE", "1")] == f"reported earlier; {where}"
+    assert len(sandbox.snapshot()["procuros"]["errors"]) == 1

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import SANDBOX_TOKEN
 from erp_outbound_tools.demo.run import connections_env, load_dag
+from erp_outbound_tools.sandbox.credentials import DemoCredentials
 from erp_outbound_tools.demo.erp import build_demo_erp
 from erp_outbound.pools import POOLS, pool_for
 from processes import start_dag
@@ -98,7 +99,7 @@ def test_dag_test_runs_vendor_tasks_where_their_pool_does_not_exist(tmp_path, fi
     fresh_airflow_home(home)
     erp_url = f"sqlite:///{tmp_path / 'erp.db'}"
     build_demo_erp(erp_url, 20, seed=3)
-    env = connections_env(erp_url, sandbox.base_url, token=SANDBOX_TOKEN) | {
+    env = connections_env(erp_url, sandbox.base_url, DemoCredentials(procuros_token=SANDBOX_TOKEN)) | {
         "ERP_OUTBOUND_STAGING": str(files / "staging"), "ERP_OUTBOUND_REPORTS": str(files / "reports")}
     log = tmp_path / "run.log"
     process = start_dag("procuros_outgoing", {"doc_types": ["ORDER"]}, env, home, log)

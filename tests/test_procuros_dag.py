@@ -7,6 +7,7 @@ sandbox says it received and answered.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,11 @@ def test_dry_run_sends_nothing_and_changes_nothing(tmp_path, files, sandbox, mon
     summary = build_demo_erp(url, 60, seed=11)
     connect(monkeypatch, url, sandbox.base_url)
     before = documents(url)
+    from erp_outbound.erp.hook import make_engine
+    from erp_outbound.erp.migrations import upgrade
+
+    upgrade(make_engine(url))  # the bookkeeping tables exist (a real run made them): a dry run must leave them as they are
+    every_table = erp_tables(url)
 
     assert str(run({"dry_run": True, "report_after": 1}).state).endswith("success")
 
@@ -124,6 +130,8 @@ def test_dry_run_sends_nothing_and_changes_nothing(tmp_path, files, sandbox, mon
     assert sandbox.snapshot()["procuros"]["errors"] == []
     after = documents(url)
     assert before.fillna("").equals(after.fillna(""))
+    # Issue 23, point 9: nothing written to the ERP, the bookkeeping tables (erp_outbound_verdicts) included.
+    assert erp_tables(url) == every_table
     preview = list((files / "reports").glob("*dry-run-payloads.jsonl"))
     assert len(preview) == 1
     lines = preview[0].read_text().splitlines()
@@ -133,6 +141,19 @@ def test_dry_run_sends_nothing_and_changes_nothing(tmp_path, files, sandbox, mon
     report = json.loads(next((files / "reports").glob("procuros_outgoing__*.json")).read_text())
     assert report["dry_run"] is True
     assert report["totals"]["BUILD_ERROR"] == summary["expected_outcomes"]["BUILD_ERROR"]
+    # Issue 23, point 13: the counts name the documents it would send, per type.
+    assert sum(report["would_send"].values()) == expected_payloads
+    sent_types = Counter(json.loads(line)["body"]["type"] for line in lines)
+    assert report["would_send"] == {t: n for t, n in sorted(sent_types.items())}
+
+
+def erp_tables(url: str) -> dict[str, list]:
+    """Every row of every table of a SQLite ERP."""
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {n: sorted(map(repr, db.execute(f'SELECT * FROM "{n}"'))) for n in names}
 
 
 @pytest.mark.parametrize("token", ["wrong-token"])

@@ -124,8 +124,8 @@ def test_a_rejection_without_error_url(hook):
 
 
 @pytest.mark.parametrize("status, body, hint", [
-    (401, {"message": "Unauthenticated."}, "Password"),
-    (403, {"message": "This action is unauthorized."}, "Password"),
+    (401, {"message": "Unauthenticated."}, "API token"),
+    (403, {"message": "This action is unauthorized."}, "API token"),
     (404, None, "Host"),
 ])
 def test_access_refused_means_the_connection_is_wrong(hook, status, body, hint):

@@ -18,6 +18,7 @@ from conftest import connect, connect_gep, connect_rambase
 from erp_outbound.core.report import FAILURE_COLUMNS, RunReport
 from erp_outbound.core.storage import Folder
 from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.dag_defaults import DOCUMENT_TYPE_NAMES
 from erp_outbound_tools.demo.run import load_dag
 from erp_outbound_tools.demo.erp import build_demo_erp
 from fsspec.implementations.memory import MemoryFileSystem
@@ -108,7 +109,35 @@ def test_no_secret_or_payload_field_in_the_files(tmp_path):
     assert not re.search(r"token|password|secret|payload|body", json.dumps(data), re.IGNORECASE)
 
 
-def test_the_log_fits_160_characters_and_wraps_reasons_without_cutting_them():
+def test_the_csv_neutralises_formulas_and_the_json_keeps_the_text(tmp_path):
+    """Issue 23, point 10 (OWASP CSV injection): a cell a spreadsheet would run starts with an apostrophe."""
+    hostile = ['=HYPERLINK("http://evil.example","click")', "+SUM(1,2)", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+    items = [Verdict(vendor="procuros", doc_type="ORDER", document_id=str(i), identifier=number,
+                     outcome=Outcome.REJECTED, message=number, attempts_before=1) for i, number in enumerate(hostile)]
+    report = RunReport("procuros", "procuros_outgoing", "run-1", verdicts=items)
+    files = report.write(Folder(tmp_path))
+    with open(files["csv"], newline="", encoding="utf-8") as file:  # a CR stays a CR
+        rows = parse_csv(file.read())
+    assert [r["identifier"] for r in rows] == ["'" + h for h in hostile]
+    assert all(r["reason"].startswith("'") for r in rows)
+    assert [r["attempts"] for r in rows] == ["2"] * len(hostile), "numbers stay numbers"
+    assert [f["identifier"] for f in json.loads(Path(files["json"]).read_text())["failures"]] == hostile
+
+
+def test_the_log_fits_100_characters_whatever_the_types_and_wraps_reasons_without_cutting_them():
+    """Issue 23, point 3: the viewer shows about 130 characters beside the grid and indents the report's lines."""
+    types = list(DOCUMENT_TYPE_NAMES)
+    items = [Verdict(vendor="procuros", doc_type=t, document_id=f"{t}-{o.value}", identifier=f"N-{t}-{o.value}",
+                     outcome=o, message="reason of " + t) for t in types for o in Outcome]
+    report = RunReport("procuros", "procuros_outgoing", "manual__2026-11-30T01:34:59.236176+00:00", verdicts=items)
+    log = report.render()
+    assert max(map(len, log.splitlines())) <= 100, max(log.splitlines(), key=len)
+    for doc_type in types:  # every type's counts, each count with its outcome on one line
+        line = " ".join(re.search(rf"^  {doc_type} .*(?:\n {{10,}}\S.*)*", log, re.M).group(0).split())
+        assert all(f"1 {o.value}" in line for o in Outcome), line
+
+
+def test_the_log_wraps_reasons_without_cutting_them():
     reason = " ".join(f"receiver GLN 40{i:011d} is not known to Procuros (line {i})" for i in range(8))
     url = "https://portal.procuros.io/errors/0f8e1a7c-1234-4567-89ab-cdef01234567"
     items = [Verdict("rambase", "PURCHASE_ORDER_UPDATE", str(i), f"PO-2026-{i:06d}", outcome, message=reason,
@@ -119,7 +148,7 @@ def test_the_log_fits_160_characters_and_wraps_reasons_without_cutting_them():
                        reported={("PURCHASE_ORDER_UPDATE", "1"): "not reported: Procuros unavailable"})
     log = report.render()
     lines = log.splitlines()
-    assert max(map(len, lines)) <= 160, max(lines, key=len)
+    assert max(map(len, lines)) <= 100, max(lines, key=len)
     assert "…" not in log
     # Each reason is all there, wrapped inside its column: its words in order, whatever comes between.
     words = report.failures()[0]["reason"].split()

@@ -14,8 +14,9 @@ import requests
 
 from erp_outbound_tools.sandbox import SandboxConfig, SandboxServer
 from erp_outbound_tools.sandbox.config import ProcurosConfig
+from erp_outbound_tools.sandbox.credentials import DEMO
 
-TOKEN = "sandbox-token"
+TOKEN = DEMO.procuros_token  # the default sandbox accepts the demo credentials
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 NOW = "2024-03-01T09:30:00Z"
 GTIN = "4006381333931"

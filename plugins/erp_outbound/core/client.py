@@ -146,7 +146,26 @@ def _failure(exc: Exception, url: str, timeout: float) -> Exception:
         return ConnectionConfigError(f"the host of {without_query(url)} cannot be resolved: check the connection's Host")
     if isinstance(exc, aiohttp.InvalidURL):
         return ConnectionConfigError(f"{without_query(url)} is not a usable URL: check the connection's Host")
-    return TransientError(f"connection failed: {type(exc).__name__}")
+    return TransientError(connection_failure(exc))
+
+
+# What each failure of the connection means to a person; the rest say "the connection failed".
+CONNECTION_FAILURES = {
+    "AnswerLost": "the connection dropped after the request went out (the vendor may have acted on it)",
+    "ServerDisconnectedError": "the vendor closed the connection before answering",
+    "ClientConnectorError": "no connection to the vendor (refused or unreachable)",
+    "ClientConnectorCertificateError": "the vendor's TLS certificate was not accepted",
+    "ClientConnectorSSLError": "the TLS handshake with the vendor failed",
+    "ClientPayloadError": "the vendor's answer broke off while it was read",
+}
+
+
+def connection_failure(exc: Exception) -> str:
+    """A request's failure in words, never an internal class name (e.g. "AnswerLost")."""
+    for cls in type(exc).__mro__:
+        if cls.__name__ in CONNECTION_FAILURES:
+            return f"connection failed: {CONNECTION_FAILURES[cls.__name__]}"
+    return "connection failed: the connection to the vendor broke"
 
 
 def _rounded(rate: float | None) -> float | None:

@@ -8,6 +8,8 @@ out as HTTP headers, as HttpHook did; the tuning extras never do.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -18,6 +20,11 @@ from erp_outbound.core.client import VendorClient
 from erp_outbound.core.delivery_settings import DeliverySettings
 
 T = TypeVar("T")
+
+# The connection a person tests with the UI's Test button. Airflow tests a copy under a random id
+# (e.g. 'tUdVhY6s', an AIRFLOW_CONN_ variable for the request's time): messages name the person's
+# connection instead. Set by the plugin's middleware for the test request (ui/connection_test.py).
+TESTED_CONNECTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("erp_outbound_tested_connection", default=None)
 
 # Extras that tune erp-outbound, or configure the connection, and are never sent as headers.
 TUNING_EXTRAS = frozenset(DeliverySettings.extra_names())
@@ -44,7 +51,8 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             result["error"] = exc
 
-    thread = threading.Thread(target=in_thread, name="vendor-client")
+    # The caller's context goes along (e.g. which connection the Test button tests).
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(in_thread,), name="vendor-client")
     thread.start()
     thread.join()
     if "error" in result:
@@ -75,7 +83,15 @@ class VendorHook(BaseHook):
     @property
     def name(self) -> str:
         """How messages name the connection, e.g. "RamBase connection 'rambase_default'"."""
-        return f"{self.hook_name} connection {self.conn_id!r}"
+        return f"{self.hook_name} connection {self.shown_conn_id!r}"
+
+    @property
+    def shown_conn_id(self) -> str:
+        """The connection's id as its owner knows it (the Test button's copy has a random one)."""
+        tested = TESTED_CONNECTION.get()
+        if tested and tested != self.conn_id and f"AIRFLOW_CONN_{self.conn_id.upper()}" in os.environ:
+            return tested
+        return self.conn_id
 
     @property
     def extras(self) -> dict:
@@ -109,4 +125,4 @@ class VendorHook(BaseHook):
         return VendorClient(self.name, self.base_url, settings or self.delivery_settings(), self.headers())
 
     def describe(self) -> str:
-        return f"connection {self.conn_id!r} ({self.base_url})"
+        return f"connection {self.shown_conn_id!r} ({self.base_url})"

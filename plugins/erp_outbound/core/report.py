@@ -29,7 +29,9 @@ FAILURE_COLUMNS = ["doc_type", "document_id", "identifier", "outcome", "attempts
 VENDOR_NAMES = {"procuros": "Procuros", "rambase": "RamBase", "gep": "GEP"}
 REFERENCE_NAMES = {"rambase": "operation"}  # what a vendor's reference on a failed document is
 MAX_RELEASE_IDS = 50  # ERP ids written into the release command; the list names every one
-LOG_WIDTH = 160  # the log's tables and notes fit this many characters; long texts wrap, nothing is cut
+# No log line is longer: Airflow's log viewer shows about 130 characters beside an open grid panel and indents
+# the lines of a multi-line message. Long texts wrap, nothing is cut; the files and the page keep full tables.
+LOG_WIDTH = 100
 COLUMN_GAP = 2  # tabulate's "simple" format puts two blanks between columns
 HEADER_PADDING = 2  # and makes each column at least its header plus two wide (tabulate.MIN_PADDING)
 
@@ -93,6 +95,7 @@ class RunReport:
     # What a person does about uncertain documents when the vendor's types have no release (Procuros: the
     # rows stay pending and each run asks again); empty means the `erp-outbound release` command.
     uncertain_action: str = ""
+    would_send: dict[str, int] = field(default_factory=dict)  # a dry run: documents per type it would send
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -143,26 +146,35 @@ class RunReport:
 
     def summary(self) -> dict:
         """What XCom carries: counts only."""
-        return {"vendor": self.vendor, "dry_run": self.dry_run, "totals": self.totals(), "by_type": self.counts()}
+        summary = {"vendor": self.vendor, "dry_run": self.dry_run, "totals": self.totals(), "by_type": self.counts()}
+        return summary | ({"would_send": self.would_send} if self.dry_run else {})
 
     def _count_rows(self) -> tuple[list[str], list[list]]:
         outcomes = [o.value for o in Outcome]
-        table = [[t] + [c.get(o, 0) for o in outcomes] + [sum(c.values())] for t, c in self.counts().items()]
-        totals = self.totals()
-        table.append(["TOTAL"] + [totals[o] for o in outcomes] + [totals["documents"]])
-        return ["type"] + outcomes + ["total"], table
+        counts, would = self.counts(), self.would_send
+        if not self.dry_run:
+            table = [[t] + [c.get(o, 0) for o in outcomes] + [sum(c.values())] for t, c in counts.items()]
+            totals = self.totals()
+            table.append(["TOTAL"] + [totals[o] for o in outcomes] + [totals["documents"]])
+            return ["type"] + outcomes + ["total"], table
+        table = [[t, would.get(t, 0)] + [counts.get(t, {}).get(o, 0) for o in outcomes]
+                 + [would.get(t, 0) + sum(counts.get(t, {}).values())] for t in sorted({*counts, *would})]
+        table.append(["TOTAL"] + [sum(column) for column in list(zip(*[row[1:] for row in table]))]
+                     if table else ["TOTAL"] + [0] * (len(outcomes) + 2))
+        return ["type", "would send"] + outcomes + ["total"], table
 
     def title(self) -> str:
         return (f"erp-outbound run report: {self.vendor} / {self.dag_id} / {self.run_id}"
                 + ("  [DRY RUN: nothing sent, nothing changed]" if self.dry_run else ""))
 
     def render(self, max_failures: int = 200, width: int = LOG_WIDTH) -> str:
-        """The report as text for the task log: no line longer than ``width``; long reasons wrap."""
-        headers, table = self._count_rows()
+        """The report as text for the task log, in a layout that does not depend on the viewer's width:
+        one line per document type, one block per document; no line longer than ``width``."""
         lines = [*_wrap(f"erp-outbound run report: {self.vendor} / {self.dag_id} / {self.run_id}", width)]
         if self.dry_run:
             lines.append("DRY RUN: nothing sent, nothing changed")
-        lines.append(fitted_table(headers, table, width, numbers=True))
+        lines.append("Documents per type and outcome:")
+        lines += count_lines(self.counts(), self.totals(), width, self.would_send)
         if self.items:
             lines.append(f"\n{self.items_title} ({len(self.items)}):")
             lines.append(fitted_table(list(self.items[0].keys()), [[str(v) for v in row.values()] for row in self.items],
@@ -171,13 +183,13 @@ class RunReport:
         if failures:
             shown = failures[:max_failures]
             lines.append(f"\nDocuments that need attention ({len(failures)}):")
-            lines.append(attention_table(shown, width))
+            lines += document_blocks(shown, width)
             if len(failures) > len(shown):
                 lines.append(f"... and {len(failures) - len(shown)} more in the report files")
         uncertain = self.uncertain()
         if uncertain:
             lines.append(f"\nUncertain: check at the vendor ({len(uncertain)}):")
-            lines.append(attention_table(uncertain[:max_failures], width, detail="what to check"))
+            lines += document_blocks(uncertain[:max_failures], width, detail="what to check")
             if len(uncertain) > max_failures:
                 lines.append(f"... and {len(uncertain) - max_failures} more in the report files")
             lines += _wrap(f"Once checked: {self.once_checked(uncertain)}", width, indent="      ")
@@ -186,6 +198,24 @@ class RunReport:
         for note in self.notes:
             lines += _wrap(f"Note: {note}", width, indent="      ")
         return "\n".join(lines)
+
+    def run_note(self) -> str:
+        """What the run's note in the UI says: the outcome in one sentence, then the report's notes."""
+        totals = self.totals()
+        named = {"DELIVERED": "delivered", "NO_ACTION": "taken, no action", "REJECTED": "rejected",
+                 "BUILD_ERROR": "could not be built", "DEFERRED": "deferred to the next run",
+                 "UNCERTAIN": "uncertain (check at the vendor)"}
+        counts = ", ".join(f"{totals[o]} {named[o]}" for o in named if totals.get(o))
+        if self.dry_run:
+            would = sum(self.would_send.values())
+            by_type = ", ".join(f"{t} {n}" for t, n in self.would_send.items())
+            headline = (f"Dry run: would send {would} documents" + (f" ({by_type})" if by_type else "")
+                        + (f"; {counts}" if counts else "") + ". Nothing was sent or written to the ERP.")
+        elif totals["documents"]:
+            headline = f"{totals['documents']} documents: {counts}."
+        else:
+            headline = "Nothing was sent: no pending document."
+        return "\n".join([headline, *self.notes])
 
     def to_html(self) -> str:
         """One self-contained page (no scripts, no external files); every text is escaped."""
@@ -249,12 +279,25 @@ class RunReport:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0].keys()) if rows else FAILURE_COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
         return {
             "json": folder.write_text(f"{stem}.json", json.dumps(document, indent=2, ensure_ascii=False)),
             "csv": folder.write_text(f"{stem}.csv", buffer.getvalue()),
             "html": folder.write_text(f"{stem}.html", self.to_html()),
         }
+
+
+# A cell starting with one of these is a formula to a spreadsheet (OWASP: CSV injection), e.g. a document
+# number "=HYPERLINK(...)" typed into the ERP. OWASP's remedy, a leading apostrophe, is these few lines.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A CSV cell a spreadsheet shows as text: a leading apostrophe before a formula's first character.
+    Numbers (counts, attempts) stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _html_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -299,22 +342,43 @@ def fitted_table(headers: list[str], rows: list[list], width: int = LOG_WIDTH,
     return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=not numbers)
 
 
-def attention_table(failures: list[dict], width: int = LOG_WIDTH, detail: str = "reason") -> str:
-    """The failed documents: short columns, then one wide cell with the reason wrapped to fit the width,
-    the vendor link on a line of its own (a log viewer links it, so it is never broken) and how the
-    error was reported."""
-    headers = ["type", "document", "outcome", "attempts", f"{detail} / vendor link / reported"]
-    rows = [[f["doc_type"], f["identifier"], f["outcome"], str(f["attempts"])] for f in failures]
-    widths = [max(len(h) + HEADER_PADDING, *(len(row[i]) for row in rows)) for i, h in enumerate(headers[:-1])]
-    reason_width = max(40, width - sum(widths) - COLUMN_GAP * len(widths))
-    for row, f in zip(rows, failures):
-        detail = _wrap(f["reason"] or "-", reason_width)
-        if f["vendor_link"]:
-            detail.append(f["vendor_link"])
-        if f["reported"]:
-            detail.append(f"error report to the vendor: {f['reported']}")
-        row.append("\n".join(detail))
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+def count_lines(counts: dict[str, dict[str, int]], totals: dict[str, int], width: int = LOG_WIDTH,
+                would_send: dict[str, int] | None = None) -> list[str]:
+    """One line per document type (and the total): its documents, then each outcome it had (a dry run: first
+    how many it would send)."""
+    would_send = would_send or {}
+    rows = [(t, sum(counts.get(t, {}).values()) + would_send.get(t, 0), counts.get(t, {}), would_send.get(t, 0))
+            for t in sorted({*counts, *would_send})]
+    rows.append(("TOTAL", totals["documents"] + sum(would_send.values()), totals, sum(would_send.values())))
+    name_width = max(len(t) for t, *_ in rows)
+    number_width = max(len(str(n)) for _, n, *_ in rows)
+    lines = []
+    for doc_type, n, by_outcome, would in rows:
+        # A no-break space keeps each count with its outcome when the line wraps.
+        outcomes = ", ".join([f"{would}\N{NO-BREAK SPACE}would\N{NO-BREAK SPACE}be\N{NO-BREAK SPACE}sent"] * bool(would)
+                             + [f"{by_outcome[o.value]}\N{NO-BREAK SPACE}{o.value}"
+                                for o in Outcome if by_outcome.get(o.value)])
+        lead = f"  {doc_type:<{name_width}}  {n:>{number_width}}"
+        lines += [line.replace("\N{NO-BREAK SPACE}", " ") for line in textwrap.wrap(
+            f"{lead}  {outcomes or '-'}", width, subsequent_indent=" " * (len(lead) + 2), break_on_hyphens=False)]
+    return lines
+
+
+def document_blocks(rows: list[dict], width: int = LOG_WIDTH, detail: str = "reason") -> list[str]:
+    """A failed (or uncertain) document per block: what it is, then its reason wrapped to the width, the
+    vendor link on a line of its own (a log viewer links it, so it is never broken) and how the error was
+    reported."""
+    lines = []
+    for row in rows:
+        attempts = f", attempts {row['attempts']}" if row["attempts"] else ""
+        lines += _wrap(f"- {row['doc_type']} {row['identifier']} (ERP id {row['document_id']}): "
+                       f"{row['outcome']}{attempts}", width, indent="    ")
+        lines += _wrap(f"{detail}: {row['reason'] or '-'}", width, indent="    ", first="    ")
+        if row["vendor_link"]:
+            lines.append(f"    vendor link: {row['vendor_link']}")
+        if row["reported"]:
+            lines += _wrap(f"error report to the vendor: {row['reported']}", width, indent="    ", first="    ")
+    return lines
 
 
 def _wrap_cell(text: str, width: int) -> str:
@@ -322,5 +386,5 @@ def _wrap_cell(text: str, width: int) -> str:
                      for line in textwrap.wrap(paragraph, width, break_on_hyphens=False) or [""])
 
 
-def _wrap(text: str, width: int, indent: str = "") -> list[str]:
-    return textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]
+def _wrap(text: str, width: int, indent: str = "", first: str = "") -> list[str]:
+    return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=indent, break_on_hyphens=False) or [""]

@@ -20,8 +20,49 @@ def status_frame(engine: Engine, vendor: str = "procuros") -> pd.DataFrame:
             frame = pd.read_sql(statement(vendor, flow.sql_folder, "status"), conn)
             parts.append(frame.assign(doc_type=doc_type))
     frame = pd.concat(parts, ignore_index=True)
-    frame["status"] = frame["status"].replace("", "(pending)")
+    last = last_verdicts_of_pending(engine, vendor)
+    frame["status"] = [pending_label(doc_type, int(n), last) if status == "" else status
+                       for doc_type, status, n in zip(frame["doc_type"], frame["status"].fillna(""),
+                                                      frame["documents"].fillna(0))]
     return frame[["doc_type", "status", "documents", "with_error_url", "with_attempts", "max_attempts"]]
+
+
+# Why a document with an empty Status is still pending: its latest verdict (of a real run) says.
+PENDING_REASONS = {"BUILD_ERROR": "cannot be built", "REJECTED": "refused by the vendor",
+                   "DEFERRED": "deferred (vendor away)", "UNCERTAIN": "uncertain: check at the vendor"}
+
+
+def last_verdicts_of_pending(engine: Engine, vendor: str) -> dict[str, dict[str, int]]:
+    """Per document type, how many documents' latest verdict is each not-final outcome."""
+    from sqlalchemy import func, select
+
+    from erp_outbound.erp.state import verdicts
+
+    latest = (select(func.max(verdicts.c.id).label("id"))
+              .where(verdicts.c.vendor == vendor, verdicts.c.dry_run.is_(False))
+              .group_by(verdicts.c.doc_type, verdicts.c.document_id).subquery())
+    query = (select(verdicts.c.doc_type, verdicts.c.outcome, func.count())
+             .join(latest, verdicts.c.id == latest.c.id)
+             .where(verdicts.c.outcome.in_(list(PENDING_REASONS)))
+             .group_by(verdicts.c.doc_type, verdicts.c.outcome))
+    counts: dict[str, dict[str, int]] = {}
+    try:
+        with engine.connect() as conn:
+            for doc_type, outcome, n in conn.execute(query):
+                counts.setdefault(doc_type, {})[outcome] = n
+    except Exception:  # noqa: BLE001 - no bookkeeping tables yet (nothing ran): nothing to tell apart
+        return {}
+    return counts
+
+
+def pending_label(doc_type: str, documents: int, last: dict[str, dict[str, int]]) -> str:
+    """"(pending)" with why: e.g. "(pending: 3 cannot be built, 2 refused by the vendor, 40 not tried yet)"."""
+    reasons = last.get(doc_type, {})
+    parts = [f"{reasons[o]} {PENDING_REASONS[o]}" for o in PENDING_REASONS if reasons.get(o)]
+    untried = documents - sum(reasons.values())
+    if untried > 0 and parts:
+        parts.append(f"{untried} not tried yet")
+    return f"(pending: {', '.join(parts)})" if parts else "(pending)"
 
 
 def render_status(engine: Engine, vendor: str = "procuros") -> str:

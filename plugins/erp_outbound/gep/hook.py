@@ -56,7 +56,7 @@ class GepSmartHook(VendorHook):
         """The token service URL and the headers that ask it for a token."""
         auth_key, token_url = self.connection.password, self._extra(AUTH_URL)
         if not auth_key or not token_url:
-            raise ConnectionConfigError(f"{self.name} needs the gep-auth-key (Password) and the token "
+            raise ConnectionConfigError(f"{self.name} needs its gep-auth-key and the token "
                                         f"service URL (extra {AUTH_URL}).")
         mask_secret(auth_key)
         return token_url, {"gep-auth-key": auth_key, "Accept": "application/json"} | self.subscription()

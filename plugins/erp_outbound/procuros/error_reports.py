@@ -50,6 +50,12 @@ def error_report(verdict: Verdict) -> dict:
     }
 
 
+def no_link(verdict: Verdict) -> str:
+    """Where a person finds a report whose answer carried no link (Procuros lists none to ask later)."""
+    return (f"Procuros' answer carried no link: find {verdict.doc_type} {verdict.identifier} among the "
+            "errors in the Procuros portal")
+
+
 class ErrorReporter:
     """Reports due build errors, each on its own under the retry policy (core/delivery.py): one report that
     still fails is left for the next run and never stops the others; a wrong connection stops them all."""
@@ -87,7 +93,7 @@ class ErrorReporter:
                 again[(key, sig)].append(v)
             elif key in previous and previous[key][0] == sig:
                 v.error_url = previous[key][1]
-                self.outcomes[key] = "reported earlier"
+                self.outcomes[key] = "reported earlier" + ("" if v.error_url else f"; {no_link(v)}")
             elif attempt < self.report_after:
                 self.outcomes[key] = f"waits (failed {attempt} of {self.report_after} runs)"
             elif isinstance(self.failure, ConnectionConfigError):
@@ -116,7 +122,9 @@ class ErrorReporter:
                                           "tried again next run")
                     return
                 verdict.error_url = body.get("errorUrl") or verdict.error_url
-                self.outcomes[key] = "reported now"
+                # Procuros took the report (201) but its answer had no readable link, and it offers no way to
+                # ask for it later: the report and every later one say where to find the error instead.
+                self.outcomes[key] = "reported now" + ("" if verdict.error_url else f"; {no_link(verdict)}")
                 self.made[key] = (sig, verdict.error_url)
                 await asyncio.to_thread(self._remember, key, sig, verdict.error_url)
 
@@ -124,7 +132,9 @@ class ErrorReporter:
                 # Not reported now, so nothing is remembered: the next run tries again.
                 self.failure = error
                 self.outcomes[entry[1]] = "not reported yet: tried again next run"
-                log.warning("Could not report %s %s to Procuros: %s", *entry[1], error)
+                verdict = entry[0]
+                log.warning("Could not report %s %s (ERP id %s) to Procuros: %s", verdict.doc_type,
+                            verdict.identifier, verdict.document_id, error)
 
             delivery = Delivery(settings, send, defer, lambda _: None, label="Procuros error reports")
             try:

@@ -35,8 +35,8 @@ class ProcurosHook(VendorHook):
         token = self.connection.password
         if not token:
             raise ConnectionConfigError(
-                f"Procuros connection {self.procuros_conn_id!r} has no API token: "
-                "put the API token of your ERP connection in its Password field."
+                f"Procuros connection {self.shown_conn_id!r} has no API token: "
+                "put the API token of your ERP connection in its API token field."
             )
         mask_secret(token)
         return super().headers() | {"Authorization": f"Bearer {token}"}
@@ -46,11 +46,11 @@ class ProcurosHook(VendorHook):
 
     def check_access(self, answer: Answer) -> None:
         """401/403/404 mean the connection is wrong, not the document: fail with what to fix."""
-        name = f"Procuros connection {self.procuros_conn_id!r} ({self.base_url})"
+        name = f"Procuros connection {self.shown_conn_id!r} ({self.base_url})"
         if answer.status in (401, 403):
             raise ConnectionConfigError(
                 f"{name} was refused with HTTP {answer.status}: {answer.message().rstrip('.')}. "
-                "Check that its Password holds a valid API token for this environment "
+                "Check that its API token is valid for this environment "
                 "(production and staging tokens differ)."
             )
         if answer.status == 404:

@@ -45,7 +45,7 @@ class RambaseHook(VendorHook):
         """The token request's form, checked before anything is sent."""
         conn, extras = self.connection, self.extras
         if not conn.login or not conn.password:
-            raise ConnectionConfigError(f"{self.name} needs the client id (Login) and client secret (Password).")
+            raise ConnectionConfigError(f"{self.name} needs its Client id and Client secret.")
         form = {"client_id": conn.login, "client_secret": conn.password,
                 "grant_type": extras.get("grant_type") or "client_credentials"}
         if form["grant_type"] == "password":

@@ -18,6 +18,7 @@ from erp_outbound.erp.sql import statement
 from erp_outbound.rambase.hook import RambaseClient, RambaseHook
 from erp_outbound.rambase.triggers import RambaseOperationTrigger
 from erp_outbound.rambase.verdicts import (
+    describe_answer,
     rambase_verdict,
     operation_instance,
     operation_verdict,
@@ -100,13 +101,14 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         if answer.status in NOT_EXECUTED:
             raise TransientError(f"not run by RamBase: HTTP {answer.status}", answer.retry_after, answer.status)
         if answer.status >= 500:
-            return self._lost(doc, TransientError(f"vendor error {answer.status}", status=answer.status))
+            return self._lost(doc, TransientError(describe_answer(answer), status=answer.status))
         instance = operation_instance(answer.body)
         if instance is None:
             if 400 <= answer.status < 500:
                 await asyncio.to_thread(self._erp, "clear_requested", document_id=doc["document_id"])  # nothing ran
                 return rejected(doc, answer, f"POST {path}", self.rambase_conn_id)
-            return self._lost(doc, TransientError(f"unreadable answer: HTTP {answer.status}", status=answer.status))
+            return self._lost(doc, TransientError(f"{describe_answer(answer)}, no operation in it",
+                                                  status=answer.status))
         await asyncio.to_thread(self._erp, "store_operation", document_id=doc["document_id"],
                                 instance_id=str(instance["operationInstanceId"]))
         return self._instance_verdict(doc, answer)
@@ -129,9 +131,11 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
     def _lost(self, doc: dict, error: TransientError) -> Verdict:
         """The POST may have run: UNCERTAIN (not a refusal, no attempt); never sent again until a person
         checked RamBase and released the row."""
+        # "No answer" only when none came: a 500 or a proxy's page did arrive, and says something.
+        what_happened = (f"No answer to the forwarding request ({error.reason})" if error.status is None else
+                         f"The forwarding request was answered {error.reason}")
         return rambase_verdict(doc, Outcome.UNCERTAIN, http_status=error.status,
-                        message=uncertain_check(doc, f"No answer to the forwarding request ({error.reason})",
-                                                self.dag_id))
+                               message=uncertain_check(doc, what_happened, self.dag_id))
 
     def deferred_verdict(self, doc: dict, error: TransientError) -> Verdict:
         if doc.get("requested") and not doc.get("operation_instance_id"):

@@ -39,7 +39,7 @@ class Refusal:
         said = self.error.text() if self.error else f"HTTP {self.status}"
         if self.cause == TOKEN:
             return (f"RamBase refused the access token on {call} (HTTP {self.status}: {said}): check the client id "
-                    "and secret (Login, Password) and the grant type.")
+                    "and secret (the Client id and Client secret fields) and the grant type.")
         if self.cause == DATABASE:
             return (f"RamBase does not accept the database ($db) on {call} (HTTP {self.status}: {said}): check the "
                     "connection's extra db.")

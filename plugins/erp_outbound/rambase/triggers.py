@@ -38,7 +38,13 @@ class RambaseOperationTrigger(BaseTrigger):
 
     async def run(self):
         from erp_outbound.rambase.hook import RambaseHook
-        from erp_outbound.rambase.verdicts import STARTED, operation_instance, operation_outcome, progress
+        from erp_outbound.rambase.verdicts import (
+            STARTED,
+            describe_answer,
+            operation_instance,
+            operation_outcome,
+            progress,
+        )
 
         hook = RambaseHook(self.rambase_conn_id)
         pending, finished = dict(self.operations), {}
@@ -58,7 +64,8 @@ class RambaseOperationTrigger(BaseTrigger):
                     told_to_wait = max(told_to_wait, answer.retry_after or 0.0)
                     instance = operation_instance(answer.body)
                     if instance is None:
-                        self.log.warning("RamBase operation %s: unreadable answer (HTTP %s)", instance_id, answer.status)
+                        self.log.warning("RamBase operation %s: %s; polling again", instance_id,
+                                         describe_answer(answer))
                         continue
                     percent = progress(instance)
                     self.log.info("RamBase operation %s: status %s%s", instance_id, instance["status"],

@@ -35,6 +35,20 @@ def uncertain_check(doc: dict, what_happened: str, dag_id: str) -> str:
             "if they are, `--as pending` to send it again.")
 
 
+def describe_answer(answer: Answer) -> str:
+    """What RamBase answered, in words: its error when the body is one (a 500 often carries a proper error),
+    otherwise what kind of body arrived (a proxy's HTML page, nothing, something unreadable)."""
+    error = parse_error(answer.body)
+    if error is not None:
+        return f"HTTP {answer.status}: {error.text()}"
+    text = (answer.text or "").strip()
+    if not text:
+        return f"HTTP {answer.status} with an empty body"
+    if "<html" in text[:500].lower():
+        return f"HTTP {answer.status} with an HTML page (e.g. from a proxy) instead of RamBase's answer"
+    return f"HTTP {answer.status} with an unreadable body {text[:80]!r}"
+
+
 def rejected(doc: dict, answer: Answer, call: str = "", connection: str = "") -> Verdict:
     """400/403/404: RamBase refused this document. Anything unreadable decides nothing.
 
@@ -47,7 +61,7 @@ def rejected(doc: dict, answer: Answer, call: str = "", connection: str = "") ->
         raise ConnectionConfigError(named + why.text(call or "the API"))
     error = why.error if why else None
     if error is None:
-        raise TransientError(f"unreadable answer: HTTP {answer.status} {answer.text[:80]!r}", status=answer.status)
+        raise TransientError(f"no RamBase error in the answer: {describe_answer(answer)}", status=answer.status)
     message = why.text(call or "this call") if why.cause == DUTY else error.text()
     return rambase_verdict(doc, Outcome.REJECTED, message=message, error_code=error.error_id, http_status=answer.status)
 

@@ -121,11 +121,10 @@ class LoadOperator(BaseOperator):
         total = sum(b["count"] for b in batches)
         dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         self.engine = engine = ErpHook(self.erp_conn_id).engine  # one engine for the whole step
-        journal = Journal(engine, runs.run_id(context), dry_run, dag_id=runs.dag_id(context))
-        build_errors = build_error_verdicts(self.vendor, built.get("build_errors", []))
-        if dry_run:
-            journal.record(build_errors)
+        if dry_run:  # writes nothing to the ERP: reconcile reports the build errors from the staging files
             return self.preview(context, batches, total)
+        journal = Journal(engine, runs.run_id(context), dag_id=runs.dag_id(context))
+        build_errors = build_error_verdicts(self.vendor, built.get("build_errors", []))
         if total == 0 and not build_errors:
             self.log.info("Nothing to send.")
             return {"answered": 0, "deferred": 0}
@@ -193,8 +192,10 @@ class LoadOperator(BaseOperator):
         try:
             await client.policy.call(lambda: self.preflight(client))
         except TransientError as exc:
-            self.log.warning("%s did not answer the first check (%s); sending anyway: each document is retried "
-                             "on its own and left for the next run if the vendor stays away", hook.describe(), exc)
+            # A vendor's check names its connection already (e.g. Procuros' ping): name it once.
+            failure = str(exc) if hook.conn_id in str(exc) else f"{hook.describe()}: {exc}"
+            self.log.warning("The first check of the vendor failed (%s); sending anyway: each document is retried "
+                             "on its own and left for the next run if the vendor stays away", failure)
             return False
         except ConnectionConfigError as exc:
             if hook.conn_id in str(exc):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.writeback import apply_verdicts
 from erp_outbound.ui.links import RunReportLink
+from erp_outbound.ui.run_notes import RUN_NOTE_KEY
 
 
 class ReconcileOperator(BaseOperator):
@@ -56,6 +58,7 @@ class ReconcileOperator(BaseOperator):
         """Vendor checks once everything is applied; raise here to fail the task."""
 
     def execute(self, context) -> dict:
+        self.delivered = load_results(self.delivered)  # read once: the load tasks' results, as a list
         self.engine = engine = ErpHook(self.erp_conn_id).engine  # vendors' before_apply use it too
         dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         journal = Journal(engine, runs.run_id(context), dry_run, dag_id=runs.dag_id(context))
@@ -69,11 +72,20 @@ class ReconcileOperator(BaseOperator):
             token = (self.extracted or {}).get("claim_token")
             if token:
                 Claims.resume(engine, runs.run_id(context), token, dag_id=runs.dag_id(context)).release()
-        report.verdicts = journal.of_run(self.vendor)
+        if dry_run:  # a dry run wrote nothing to the ERP: its report comes from what transform staged
+            from erp_outbound.steps.transform import build_error_verdicts  # pandas: not at DAG parse time
+
+            report.verdicts = build_error_verdicts(self.vendor, [ref for part in load_parts(self.built)
+                                                                  for ref in part.get("build_errors", [])])
+            report.would_send = would_send(self.built)
+        else:
+            report.verdicts = journal.of_run(self.vendor)
         self._notes(report, applied)
         self.log.info("\n%s", report.render())
+        # Shown on the run in the UI (a listener writes it there when the run ends: ui/run_notes.py).
+        context["ti"].xcom_push(key=RUN_NOTE_KEY, value=report.run_note())
         files = report.write(Folder(self.reports_url or settings.reports_url()))
-        self.log.info("Report files: %s", ", ".join(files.values()))
+        self.log.info("Report files:\n%s", "\n".join(f"  {path}" for path in files.values()))
         if not dry_run:
             self._alert_new_errors(report, files)
             metrics.emit_outcomes(self.vendor, report.dag_id, report.counts())
@@ -113,8 +125,10 @@ class ReconcileOperator(BaseOperator):
         deferred = [v for v in report.verdicts if v.outcome is Outcome.DEFERRED]
         if deferred:
             reasons = sorted({v.message or "" for v in deferred})
+            # At most about 300 characters of reasons, cut after a whole reason or word; all are in the report.
+            shown = textwrap.shorten("; ".join(reasons), 300, placeholder=" … (all reasons in the report)")
             report.notes.append(
-                f"{len(deferred)} documents got no final answer this run ({'; '.join(reasons)[:300]}). "
+                f"{len(deferred)} documents got no final answer this run ({shown}). "
                 "Nothing was marked on them; they go again next run."
             )
             self.log.warning(report.notes[-1])
@@ -137,7 +151,26 @@ def load_results(delivered: Any) -> list[dict]:
     """The load step's XCom: one dict, or a list with one per mapped load task (a failed one left none)."""
     if isinstance(delivered, dict):
         return [delivered]
+    if isinstance(delivered, Sequence) and not isinstance(delivered, (str, bytes, list, tuple)):
+        # A mapped task's results come as the task SDK's lazy sequence. Iterating it asks for one item past
+        # the end, and the SDK logs that 404 as an error ("XCom not found ... offset=N ... task 'load'") in
+        # every run; a slice fetches all of them in one request and asks for nothing that is not there.
+        delivered = delivered[:]
     return [d for d in delivered or [] if isinstance(d, dict)]
+
+
+def load_parts(built: Any) -> list[dict]:
+    """The transform step's load parts (``transform.load_parts``); none when it failed."""
+    return [part for part in built or [] if isinstance(part, dict)]
+
+
+def would_send(built: Any) -> dict[str, int]:
+    """A dry run: how many documents of each type the load step would have sent."""
+    counts: dict[str, int] = {}
+    for part in load_parts(built):
+        for batch in part.get("batches", []):
+            counts[batch["doc_type"]] = counts.get(batch["doc_type"], 0) + batch["count"]
+    return dict(sorted(counts.items()))
 
 
 def merged_load_results(delivered: Any) -> dict:

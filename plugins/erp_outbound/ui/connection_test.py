@@ -5,18 +5,30 @@ is 0 for a connection without a port. ``POST /api/v2/connections/test`` then see
 than the stored one (none), refuses to reuse the stored secret for "a different destination" and
 answers 400 (apache/airflow#73298, fixed after 3.3.2 by reading 0 as no port). None of our types
 uses a port (the forms hide it), so for them this middleware drops a port of 0 from the test
-request before Airflow reads it: the same reading, for our connection types only.
+request before Airflow reads it: the same reading, for our connection types only. It also tells our hooks
+which connection is tested: Airflow tests a copy under a random id, which messages would name.
 """
 
 from __future__ import annotations
 
 import json
 
+from erp_outbound.core.hook import TESTED_CONNECTION
 from erp_outbound.provider_info import get_provider_info
 
 TEST_PATH = "/api/v2/connections/test"
 PORTLESS_TYPES = frozenset(c["connection-type"] for c in get_provider_info()["connection-types"]
                            if "port" in c["ui-field-behaviour"]["hidden-fields"])
+
+
+def connection_id(body: bytes) -> str | None:
+    """The id of the connection a test request is about."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None
+    value = request.get("connection_id") if isinstance(request, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def without_port_zero(body: bytes) -> bytes:
@@ -50,6 +62,13 @@ class PortlessConnectionTest:
                 return
             chunks.append(message.get("body", b""))
         body = without_port_zero(b"".join(chunks))
+        tested = TESTED_CONNECTION.set(connection_id(body))  # messages name it, not Airflow's random copy
+        try:
+            await self._forward(scope, body, receive, send)
+        finally:
+            TESTED_CONNECTION.reset(tested)
+
+    async def _forward(self, scope, body: bytes, receive, send) -> None:
         headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
         scope = dict(scope, headers=[*headers, (b"content-length", str(len(body)).encode())])
         await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)

@@ -26,6 +26,13 @@ class ErpOutboundPlugin(AirflowPlugin):
     operator_extra_links = [RunReportLink()]
 
     @cached_property
+    def listeners(self) -> list:
+        # Writes the reconcile step's note onto the run when it ends (run_notes.py says why a listener).
+        from erp_outbound.ui import run_notes
+
+        return [run_notes]
+
+    @cached_property
     def fastapi_apps(self) -> list[dict]:
         from erp_outbound.ui.app import app
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from erp_outbound_tools.sandbox.credentials import DEMO
+
 MAX_TRIES = 10
 
 
@@ -29,11 +31,12 @@ async def _token(session: aiohttp.ClientSession, vendor: str, base_url: str, pro
     if vendor == "procuros":
         token = procuros_token
     elif vendor == "rambase":
-        form = {"grant_type": "client_credentials", "client_id": "sandbox-client", "client_secret": "sandbox-secret"}
+        form = {"grant_type": "client_credentials", "client_id": DEMO.rambase_client_id,
+                "client_secret": DEMO.rambase_client_secret}
         async with session.post(f"{base_url}/oauth2/access_token", data=form) as answer:
             token = (await answer.json())["access_token"]
     else:
-        async with session.get(f"{base_url}/token/gep", headers={"gep-auth-key": "sandbox-gep-key"}) as answer:
+        async with session.get(f"{base_url}/token/gep", headers={"gep-auth-key": DEMO.gep_auth_key}) as answer:
             token = (await answer.json())["Token"]
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 

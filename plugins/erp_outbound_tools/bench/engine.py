@@ -38,6 +38,7 @@ from tabulate import tabulate
 from erp_outbound_tools.bench import bare
 from erp_outbound_tools.bench.run import TOKEN, run_step, start_sandbox
 from erp_outbound_tools.bench.workload import build_orders, build_po_updates, build_por_statuses
+from erp_outbound_tools.sandbox.credentials import DEMO
 
 VENDORS = ("procuros", "rambase", "gep")
 CONDITIONS = {
@@ -95,10 +96,11 @@ def step_env(workdir: Path, erp_url: str, sandbox_url: str, concurrency: int) ->
         "AIRFLOW_CONN_PROCUROS_DEFAULT": json.dumps({"conn_type": "procuros", "host": sandbox_url, "password": TOKEN,
                                                      "extra": extra}),
         "AIRFLOW_CONN_RAMBASE_DEFAULT": json.dumps({"conn_type": "rambase", "host": sandbox_url,
-                                                    "login": "sandbox-client", "password": "sandbox-secret",
-                                                    "extra": extra | {"db": "SANDBOX"}}),
+                                                    "login": DEMO.rambase_client_id,
+                                                    "password": DEMO.rambase_client_secret,
+                                                    "extra": extra | {"db": DEMO.rambase_db}}),
         "AIRFLOW_CONN_GEP_SMART_DEFAULT": json.dumps({"conn_type": "gep_smart", "host": sandbox_url,
-                                                      "password": "sandbox-gep-key",
+                                                      "password": DEMO.gep_auth_key,
                                                       "extra": extra | {"auth_url": f"{sandbox_url}/token/gep"}}),
         "ERP_OUTBOUND_STAGING": str(workdir / "staging"),
         "ERP_OUTBOUND_REPORTS": str(workdir / "reports"),

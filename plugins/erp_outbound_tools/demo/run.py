@@ -10,22 +10,25 @@ import os
 import runpy
 from pathlib import Path
 
+from erp_outbound_tools.sandbox.credentials import DEMO, DemoCredentials
+
 DAGS_DIR = Path(__file__).resolve().parents[3] / "dags"
-DEMO_TOKEN = "demo-procuros-token"
+DEMO_TOKEN = DEMO.procuros_token
 
 
-def connections_env(erp_url: str, sandbox_url: str, token: str = DEMO_TOKEN) -> dict[str, str]:
+def connections_env(erp_url: str, sandbox_url: str, credentials: DemoCredentials = DEMO) -> dict[str, str]:
     """The demo connections, as AIRFLOW_CONN_* variables (the sandbox serves every vendor)."""
     return {
         "AIRFLOW_CONN_ERP_DEFAULT": json.dumps({"conn_type": "erp", "host": erp_url}),
         "AIRFLOW_CONN_PROCUROS_DEFAULT": json.dumps(
-            {"conn_type": "procuros", "host": sandbox_url, "password": token,
+            {"conn_type": "procuros", "host": sandbox_url, "password": credentials.procuros_token,
              "extra": {"max_concurrency": 8}}),
         "AIRFLOW_CONN_RAMBASE_DEFAULT": json.dumps(
-            {"conn_type": "rambase", "host": sandbox_url, "login": "sandbox-client", "password": "sandbox-secret",
-             "extra": {"db": "SANDBOX", "max_concurrency": 8}}),
+            {"conn_type": "rambase", "host": sandbox_url, "login": credentials.rambase_client_id,
+             "password": credentials.rambase_client_secret,
+             "extra": {"db": credentials.rambase_db, "max_concurrency": 8}}),
         "AIRFLOW_CONN_GEP_SMART_DEFAULT": json.dumps(
-            {"conn_type": "gep_smart", "host": sandbox_url, "password": "sandbox-gep-key",
+            {"conn_type": "gep_smart", "host": sandbox_url, "password": credentials.gep_auth_key,
              "extra": {"auth_url": f"{sandbox_url}/token/gep"}}),
     }
 

@@ -51,7 +51,7 @@ def migrate(env: dict[str, str], log: Path) -> None:
 def demo_connections(erp_url: str, sandbox_url: str, secrets: DemoSecrets) -> dict[str, dict]:
     """The demo's connections (``erp_outbound_tools.demo.run.connections_env``), as ``airflow connections import`` reads them."""
     connections = {}
-    for variable, value in connections_env(erp_url, sandbox_url, secrets.procuros_token).items():
+    for variable, value in connections_env(erp_url, sandbox_url, secrets).items():
         conn_id = variable.removeprefix("AIRFLOW_CONN_").lower()
         connection = json.loads(value)
         if isinstance(connection.get("extra"), dict):
@@ -59,8 +59,6 @@ def demo_connections(erp_url: str, sandbox_url: str, secrets: DemoSecrets) -> di
         connection["description"] = "erp-outbound demo (make airflow): the local sandbox / demo ERP"
         # No port, as a connection made in the UI's form: the Test button works through the plugin's fix.
         connections[conn_id] = connection
-    connections["rambase_default"]["password"] = secrets.rambase_client_secret
-    connections["gep_smart_default"]["password"] = secrets.gep_auth_key
     return connections
 
 

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from erp_outbound_tools.demo.run import DEMO_TOKEN
 from erp_outbound_tools.local_airflow.layout import DAGS_FOLDER, DEFAULT_WORKDIR, Layout
+from erp_outbound_tools.sandbox.credentials import DemoCredentials
 
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 ADMIN_USER = "admin"
@@ -18,16 +18,8 @@ OPERATOR_USER, READER_USER = "operator", "reader"
 USERS = {ADMIN_USER: "admin", OPERATOR_USER: "user", READER_USER: "viewer"}
 
 
-@dataclass(frozen=True)
-class DemoSecrets:
-    """The credentials the sandbox accepts and the demo connections carry (the demo's by default)."""
-
-    procuros_token: str = DEMO_TOKEN
-    rambase_client_secret: str = "sandbox-secret"
-    gep_auth_key: str = "sandbox-gep-key"
-
-    def values(self) -> list[str]:
-        return [self.procuros_token, self.rambase_client_secret, self.gep_auth_key]
+# The credentials the sandbox accepts and the demo connections carry (sandbox/credentials.py's by default).
+DemoSecrets = DemoCredentials
 
 
 @dataclass
@@ -105,10 +97,12 @@ def airflow_environment(config: LocalAirflowConfig, port: int,
 
 
 def sandbox_environment(config: LocalAirflowConfig, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The sandbox accepts exactly the demo connections' secrets."""
+    """The sandbox accepts exactly the demo connections' credentials."""
     secrets = config.secrets
     return base_environment(environ) | {
         "ERP_OUTBOUND_SANDBOX_PROCUROS_TOKENS": secrets.procuros_token,
+        "ERP_OUTBOUND_SANDBOX_RAMBASE_CLIENT_ID": secrets.rambase_client_id,
+        "ERP_OUTBOUND_SANDBOX_RAMBASE_DB": secrets.rambase_db,
         "ERP_OUTBOUND_SANDBOX_RAMBASE_CLIENT_SECRET": secrets.rambase_client_secret,
         "ERP_OUTBOUND_SANDBOX_GEP_AUTH_KEY": secrets.gep_auth_key,
     }

@@ -195,6 +195,8 @@ class LocalAirflow:
              "run at once" if self.config.schedules else
              "  schedules off: only the runs you trigger (Trigger on a DAG); --schedules for the 15-minute runs"),
             f"  demo ERP: {self.erp_url}; vendor sandbox: {self.sandbox_url}",
+            "  the demo connections' credentials (the sandbox accepts these; Admin -> Connections masks them):",
+            *(f"    {line}" for line in self.config.secrets.lines()),
             f"  run reports: {self.layout.reports}",
             f"  logs: {self.layout.logs}/ ({logs}, setup.log); task logs in {self.layout.airflow_home / 'logs'}",
             "  stop: Ctrl-C here, or `make airflow-stop` from another shell",

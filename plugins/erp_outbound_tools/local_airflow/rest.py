@@ -89,7 +89,14 @@ class AirflowRestClient:
         """The finished run; RunTimeout naming each task's state when it takes longer than ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
-            run = self.dag_run(dag_id, run_id)
+            try:
+                run = self.dag_run(dag_id, run_id)
+            except requests.Timeout:
+                # A busy machine (the API server shares it with the scheduler and the tasks) can answer one
+                # poll late: the next poll asks again, until the deadline.
+                if time.monotonic() > deadline:
+                    raise
+                continue
             if run["state"] in FINISHED_RUN_STATES:
                 return run
             if time.monotonic() > deadline:

@@ -195,7 +195,7 @@ def take_all(client: AirflowRestClient, password: str, run_id: str, out: Path, c
             page = context.new_page()
             log_in(page, client.base_url, client.username, password)
             trigger_form(page, client.base_url, shots[0])
-            page.set_viewport_size({"width": 1760, "height": 1000})  # the log's 160 characters beside the grid
+            page.set_viewport_size({"width": 1600, "height": 1000})  # the log (100 columns) beside the open grid
             reconcile_log(page, client.base_url, run_id, shots[1])
             page.set_viewport_size({"width": 1400, "height": 820})
             connection_form(page, client.base_url, shots[2])

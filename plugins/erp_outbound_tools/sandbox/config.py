@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from .credentials import DEMO
 from .pressure import PressureConfig
 
 ENV_PREFIX = "ERP_OUTBOUND_SANDBOX_"
@@ -48,13 +49,14 @@ FAULT_KINDS = (
     "accept_then_html",
     "html_error",
     "truncated_json",
+    "garbled_body",
     "empty_200",
 )
 
 
 @dataclass
 class ProcurosConfig:
-    tokens: list[str] = field(default_factory=lambda: ["sandbox-token"])
+    tokens: list[str] = field(default_factory=lambda: [DEMO.procuros_token])
     # Receiver GLN prefixes that Procuros cannot resolve / has no active relationship for.
     unknown_gln_prefixes: list[str] = field(default_factory=lambda: ["4098"])
     inactive_gln_prefixes: list[str] = field(default_factory=lambda: ["4099"])
@@ -80,9 +82,9 @@ PROGRESS_KEYS = ("percentComplete", "PercentageComplete")  # the seed's and RamB
 
 @dataclass
 class RambaseConfig:
-    db: str = "SANDBOX"  # every API call must carry $db=<db>
-    client_id: str = "sandbox-client"
-    client_secret: str = "sandbox-secret"
+    db: str = DEMO.rambase_db  # every API call must carry $db=<db>
+    client_id: str = DEMO.rambase_client_id
+    client_secret: str = DEMO.rambase_client_secret
     username: str = "sandbox-user"
     password: str = "sandbox-password"
     token_ttl_s: float = 3600
@@ -138,7 +140,7 @@ GEP_QUIRKS = (
 
 @dataclass
 class GepConfig:
-    auth_key: str = "sandbox-gep-key"  # gep-auth-key header of GET /token/gep
+    auth_key: str = DEMO.gep_auth_key  # gep-auth-key header of GET /token/gep
     # When set, Ocp-Apim-Subscription-Key must carry it on the token request and on every API call.
     subscription_key: str | None = None
     token_minutes: float = 120  # the token answer's Expires; fractions shorten it for tests

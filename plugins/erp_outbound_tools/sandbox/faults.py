@@ -32,7 +32,8 @@ FAULT_KEY: Any = web.RequestKey("sandbox_fault", str) if hasattr(web, "RequestKe
 
 # Faults whose request is still processed by the handler (the answer is lost or
 # garbled on the way back), so a retry meets the vendor's duplicate detection.
-PROCESSED_FAULTS = frozenset({"slow", "accept_then_drop", "accept_then_html", "truncated_json", "empty_200"})
+PROCESSED_FAULTS = frozenset({"slow", "accept_then_drop", "accept_then_html", "truncated_json", "empty_200",
+                              "garbled_body"})
 
 _HTML_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -203,4 +204,7 @@ async def _answer(injector: FaultInjector, request: web.Request, handler: Handle
         return web.Response(status=200, body=b'{"procurosTransactio', content_type="application/json")
     if fault == "empty_200":
         return web.Response(status=200, body=b"", content_type="application/json")
+    if fault == "garbled_body":  # the vendor's own status (e.g. 201), a body cut short
+        return web.Response(status=response.status, body=b'{"message": "OK.", "errorU',
+                            content_type="application/json")
     return response
