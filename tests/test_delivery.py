@@ -245,7 +245,8 @@ def test_new_documents_go_before_due_retries(monkeypatch):
             failed_once.add(item)
             raise TransientError("vendor error 503", status=503)
         if item == 1:
-            while holder["delivery"]._ready.qsize() < 19:  # 2..19 and the retry of 0, queued
+            delivery = holder["delivery"]
+            while len(delivery._new) + len(delivery._due) < 19:  # 2..19 and the retry of 0, queued
                 await asyncio.sleep(0.001)
         return verdict(item)
 
@@ -255,6 +256,16 @@ def test_new_documents_go_before_due_retries(monkeypatch):
     stats = delivery.run(iter(range(20)), 20)
     assert calls == list(range(20)) + [0]
     assert stats.answered == 20 and stats.retries == 1
+
+
+def test_a_retry_out_of_patience_goes_before_new_documents(monkeypatch):
+    # Retries let new documents go first only for RETRY_PATIENCE seconds (a claim's lease, a document's
+    # latency): with no patience at all, the retry of 0 goes as soon as it is due, before 2..19.
+    monkeypatch.setattr(delivery_module, "FIRST_CHUNK", 20)
+    monkeypatch.setattr(delivery_module, "RETRY_PATIENCE", -1.0)
+    vendor = Vendor({0: [TransientError("vendor error 503", status=503)]})
+    results, stats = deliver(vendor.send, list(range(20)), max_concurrency=1, backoff_initial=0.0, max_retry_wait=0)
+    assert vendor.calls == [0, 1, 0, *range(2, 20)]
 
 
 def test_breaker_settings_come_from_the_connection_and_are_checked():

@@ -5,8 +5,9 @@ the vendor's ``send(item)`` coroutine, which returns the item's verdict or raise
 TransientError. A document that failed transiently is parked for what the retry policy
 says (Retry-After, else backoff; core/retry.py) and joins the queue again when its wait is
 over, so a waiting document never holds a sender. Senders take new documents before
-retries that are due: the waits of the last documents' retries then overlap the other
-retries instead of trailing after everything else (the run's tail). One that still fails
+retries that are due (for up to ``RETRY_PATIENCE`` seconds): retries gather behind the new
+documents, so at the end of a run the last documents' waits (a Retry-After of a second)
+pass while those retries are sent, instead of trailing after everything else. One that still fails
 after ``max_tries`` is handed to ``defer``: its verdict leaves it untouched in the ERP.
 
 Whether the vendor is down is the outage breaker's call (core/breaker.py): a failure rate
@@ -26,6 +27,7 @@ import asyncio
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -40,11 +42,13 @@ from erp_outbound.core.verdict import Verdict
 Item = TypeVar("Item")
 log = logging.getLogger(__name__)
 
-WINDOW_PER_SENDER = 32  # items read ahead or parked per sender: room for parked retries
+# Items read ahead or waiting for a retry, per sender. Retries wait behind new items, so at the end of a
+# run up to this many are left to send: at 64 a sender, over a second of work at the bench's speeds, enough
+# to hide the last Retry-After of 1 s behind them.
+WINDOW_PER_SENDER = 64
 READ_CHUNK = 64  # most items read from the source per trip to the worker thread
 FIRST_CHUNK = 4  # the first trip: sending starts after a few items, not after a full chunk; then it doubles
-# Queue ranks: what a sender takes first. Stopping before anything; new items before due retries.
-STOP, NEW, RETRY = 0, 1, 2
+RETRY_PATIENCE = 5.0  # seconds a due retry lets new items go first; then it goes before them
 
 
 @dataclass
@@ -103,8 +107,10 @@ class Delivery(Generic[Item]):
         self.stats.total = total
         self._progress = Progress(total, self.label, every=self.progress_every)
         started = time.perf_counter()
-        self._ready: asyncio.PriorityQueue[tuple[int, int, _Entry | None]] = asyncio.PriorityQueue()
-        self._order = itertools.count()  # first in, first out within a rank
+        # What senders take: new items first, then retries that are due (each with the loop time it came due).
+        self._new: deque[_Entry] = deque()
+        self._due: deque[tuple[float, _Entry]] = deque()
+        self._queued = asyncio.Semaphore(0)  # one release per queued item, and one per sender at the stop
         self._room = asyncio.Semaphore(WINDOW_PER_SENDER * self.settings.max_concurrency)
         self._open = 0  # items read and not finished
         self._parked: dict[int, tuple[asyncio.TimerHandle, _Entry]] = {}
@@ -144,7 +150,8 @@ class Delivery(Generic[Item]):
                     if self._stopped:
                         return
                     self._open += 1
-                    self._queue(NEW, _Entry(item))
+                    self._new.append(_Entry(item))
+                    self._queued.release()
         except Exception as error:  # the staged files or the ERP: stop with its error
             self._fail(error)
             return
@@ -163,10 +170,20 @@ class Delivery(Generic[Item]):
             handle.cancel()  # parked items are left as they are: untouched, like unsent ones
         self._parked.clear()
         for _ in range(self.settings.max_concurrency):
-            self._queue(STOP, None)
+            self._queued.release()  # each sender wakes, sees the stop and ends
 
-    def _queue(self, rank: int, entry: _Entry | None) -> None:
-        self._ready.put_nowait((rank, next(self._order), entry))
+    def _retry_now(self, entry: _Entry) -> None:
+        self._due.append((asyncio.get_running_loop().time(), entry))
+        self._queued.release()
+
+    async def _next(self) -> _Entry | None:
+        """The next item to send: a new one, unless no new one is ready or a due retry ran out of patience."""
+        await self._queued.acquire()
+        if self._stopped:
+            return None
+        if self._due and (not self._new or asyncio.get_running_loop().time() - self._due[0][0] > RETRY_PATIENCE):
+            return self._due.popleft()[1]
+        return self._new.popleft()
 
     def _fail(self, error: BaseException) -> None:
         self._failures.append(error)
@@ -175,8 +192,8 @@ class Delivery(Generic[Item]):
     # -- the senders ----------------------------------------------------------------
     async def _sender(self) -> None:
         while True:
-            _, _, entry = await self._ready.get()
-            if entry is None or self._stopped:
+            entry = await self._next()
+            if entry is None:
                 return
             try:
                 if self._outage is not None:
@@ -220,7 +237,7 @@ class Delivery(Generic[Item]):
                     "unsent", self.label, self.breaker.describe(), error.reason)
         for handle, entry in self._parked.values():
             handle.cancel()
-            self._queue(RETRY, entry)  # a sender defers it at once
+            self._retry_now(entry)  # a sender defers it at once
         self._parked.clear()
 
     def _park(self, entry: _Entry, seconds: float) -> None:
@@ -229,7 +246,7 @@ class Delivery(Generic[Item]):
 
         def due() -> None:
             del self._parked[key]
-            self._queue(RETRY, entry)
+            self._retry_now(entry)
 
         self._parked[key] = (asyncio.get_running_loop().call_later(seconds, due), entry)
         self.stats.parked_most = max(self.stats.parked_most, len(self._parked))
