@@ -281,6 +281,9 @@ class RateController:
         # Never below half of what was sent: a short window's estimate is rough, the next one refines it.
         target = max(UNDER * min(accepted_rate, before or math.inf), sent_rate / 2)
         self._set(max(MIN_RATE, min(target, before or math.inf)), now)
+        # Every start booked before the cut is booked again (wait_turn): the slots they held are free. Booking
+        # on after the last of them would leave a gap of up to max_concurrency / pace with nothing sent.
+        self._next_start = min(self._next_start, now + 1.0 / self.rate)
         self.lowest = self.rate if self.lowest is None else min(self.lowest, self.rate)
         self.cuts += 1
         log.info("429s on %d of %d answers (%.0f sent/s, %.0f accepted/s): pace %.0f/s", w.throttled, w.answers,
