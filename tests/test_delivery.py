@@ -223,6 +223,18 @@ def test_random_faults_never_end_a_run_early(max_tries):
     assert stats.deferred == expected_deferred and stats.answered == 3000 - expected_deferred
 
 
+@pytest.mark.parametrize("error, counts", [
+    (TransientError("connection failed: ClientConnectorError"), True),
+    (TransientError("timeout after 30s"), True),
+    (TransientError("vendor error 503: Service Unavailable", status=503), True),
+    (TransientError("rate limited (429)", retry_after=1, status=429), False),
+    (TransientError("request timeout (408)", status=408), False),
+    (TransientError("unreadable answer: HTTP 200 ''", status=200), False),
+])
+def test_an_outage_is_no_answer_or_a_5xx(error, counts):
+    assert delivery_module.outage_sign(error) is counts
+
+
 def test_429s_are_not_an_outage():
     # A vendor that throttles everything is up: every document gets every try, none is left unsent.
     vendor = Vendor({n: [TransientError("rate limited (429)", retry_after=0.0, status=429)] for n in range(100)})

@@ -18,6 +18,9 @@ from erp_rows import documents
 
 pytestmark = pytest.mark.airflow
 
+# Connection extras: more tries than a test sends before the outage breaker may open.
+BREAKER_NEVER_OPENS = {"breaker_window": 10_000, "breaker_min_tries": 10_000}
+
 
 def run(conf=None):
     return load_dag("procuros_outgoing").test(run_conf=conf or {})
@@ -37,7 +40,9 @@ def erp(tmp_path):
 def test_vendor_errors_leave_documents_untouched_and_the_run_says_so(erp, files, sandbox_with, monkeypatch):
     url, summary = erp
     sandbox = sandbox_with(faults={"procuros.transactions": {"error_503": 1.0}})
-    connect(monkeypatch, url, sandbox.base_url, max_tries=2)
+    # The outage breaker would stop the sending after 20 failed tries (its own test is below): set so it
+    # never opens here, every document gets its max_tries.
+    connect(monkeypatch, url, sandbox.base_url, max_tries=2, **BREAKER_NEVER_OPENS)
 
     assert str(run().state).endswith("success")
 
@@ -75,7 +80,7 @@ def test_a_lost_answer_is_decided_by_asking_procuros(erp, files, sandbox_with, m
     url, summary = erp
     # Procuros takes every document, but the connection drops before the answer arrives.
     sandbox = sandbox_with(faults={"procuros.transactions": {"accept_then_drop": 1.0}})
-    connect(monkeypatch, url, sandbox.base_url, max_tries=1)
+    connect(monkeypatch, url, sandbox.base_url, max_tries=1, **BREAKER_NEVER_OPENS)  # every answer lost: all sent
     assert str(run().state).endswith("success")
     # No answer, so Procuros was asked (GET /v2/all-transactions): its status decides, 202s included.
     record = sandbox.snapshot()

@@ -27,8 +27,8 @@ _TUNING_FIELDS = {
     "breaker_failure_rate": {
         "label": "Outage: failed share of the last tries",
         "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "default": 0.9},
-        "description": "Sending stops (the rest goes next run) once this share of the last tries failed "
-                       "(429s do not count).",
+        "description": "Sending stops (the rest goes next run) once this share of the last tries got no "
+                       "answer or a 5xx.",
     },
     "breaker_window": {
         "label": "Outage: tries looked at",

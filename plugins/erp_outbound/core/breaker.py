@@ -1,11 +1,12 @@
 """The outage breaker: "the vendor is down" decided from a failure rate, as a circuit breaker does.
 
-Every try of a document ends as an answer (any HTTP answer but 429: the vendor is there, whatever
-it said) or a transient failure (5xx, timeout, lost connection, no token). The breaker keeps the
+Every try of a document ends as an answer or a failure. A failure is no answer at all (timeout,
+lost connection, no token) or a 5xx; anything else the vendor answered is an answer, whatever it
+said: a verdict, a 429 (the vendor is up and asks us to slow down, which the pace in
+core/pacing.py and Retry-After take care of), a 408, a garbled 200. The breaker keeps the
 outcomes of the last ``breaker_window`` tries (a count-based sliding window, as resilience4j's
 COUNT_BASED breaker does) and opens once at least ``breaker_min_tries`` were seen and the failed
-share of the window reaches ``breaker_failure_rate``. 429 answers are not counted: the vendor is
-up and asks us to slow down, which the pace (core/pacing.py) and Retry-After take care of.
+share of the window reaches ``breaker_failure_rate``.
 
 30% random transient faults fail about a quarter of the tries (a retry usually goes through), 30%
 with ``max_tries`` 1; 18 failures in 20 tries at such a share happen about once in 30 million windows. A vendor that is
@@ -70,11 +71,11 @@ class OutageBreaker:
         return f"{self._failed} of the last {len(self._outcomes)} tries failed"
 
     def answered(self) -> None:
-        """A try got an answer (not a 429)."""
+        """A try got an answer: the vendor is there."""
         self._count(False)
 
     def failed(self) -> bool:
-        """A try failed transiently (not a 429); True when this opened the breaker."""
+        """A try got no answer, or a 5xx; True when this opened the breaker."""
         if self.is_open:
             return False
         self._count(True)

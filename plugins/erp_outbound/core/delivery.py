@@ -70,6 +70,12 @@ class DeliveryStats:
         return {k: v for k, v in self.__dict__.items() if k != "latencies"}
 
 
+def outage_sign(error: TransientError) -> bool:
+    """Whether a transient failure counts toward an outage: no answer at all (timeout, lost connection, no
+    token), or a 5xx. Any other answer (429 included) shows the vendor is there."""
+    return error.status is None or error.status >= 500
+
+
 @dataclass
 class _Entry(Generic[Item]):
     item: Item
@@ -215,8 +221,9 @@ class Delivery(Generic[Item]):
             verdict = await self.send(entry.item)
         except TransientError as error:
             self.stats.latencies.append(time.perf_counter() - started)
-            if error.status == 429:  # the vendor is there and asks us to slow down: not an outage
-                self.stats.throttled += 1
+            self.stats.throttled += error.status == 429
+            if not outage_sign(error):
+                self.breaker.answered()  # the vendor is there: a 429, a 408, a garbled answer
             elif self.breaker.failed():
                 self._open_breaker(error)
             if self.policy.gives_up(entry.tries) or self._stopped or self._outage is not None:
