@@ -7,8 +7,9 @@ says (Retry-After, else backoff; core/retry.py) and joins the queue again when i
 over, so a waiting document never holds a sender. Senders take new documents before
 retries that are due (for up to ``RETRY_PATIENCE`` seconds): retries gather behind the new
 documents, so at the end of a run the last documents' waits (a Retry-After of a second)
-pass while those retries are sent, instead of trailing after everything else. One that still fails
-after ``max_tries`` is handed to ``defer``: its verdict leaves it untouched in the ERP.
+pass while those retries are sent, instead of trailing after everything else. A document
+still failing after ``max_tries`` is handed to ``defer``: its verdict leaves it untouched in
+the ERP.
 
 Whether the vendor is down is the outage breaker's call (core/breaker.py): a failure rate
 over the last tries, never one unlucky document. Once it opens, nothing more is sent: every
@@ -238,8 +239,8 @@ class Delivery(Generic[Item]):
 
     def _open_breaker(self, error: TransientError) -> None:
         """The vendor is down: what waits for a retry, and everything not read yet, is left unsent."""
-        self._outage = TransientError(f"left for the next run: the vendor looked down ({self.breaker.describe()}; the last: "
-                                      f"{error.reason})", error.retry_after, error.status)
+        self._outage = TransientError(f"left for the next run: the vendor looked down ({self.breaker.describe()}; "
+                                      f"the last: {error.reason})", error.retry_after, error.status)
         log.warning("%s: %s, the vendor looks down (the last failure: %s); the rest is left for the next run "
                     "unsent", self.label, self.breaker.describe(), error.reason)
         for handle, entry in self._parked.values():

@@ -32,10 +32,11 @@ The controller is a state machine (``PaceState``): each closed window gets a ver
 | UNPACED | stay | cut: VERIFYING | (not judged: no cut to compare with) |
 | PROBING | raise the pace, the step doubling | cut: VERIFYING | |
 | HOLDING | raise the pace 1% | cut: VERIFYING | |
-| VERIFYING | hold: HOLDING | cut again: VERIFYING | undo the cuts (UNPACED or PROBING); after a rough cut: cut again, RECHECKING |
+| VERIFYING | hold: HOLDING | cut again: VERIFYING | undo the cuts; after a rough cut: cut again, RECHECKING |
 | RECHECKING | hold: HOLDING | cut again: VERIFYING | undo the cuts |
 
-A raised pace far above what is sent is dropped (UNPACED).
+Undoing the cuts returns to the pace before them: UNPACED, or PROBING from that pace. A raised
+pace far above what is sent is dropped (UNPACED).
 """
 
 from __future__ import annotations
