@@ -31,11 +31,42 @@ def test_legs_are_selectable():
         parse_legs("sap", [16], [16])
 
 
+def leg_result(vendor, condition, concurrency, load, bare, per_doc_429=0.0, ok=True, cpu=1.0, documents=3000):
+    return {"leg": f"{vendor}:{condition}@{concurrency}", "vendor": vendor, "condition": condition,
+            "concurrency": concurrency, "documents": documents,
+            "load": {"docs_per_second": load, "per_doc_429": per_doc_429, "cpu_seconds": cpu},
+            "bare": {"docs_per_second": bare, "cpu_seconds": cpu / 2},
+            "verdicts": {"ok": ok, "wrong_count": 0 if ok else 1, "lost_count": 0}}
+
+
+def test_a_leg_shows_its_median_run_and_the_targets_of_this_round():
+    runs = [leg_result("procuros", "rate_limit", 64, load, bare, per_doc_429=q)
+            for load, bare, q in ((185.0, 170.0, 0.01), (193.0, 160.0, 0.04), (199.0, 180.0, 0.02))]
+    median = engine.median_of(runs)
+    assert median["load"]["docs_per_second"] == 193.0 and median["bare"]["docs_per_second"] == 170.0
+    assert [r["load_docs_per_second"] for r in median["runs"]] == [185.0, 193.0, 199.0]
+    assert engine.verdict_line(median, [median]) == "met"  # >= 190/s with 0.04 429s per document
+    assert engine.verdict_line(engine.median_of(runs[:1]), []) == "NOT met"  # 185/s: under 95% of the limit
+    assert engine.verdict_line(leg_result("procuros", "rate_limit", 16, 199.0, 180.0, per_doc_429=0.06), []) \
+        == "NOT met"  # too many 429s
+    # One run with a wrong verdict spoils the leg.
+    assert engine.median_of(runs[:2] + [leg_result("procuros", "rate_limit", 64, 150.0, 150.0, ok=False)])[
+        "verdicts"]["ok"] is False
+
+    clean = leg_result("procuros", "clean", 64, 1000.0, 1050.0)
+    assert engine.verdict_line(leg_result("procuros", "faults", 64, 710.0, 200.0), [clean]) == "71% of clean: met"
+    assert engine.verdict_line(leg_result("procuros", "faults", 64, 650.0, 200.0), [clean]) == "65% of clean: NOT met"
+
+    gep = leg_result("gep", "clean", 64, 95000.0, 200000.0, cpu=1.3, documents=120000)
+    assert engine.verdict_line(gep, [gep]) == "95,000 vs 200,000 keys/s, CPU s per 1,000 keys 0.011 vs 0.005"
+    assert engine.target_of(gep) == "keys/s and CPU s per 1,000 keys beside bare"
+
+
 def test_a_faults_leg_runs_end_to_end_and_its_check_catches_tampered_verdicts(tmp_path):
     """30 ORDERs with 30% of first attempts faulted: every one delivered, by us and by the bare client,
     and the check agrees; then a tampered ERP fails the check, naming the documents."""
     result = engine.run([Leg("procuros", "faults", 4)], documents=30, latency_ms=0, port=free_port(),
-                        workdir=tmp_path)["legs"][0]
+                        workdir=tmp_path, runs=1)["legs"][0]
     assert result["verdicts"] == {"documents": 30, "delivered": 30, "pending": 0, "wrong": [], "lost": [],
                                   "ok": True, "wrong_count": 0, "lost_count": 0}
     assert result["load"]["delivered"] == 30 and result["bare"]["ok_documents"] == 30

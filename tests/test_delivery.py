@@ -10,6 +10,7 @@ import asyncio
 import pytest
 
 from erp_outbound.core import delivery as delivery_module
+from erp_outbound.core.breaker import BreakerState
 from erp_outbound.core.delivery import WINDOW_PER_SENDER, Delivery
 from erp_outbound.core.delivery_settings import DeliverySettings
 from erp_outbound.core.http import ConnectionConfigError, TransientError
@@ -175,24 +176,133 @@ def test_a_failing_journal_stops_the_run():
 
 
 def test_after_an_outage_the_rest_is_left_unsent():
-    # The first check failed: once a document fails every try, the others are deferred without a request.
-    async def send(item):
-        raise TransientError("connection failed: ClientConnectorError")
-
+    # Every try fails: once breaker_min_tries tries failed, the others are deferred without a request.
     sent: list[int] = []
 
-    async def counting(item):
+    async def send(item):
         sent.append(item)
-        return await send(item)
+        raise TransientError("connection failed: ClientConnectorError")
 
     results: list[Verdict] = []
     delivery = Delivery(DeliverySettings(max_concurrency=1, max_tries=2, backoff_initial=0.001, max_retry_wait=0.01),
-                        counting, lambda item, error: verdict(item, Outcome.DEFERRED, error.reason), results.append,
-                        outage_ends_sending=True)
-    stats = delivery.run(iter(range(50)), 50)
-    assert len(results) == 50 and all(v.outcome is Outcome.DEFERRED for v in results)
-    # Only what was read ahead before the first deferral was ever sent.
-    assert stats.deferred == 50 and max(sent) <= WINDOW_PER_SENDER
+                        send, lambda item, error: verdict(item, Outcome.DEFERRED, error.reason), results.append)
+    stats = delivery.run(iter(range(500)), 500)
+    assert len(results) == 500 and all(v.outcome is Outcome.DEFERRED for v in results)
+    assert len(sent) == 20  # breaker_min_tries: one sender, so not one try more
+    assert stats.breaker == "open" and stats.unsent >= 500 - 20
+    unsent = [v for v in results if int(v.document_id) not in sent]
+    assert unsent and all(v.message.startswith("left for the next run: the vendor looked down (20 of the last 20 "
+                                               "tries failed; the last: connection failed") for v in unsent)
+
+
+def test_an_outage_stops_every_sender_at_once():
+    # 64 senders, a vendor that fails everything: what is in flight when the breaker opens ends, nothing
+    # more is sent, however many tries a document would still have.
+    sent: list[int] = []
+
+    async def send(item):
+        sent.append(item)
+        await asyncio.sleep(0)
+        raise TransientError("vendor error 503", status=503)
+
+    results, stats = deliver(send, list(range(5000)), max_concurrency=64, max_tries=10)
+    assert len(results) == 5000 and stats.breaker == "open"
+    assert len(sent) < 20 + 64 and stats.unsent > 4800
+
+
+@pytest.mark.parametrize("max_tries", [1, 2, 5])
+def test_random_faults_never_end_a_run_early(max_tries):
+    # A third of the documents fail their first try (every try, with max_tries 1), in a fixed pattern
+    # that puts two failures in a row now and then: the vendor is up, every document gets its tries.
+    failing = {n for n in range(3000) if (n * 7919) % 3 == 0}
+    vendor = Vendor({n: [TransientError("vendor error 500", status=500)] for n in failing})
+    results, stats = deliver(vendor.send, list(range(3000)), max_concurrency=16, max_tries=max_tries)
+    assert stats.breaker == "closed" and stats.unsent == 0
+    assert sorted(set(vendor.calls)) == list(range(3000))  # every document was sent
+    expected_deferred = len(failing) if max_tries == 1 else 0
+    assert stats.deferred == expected_deferred and stats.answered == 3000 - expected_deferred
+
+
+@pytest.mark.parametrize("error, counts", [
+    (TransientError("connection failed: ClientConnectorError"), True),
+    (TransientError("timeout after 30s"), True),
+    (TransientError("vendor error 503: Service Unavailable", status=503), True),
+    (TransientError("rate limited (429)", retry_after=1, status=429), False),
+    (TransientError("request timeout (408)", status=408), False),
+    (TransientError("unreadable answer: HTTP 200 ''", status=200), False),
+])
+def test_an_outage_is_no_answer_or_a_5xx(error, counts):
+    assert delivery_module.outage_sign(error) is counts
+
+
+def test_429s_are_not_an_outage():
+    # A vendor that throttles everything is up: every document gets every try, none is left unsent.
+    vendor = Vendor({n: [TransientError("rate limited (429)", retry_after=0.0, status=429)] for n in range(100)})
+    results, stats = deliver(vendor.send, list(range(100)), max_concurrency=4, max_tries=1)
+    assert stats.breaker == "closed" and stats.deferred == 100 and stats.unsent == 0 and len(vendor.calls) == 100
+
+
+def test_new_documents_go_before_due_retries(monkeypatch):
+    # One sender. Document 0 fails and is due again at once; document 1 is answered only once the feed has
+    # read all twenty (so the retry and the new documents wait side by side). The new ones go first: the
+    # waits of the last documents' retries then overlap other sends instead of trailing after them.
+    monkeypatch.setattr(delivery_module, "FIRST_CHUNK", 2)  # 2..19 arrive in later trips of the feed
+    calls: list[int] = []
+    failed_once: set[int] = set()
+    holder: dict[str, Delivery] = {}
+
+    async def send(item):
+        calls.append(item)
+        if item == 0 and item not in failed_once:
+            failed_once.add(item)
+            raise TransientError("vendor error 503", status=503)
+        if item == 1:
+            delivery = holder["delivery"]
+            while len(delivery._new) + len(delivery._due) < 19:  # 2..19 and the retry of 0, queued
+                await asyncio.sleep(0.001)
+        return verdict(item)
+
+    delivery = Delivery(DeliverySettings(max_concurrency=1, backoff_initial=0.0, max_retry_wait=0), send,
+                        lambda item, error: verdict(item, Outcome.DEFERRED, error.reason), lambda v: None)
+    holder["delivery"] = delivery
+    stats = delivery.run(iter(range(20)), 20)
+    assert calls == list(range(20)) + [0]
+    assert stats.answered == 20 and stats.retries == 1
+
+
+def test_a_retry_out_of_patience_goes_before_new_documents(monkeypatch):
+    # Retries let new documents go first only for RETRY_PATIENCE seconds (a claim's lease, a document's
+    # latency): with no patience at all, the retry of 0 goes as soon as it is due, before 2..19.
+    monkeypatch.setattr(delivery_module, "FIRST_CHUNK", 20)
+    monkeypatch.setattr(delivery_module, "RETRY_PATIENCE", -1.0)
+    vendor = Vendor({0: [TransientError("vendor error 503", status=503)]})
+    results, stats = deliver(vendor.send, list(range(20)), max_concurrency=1, backoff_initial=0.0, max_retry_wait=0)
+    assert vendor.calls == [0, 1, 0, *range(2, 20)]
+
+
+def test_breaker_settings_come_from_the_connection_and_are_checked():
+    settings = DeliverySettings.from_extras({"breaker_window": "100", "breaker_min_tries": "50",
+                                             "breaker_failure_rate": "0.8"})
+    breaker = settings.breaker()
+    assert (breaker.window, breaker.min_tries, breaker.failure_rate) == (100, 50, 0.8)
+    with pytest.raises(ValueError, match="breaker_min_tries must be between 1 and breaker_window \\(40\\), got 50"):
+        DeliverySettings.from_extras({"breaker_min_tries": 50})
+    with pytest.raises(ValueError, match="breaker_failure_rate must be above 0 and at most 1, got 1.5"):
+        DeliverySettings.from_extras({"breaker_failure_rate": 1.5})
+
+
+def test_the_breaker_looks_at_a_sliding_window_of_tries():
+    breaker = DeliverySettings(breaker_window=10, breaker_min_tries=5, breaker_failure_rate=0.9).breaker()
+    assert not any(breaker.failed() for _ in range(4))  # all failed, but fewer than breaker_min_tries
+    breaker = DeliverySettings(breaker_window=10, breaker_min_tries=5, breaker_failure_rate=0.9).breaker()
+    for _ in range(5):
+        breaker.answered()
+    assert not any(breaker.failed() for _ in range(8))  # 8 of the last 10
+    assert breaker.state is BreakerState.CLOSED
+    assert breaker.failed()  # 9 of the last 10: the oldest answers slid out of the window
+    assert breaker.state is BreakerState.OPEN and breaker.state.terminal
+    breaker.answered()
+    assert breaker.state is BreakerState.OPEN  # open is final for the run
 
 
 def test_nothing_to_send_ends_at_once():

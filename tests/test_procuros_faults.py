@@ -18,6 +18,9 @@ from erp_rows import documents
 
 pytestmark = pytest.mark.airflow
 
+# Connection extras: more tries than a test sends before the outage breaker may open.
+BREAKER_NEVER_OPENS = {"breaker_window": 10_000, "breaker_min_tries": 10_000}
+
 
 def run(conf=None):
     return load_dag("procuros_outgoing").test(run_conf=conf or {})
@@ -37,7 +40,9 @@ def erp(tmp_path):
 def test_vendor_errors_leave_documents_untouched_and_the_run_says_so(erp, files, sandbox_with, monkeypatch):
     url, summary = erp
     sandbox = sandbox_with(faults={"procuros.transactions": {"error_503": 1.0}})
-    connect(monkeypatch, url, sandbox.base_url, max_tries=2)
+    # The outage breaker would stop the sending after 20 failed tries (its own test is below): set so it
+    # never opens here, every document gets its max_tries.
+    connect(monkeypatch, url, sandbox.base_url, max_tries=2, **BREAKER_NEVER_OPENS)
 
     assert str(run().state).endswith("success")
 
@@ -75,7 +80,7 @@ def test_a_lost_answer_is_decided_by_asking_procuros(erp, files, sandbox_with, m
     url, summary = erp
     # Procuros takes every document, but the connection drops before the answer arrives.
     sandbox = sandbox_with(faults={"procuros.transactions": {"accept_then_drop": 1.0}})
-    connect(monkeypatch, url, sandbox.base_url, max_tries=1)
+    connect(monkeypatch, url, sandbox.base_url, max_tries=1, **BREAKER_NEVER_OPENS)  # every answer lost: all sent
     assert str(run().state).endswith("success")
     # No answer, so Procuros was asked (GET /v2/all-transactions): its status decides, 202s included.
     record = sandbox.snapshot()
@@ -122,3 +127,53 @@ def test_an_outage_leaves_the_rest_unsent(erp, files, sandbox_with, monkeypatch)
     buildable = rows[~rows.last_error.fillna("").str.startswith("cannot build")]
     assert buildable.status.isna().all() and (buildable.attempts == 0).all()
     assert sandbox.snapshot()["requests"]["procuros.transactions"] < 2 * len(buildable)
+
+
+@pytest.fixture
+def larger_erp(tmp_path):
+    url = f"sqlite:///{tmp_path / 'erp.db'}"
+    return url, build_demo_erp(url, 150, seed=23)
+
+
+def test_random_faults_at_one_try_never_end_a_run_early(larger_erp, files, sandbox_with, monkeypatch):
+    url, summary = larger_erp
+    # The first check fails (every ping 503), then 30% of the documents' first attempts fail (429, 500, 503)
+    # and each document has one try: unlucky documents are left for the next run, the others all go.
+    first_attempts = {"share": 0.3, "kinds": ["rate_limit", "error_500", "error_503"],
+                      "endpoints": ["procuros.transactions"]}
+    sandbox = sandbox_with(faults={"procuros.ping": {"error_503": 1.0}},
+                           pressure={"first_attempt_faults": first_attempts})
+    connect(monkeypatch, url, sandbox.base_url, max_tries=1, max_concurrency=4)
+
+    assert str(run().state).endswith("success")
+
+    rows = documents(url)
+    buildable = rows[~rows.last_error.fillna("").str.startswith("cannot build")]
+    record = sandbox.snapshot()
+    faulted = sum(record["pressure"]["first_attempt_faults"].get("procuros.transactions", {}).values())
+    assert record["requests"]["procuros.transactions"] == len(buildable) > 100  # every document tried once
+    assert 0.2 * len(buildable) < faulted < 0.4 * len(buildable)
+    result = report(files)
+    assert result["totals"]["DEFERRED"] == faulted
+    answered = buildable.status.notna() | (buildable.attempts > 0)  # delivered, or refused by Procuros
+    assert answered.sum() == len(buildable) - faulted
+    assert not any("not sent" in note for note in result["notes"])
+
+
+def test_an_outage_mid_run_stops_the_sending_within_a_few_tries(larger_erp, files, sandbox_with, monkeypatch):
+    url, summary = larger_erp
+    # The first check passes, then every document's request fails: the breaker opens once 20 tries failed
+    # (breaker_min_tries); what was in flight ends, the rest is left untouched, unsent, however many tries
+    # a document would have had.
+    sandbox = sandbox_with(faults={"procuros.transactions": {"error_503": 1.0}})
+    connect(monkeypatch, url, sandbox.base_url, max_tries=10, max_concurrency=4)
+
+    assert str(run().state).endswith("success")
+
+    rows = documents(url)
+    buildable = rows[~rows.last_error.fillna("").str.startswith("cannot build")]
+    assert buildable.status.isna().all() and (buildable.attempts == 0).all()
+    assert sandbox.snapshot()["requests"]["procuros.transactions"] <= 20 + 4  # breaker_min_tries + in flight
+    result = report(files)
+    assert result["totals"]["DEFERRED"] == len(buildable)
+    assert any("the vendor looked down and sending stopped" in note for note in result["notes"])

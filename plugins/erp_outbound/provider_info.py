@@ -24,6 +24,20 @@ _TUNING_FIELDS = {
         "schema": {"type": ["integer", "null"], "minimum": 1, "default": 5},
         "description": "For 429, 5xx, timeouts and connection errors, with backoff honouring Retry-After.",
     },
+    "breaker_failure_rate": {
+        "label": "Outage: failed share of the last tries",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1, "default": 0.9},
+        "description": "Sending stops (the rest goes next run) once this share of the last tries got no "
+                       "answer or a 5xx.",
+    },
+    "breaker_window": {
+        "label": "Outage: tries looked at",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 40},
+    },
+    "breaker_min_tries": {
+        "label": "Outage: fewest tries before deciding",
+        "schema": {"type": ["integer", "null"], "minimum": 1, "default": 20},
+    },
 }
 
 

@@ -4,10 +4,18 @@
 the vendor's ``send(item)`` coroutine, which returns the item's verdict or raises
 TransientError. A document that failed transiently is parked for what the retry policy
 says (Retry-After, else backoff; core/retry.py) and joins the queue again when its wait is
-over, so a waiting document never holds a sender. One that still fails after ``max_tries``
-is handed to ``defer``: its verdict leaves it untouched in the ERP. ConnectionConfigError,
-a failing source or a failing ``on_verdict`` stops everything; every answer already
-received keeps its verdict.
+over, so a waiting document never holds a sender. Senders take new documents before
+retries that are due (for up to ``RETRY_PATIENCE`` seconds): retries gather behind the new
+documents, so at the end of a run the last documents' waits (a Retry-After of a second)
+pass while those retries are sent, instead of trailing after everything else. A document
+still failing after ``max_tries`` is handed to ``defer``: its verdict leaves it untouched in
+the ERP.
+
+Whether the vendor is down is the outage breaker's call (core/breaker.py): a failure rate
+over the last tries, never one unlucky document. Once it opens, nothing more is sent: every
+document not answered yet is handed to ``defer`` unsent. ConnectionConfigError, a failing
+source or a failing ``on_verdict`` stops everything; every answer already received keeps
+its verdict.
 
 Items come from a synchronous iterable (staged files, claims in the ERP): it is read in
 chunks in a worker thread, so ERP reads never block the event loop, and at most
@@ -20,10 +28,12 @@ import asyncio
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from erp_outbound.core.breaker import OutageBreaker
 from erp_outbound.core.delivery_settings import DeliverySettings
 from erp_outbound.core.http import TransientError
 from erp_outbound.core.progress import Progress
@@ -33,9 +43,13 @@ from erp_outbound.core.verdict import Verdict
 Item = TypeVar("Item")
 log = logging.getLogger(__name__)
 
-WINDOW_PER_SENDER = 32  # items read ahead or parked per sender: room for parked retries
+# Items read ahead or waiting for a retry, per sender. Retries wait behind new items, so at the end of a
+# run up to this many are left to send: at 64 a sender, over a second of work at the bench's speeds, enough
+# to hide the last Retry-After of 1 s behind them.
+WINDOW_PER_SENDER = 64
 READ_CHUNK = 64  # most items read from the source per trip to the worker thread
 FIRST_CHUNK = 4  # the first trip: sending starts after a few items, not after a full chunk; then it doubles
+RETRY_PATIENCE = 5.0  # seconds a due retry lets new items go first; then it goes before them
 
 
 @dataclass
@@ -47,12 +61,20 @@ class DeliveryStats:
     retries: int = 0  # tries after a transient failure
     throttled: int = 0  # tries answered 429
     parked_most: int = 0  # most items waiting for a retry at once
+    unsent: int = 0  # deferred without a request: the outage breaker had opened
+    breaker: str = "closed"  # the outage breaker's state at the end
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list, repr=False)
     transient_reasons: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "latencies"}
+
+
+def outage_sign(error: TransientError) -> bool:
+    """Whether a transient failure counts toward an outage: no answer at all (timeout, lost connection, no
+    token), or a 5xx. Any other answer (429 included) shows the vendor is there."""
+    return error.status is None or error.status >= 500
 
 
 @dataclass
@@ -71,7 +93,7 @@ class Delivery(Generic[Item]):
         label: str = "documents",
         progress_every: float = 10.0,
         policy: RetryPolicy | None = None,
-        outage_ends_sending: bool = False,
+        breaker: OutageBreaker | None = None,
     ):
         self.settings = settings
         self.send = send
@@ -80,9 +102,7 @@ class Delivery(Generic[Item]):
         self.label = label
         self.progress_every = progress_every
         self.policy = policy or RetryPolicy(settings)
-        # After a failed first check: the first item that fails every try means an outage;
-        # the rest is left untouched without being sent.
-        self.outage_ends_sending = outage_ends_sending
+        self.breaker = breaker or settings.breaker()
         self.stats = DeliveryStats()
 
     def run(self, items: Iterable[Item], total: int) -> DeliveryStats:
@@ -94,10 +114,13 @@ class Delivery(Generic[Item]):
         self.stats.total = total
         self._progress = Progress(total, self.label, every=self.progress_every)
         started = time.perf_counter()
-        self._ready: asyncio.Queue[_Entry | None] = asyncio.Queue()
+        # What senders take: new items first, then retries that are due (each with the loop time it came due).
+        self._new: deque[_Entry] = deque()
+        self._due: deque[tuple[float, _Entry]] = deque()
+        self._queued = asyncio.Semaphore(0)  # one release per queued item, and one per sender at the stop
         self._room = asyncio.Semaphore(WINDOW_PER_SENDER * self.settings.max_concurrency)
         self._open = 0  # items read and not finished
-        self._parked: dict[int, asyncio.TimerHandle] = {}
+        self._parked: dict[int, tuple[asyncio.TimerHandle, _Entry]] = {}
         self._source_done = False
         self._failures: list[BaseException] = []
         self._stopped = False
@@ -114,6 +137,7 @@ class Delivery(Generic[Item]):
                 task.cancel()
             await asyncio.gather(feeder, *senders, return_exceptions=True)
         self.stats.seconds = time.perf_counter() - started
+        self.stats.breaker = self.breaker.state.value
         self._progress.finish()
         if self._failures:
             raise self._failures[0]
@@ -133,7 +157,8 @@ class Delivery(Generic[Item]):
                     if self._stopped:
                         return
                     self._open += 1
-                    self._ready.put_nowait(_Entry(item))
+                    self._new.append(_Entry(item))
+                    self._queued.release()
         except Exception as error:  # the staged files or the ERP: stop with its error
             self._fail(error)
             return
@@ -148,11 +173,24 @@ class Delivery(Generic[Item]):
         if self._stopped:
             return
         self._stopped = True
-        for handle in self._parked.values():
+        for handle, _ in self._parked.values():
             handle.cancel()  # parked items are left as they are: untouched, like unsent ones
         self._parked.clear()
         for _ in range(self.settings.max_concurrency):
-            self._ready.put_nowait(None)
+            self._queued.release()  # each sender wakes, sees the stop and ends
+
+    def _retry_now(self, entry: _Entry) -> None:
+        self._due.append((asyncio.get_running_loop().time(), entry))
+        self._queued.release()
+
+    async def _next(self) -> _Entry | None:
+        """The next item to send: a new one, unless no new one is ready or a due retry ran out of patience."""
+        await self._queued.acquire()
+        if self._stopped:
+            return None
+        if self._due and (not self._new or asyncio.get_running_loop().time() - self._due[0][0] > RETRY_PATIENCE):
+            return self._due.popleft()[1]
+        return self._new.popleft()
 
     def _fail(self, error: BaseException) -> None:
         self._failures.append(error)
@@ -161,11 +199,12 @@ class Delivery(Generic[Item]):
     # -- the senders ----------------------------------------------------------------
     async def _sender(self) -> None:
         while True:
-            entry = await self._ready.get()
-            if entry is None or self._stopped:
+            entry = await self._next()
+            if entry is None:
                 return
             try:
                 if self._outage is not None:
+                    self.stats.unsent += entry.tries == 0
                     await self._give_up(entry, self._outage)
                 else:
                     await self._try(entry)
@@ -184,14 +223,30 @@ class Delivery(Generic[Item]):
         except TransientError as error:
             self.stats.latencies.append(time.perf_counter() - started)
             self.stats.throttled += error.status == 429
-            if self.policy.gives_up(entry.tries) or self._stopped:
+            if not outage_sign(error):
+                self.breaker.answered()  # the vendor is there: a 429, a 408, a garbled answer
+            elif self.breaker.failed():
+                self._open_breaker(error)
+            if self.policy.gives_up(entry.tries) or self._stopped or self._outage is not None:
                 await self._give_up(entry, error)
             else:
                 self._park(entry, self.policy.wait_after(entry.tries, error))
             return
         self.stats.latencies.append(time.perf_counter() - started)
+        self.breaker.answered()
         self.stats.answered += 1
         self._finish(verdict)
+
+    def _open_breaker(self, error: TransientError) -> None:
+        """The vendor is down: what waits for a retry, and everything not read yet, is left unsent."""
+        self._outage = TransientError(f"left for the next run: the vendor looked down ({self.breaker.describe()}; "
+                                      f"the last: {error.reason})", error.retry_after, error.status)
+        log.warning("%s: %s, the vendor looks down (the last failure: %s); the rest is left for the next run "
+                    "unsent", self.label, self.breaker.describe(), error.reason)
+        for handle, entry in self._parked.values():
+            handle.cancel()
+            self._retry_now(entry)  # a sender defers it at once
+        self._parked.clear()
 
     def _park(self, entry: _Entry, seconds: float) -> None:
         """Wait ``seconds`` without a sender, then join the queue again."""
@@ -199,17 +254,13 @@ class Delivery(Generic[Item]):
 
         def due() -> None:
             del self._parked[key]
-            self._ready.put_nowait(entry)
+            self._retry_now(entry)
 
-        self._parked[key] = asyncio.get_running_loop().call_later(seconds, due)
+        self._parked[key] = (asyncio.get_running_loop().call_later(seconds, due), entry)
         self.stats.parked_most = max(self.stats.parked_most, len(self._parked))
 
     async def _give_up(self, entry: _Entry, error: TransientError) -> None:
-        """Still failing after every try: the item is left for the next run."""
-        if self.outage_ends_sending and self._outage is None:
-            self._outage = error
-            log.warning("%s: still failing after every try (%s); the rest is left for the next run unsent",
-                        self.label, error.reason)
+        """Still failing after every try, or not sent after the breaker opened: left for the next run."""
         self.stats.deferred += 1
         key = error.reason.split(":")[0]
         self.stats.transient_reasons[key] = self.stats.transient_reasons.get(key, 0) + 1

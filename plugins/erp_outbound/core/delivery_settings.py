@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from erp_outbound.core.breaker import OutageBreaker
+
 
 @dataclass(frozen=True)
 class DeliverySettings:
@@ -14,6 +16,11 @@ class DeliverySettings:
     max_tries: int = 5  # per document, for transient failures
     max_retry_wait: float = 60.0  # longest single wait between tries, seconds
     backoff_initial: float = 0.5  # first wait when the vendor gives no Retry-After
+    # The outage breaker (core/breaker.py): the vendor is down once breaker_failure_rate of the last
+    # breaker_window tries failed (after at least breaker_min_tries); the rest is left for the next run.
+    breaker_window: int = 40
+    breaker_min_tries: int = 20
+    breaker_failure_rate: float = 0.9
 
     @classmethod
     def extra_names(cls) -> list[str]:
@@ -33,4 +40,13 @@ class DeliverySettings:
         settings = cls(**values)
         if settings.max_concurrency < 1 or settings.max_tries < 1:
             raise ValueError("max_concurrency and max_tries must be at least 1")
+        settings.breaker()  # its own checks name the extra and the value
         return settings
+
+    def breaker(self) -> OutageBreaker:
+        """A new outage breaker with these settings (core/breaker.py)."""
+        try:
+            return OutageBreaker(window=self.breaker_window, min_tries=self.breaker_min_tries,
+                                 failure_rate=self.breaker_failure_rate)
+        except ValueError as exc:
+            raise ValueError(f"connection extras: {exc}") from None

@@ -23,10 +23,25 @@ A window judges only requests sent under the current pace: answers to requests s
 before the last change are not counted. Until a limit is known (no cut confirmed), a
 pace is probed upward by a step that doubles after each normal window.
 The connection's ``max_requests_per_second`` is a ceiling on top of this.
+
+The controller is a state machine (``PaceState``): each closed window gets a verdict
+(``WindowVerdict``) and ``TRANSITIONS`` says what that verdict does in each state:
+
+| state \\ window | normal | too many 429s | too many, looking random |
+|---|---|---|---|
+| UNPACED | stay | cut: VERIFYING | (not judged: no cut to compare with) |
+| PROBING | raise the pace, the step doubling | cut: VERIFYING | |
+| HOLDING | raise the pace 1% | cut: VERIFYING | |
+| VERIFYING | hold: HOLDING | cut again: VERIFYING | undo the cuts; after a rough cut: cut again, RECHECKING |
+| RECHECKING | hold: HOLDING | cut again: VERIFYING | undo the cuts |
+
+Undoing the cuts returns to the pace before them: UNPACED, or PROBING from that pace. A raised
+pace far above what is sent is dropped (UNPACED).
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import time
@@ -47,6 +62,30 @@ def standard_error(share: float, answers: int) -> float:
     return math.sqrt(p * (1 - p) / answers)
 
 
+class PaceState(enum.Enum):
+    UNPACED = "unpaced"  # no pace of ours: send as fast as the senders go (the ceiling still holds)
+    PROBING = "probing"  # paced, no limit known: raise the pace by a step that doubles
+    HOLDING = "holding"  # a load-driven limit was confirmed: hold the pace, creep up 1% a window
+    VERIFYING = "verifying"  # just cut: the next window tells load-driven 429s from random ones
+    RECHECKING = "rechecking"  # looked random after a rough cut: one more window has to look random too
+
+
+class WindowVerdict(enum.Enum):
+    NORMAL = "normal"  # not too many 429s
+    TOO_MANY = "too many 429s"
+    LOOKS_RANDOM = "too many, looking random"  # only after a cut: the same share, an accepted rate that fell
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cut:
+    """The window that caused the last cut: the next window is compared with it."""
+
+    share: float  # of 429s
+    sent_rate: float
+    accepted_rate: float
+    rough: bool  # its window was closed early: its accepted rate holds the vendor's burst allowance
+
+
 @dataclass
 class Window:
     started: float
@@ -59,6 +98,9 @@ class Window:
     accepted_since_first: int = 0
     last_at: float = 0.0  # when the last answer came
 
+    def span(self, now: float) -> float:
+        return max(now - self.started, 1e-9)
+
 
 class RateController:
     def __init__(self, ceiling: float = 0.0, clock: Callable[[], float] = time.monotonic,
@@ -66,17 +108,15 @@ class RateController:
         self.ceiling = ceiling  # the connection's max_requests_per_second; 0 = none
         self.clock = clock
         self.window_seconds = window_seconds
+        self.state = PaceState.UNPACED
         self.rate: float | None = None  # our pace in requests per second; None = unpaced
         self.lowest: float | None = None
         self.noise = 0.0  # share of 429s that slowing down did not remove
         self.cuts = 0
         self.limit_seen: float | None = None  # the accepted rate at the last load-driven cut
         self._changed_at = clock()  # answers to requests sent before this are not judged
-        # After a cut: the 429 share, sent and accepted rates that caused it, the pace before it, and
-        # whether its window was cut short (a rough estimate: see _close).
-        self._verifying: tuple[float, float, float, float | None, bool] | None = None
-        self._looked_random = False  # the last verification saw the same share, after a rough estimate
-        self._before_cuts: float | None = None
+        self._last_cut: Cut | None = None  # while a series of cuts is verified
+        self._pace_before_cuts: float | None = None  # the pace before that series
         self._probe = FIRST_PROBE
         self._next_start = clock()
         self._window = Window(clock())
@@ -138,79 +178,137 @@ class RateController:
             self._close(w, now)
             self._window = Window(now)
 
+    # -- a closed window: its verdict, then the transition ---------------------------
+    def _close(self, w: Window, now: float) -> None:
+        verdict = self._judge(w, now)
+        action = TRANSITIONS[self.state, verdict]
+        self.state = action(self, w, now)
+
+    def _judge(self, w: Window, now: float) -> WindowVerdict:
+        share = w.throttled / w.answers
+        if not self._too_many(share, w.answers):
+            return WindowVerdict.NORMAL
+        cause = self._last_cut
+        if cause is None:
+            return WindowVerdict.TOO_MANY
+        # Random 429s: the share stays and the accepted rate falls with the sent rate. Load-driven ones:
+        # the vendor keeps accepting its limit however fast we send.
+        span = w.span(now)
+        sent, accepted = w.all_answers / span, w.accepted / span
+        same_share = abs(share - cause.share) <= 3 * standard_error(cause.share, w.answers)
+        accepted_fell = accepted < cause.accepted_rate * (1 + sent / cause.sent_rate) / 2
+        return WindowVerdict.LOOKS_RANDOM if same_share and accepted_fell else WindowVerdict.TOO_MANY
+
     def _too_many(self, share: float, answers: int) -> bool:
         if self.noise == 0:
             return share > 0
         return share > self.noise + 3 * standard_error(self.noise, answers)
 
-    def _close(self, w: Window, now: float) -> None:
-        span = max(now - w.started, 1e-9)
+    # -- the actions: each returns the next state --------------------------------------
+    def _stay_unpaced(self, w: Window, now: float) -> PaceState:
+        self._learn_noise(w)
+        return PaceState.UNPACED
+
+    def _raise(self, w: Window, now: float) -> PaceState:
+        """A normal window under a pace: raise it (no new judgement needed: slower requests still count)."""
+        self._learn_noise(w)
+        if self.rate > 2 * w.all_answers / w.span(now):
+            self.rate = None  # the pace no longer binds: something else limits us
+            return PaceState.UNPACED
+        if self.state is PaceState.HOLDING:
+            self.rate *= 1 + FIRST_PROBE  # a known limit: creep
+            return PaceState.HOLDING
+        self.rate *= 1 + self._probe
+        self._probe = min(1.0, self._probe * 2)
+        return PaceState.PROBING
+
+    def _hold(self, w: Window, now: float) -> PaceState:
+        """The window after a cut was normal: the 429s were load-driven; hold this pace."""
+        self._last_cut = None
+        self._probe = FIRST_PROBE
+        return PaceState.HOLDING
+
+    def _undo_cuts(self, w: Window, now: float) -> PaceState:
+        """Slowing down did not change the share of 429s: they are random. Back to the pace before the cuts."""
         share = w.throttled / w.answers
-        too_many = self._too_many(share, w.answers)
-        if self._verifying is not None:
-            cause, cause_sent, cause_accepted, before, cause_short = self._verifying
-            self._verifying = None
-            if not too_many:
-                self._probe = FIRST_PROBE  # load-driven: hold this pace
-                self._looked_random = False
-                return
-            sent, accepted = w.all_answers / span, w.accepted / span
-            # Random 429s: the share stays and the accepted rate falls with the sent rate. Load-driven ones:
-            # the vendor keeps accepting its limit however fast we send.
-            same_share = abs(share - cause) <= 3 * standard_error(cause, w.answers)
-            accepted_fell = accepted < cause_accepted * (1 + sent / cause_sent) / 2
-            looks_random = same_share and accepted_fell
-            # A window cut short at the start holds the vendor's burst allowance (a token bucket's depth):
-            # its accepted rate overstates the limit, and a cut to it can leave the share as it was. Such a
-            # cut proves nothing: the next cut, on this window's estimate, has to see the same share too.
-            if looks_random and (self._looked_random or not cause_short):
-                self._looked_random = False
-                self._set(self._before_cuts, now)  # random: slowing down did not help; undo the cuts
-                self.limit_seen = None
-                self.noise = share if self.noise == 0 else 0.8 * self.noise + 0.2 * share
-                log.info("429s are random (%.0f%% of answers whatever the pace): pace back to %s",
-                         100 * share, "unpaced" if self.rate is None else f"{self.rate:.0f}/s")
-                return
-            self._looked_random = looks_random
-            self._verifying = (cause, cause_sent, cause_accepted, before, cause_short)  # the same series of cuts
-            self._cut(w, now, span, share)  # load-driven, not deep enough: cut again
-            return
-        if too_many:
-            self._cut(w, now, span, share)
-            return
+        self._last_cut = None
+        self._set(self._pace_before_cuts, now)
+        self.limit_seen = None
+        self.noise = share if self.noise == 0 else 0.8 * self.noise + 0.2 * share
+        log.info("429s are random (%.0f%% of answers whatever the pace): pace back to %s",
+                 100 * share, "unpaced" if self.rate is None else f"{self.rate:.0f}/s")
+        return PaceState.UNPACED if self.rate is None else PaceState.PROBING
+
+    def _random_after_rough_cut(self, w: Window, now: float) -> PaceState:
+        """A window cut short at the start holds the vendor's burst allowance (a token bucket's depth): its
+        accepted rate overstates the limit, and a cut to it can leave the share as it was. Such a cut proves
+        nothing: the next cut, on this window's estimate, has to see the same share too."""
+        if not self._last_cut.rough:
+            return self._undo_cuts(w, now)
+        self._cut(w, now)
+        return PaceState.RECHECKING
+
+    def _cut_first(self, w: Window, now: float) -> PaceState:
+        """Too many 429s: the first cut of a series (undoing the series returns to the pace before it)."""
+        self._pace_before_cuts = self.rate
+        self._cut(w, now)
+        return PaceState.VERIFYING
+
+    def _cut_again(self, w: Window, now: float) -> PaceState:
+        """Still too many after a cut, and not the same share: load-driven, the cut was not deep enough
+        (e.g. the vendor's burst allowance ran out)."""
+        self._cut(w, now)
+        return PaceState.VERIFYING
+
+    # -- helpers -------------------------------------------------------------------
+    def _learn_noise(self, w: Window) -> None:
         if self.noise:
-            self.noise = 0.8 * self.noise + 0.2 * share
-        if self.rate is not None:
-            # Raising the pace needs no new judgement: requests sent a little slower still count.
-            if self.rate > 2 * w.all_answers / span:
-                self.rate = None  # the pace no longer binds: something else limits us
-            elif self.limit_seen is not None:
-                self.rate *= 1 + FIRST_PROBE  # a known limit: creep
-            else:
-                self.rate *= 1 + self._probe
-                self._probe = min(1.0, self._probe * 2)
+            self.noise = 0.8 * self.noise + 0.2 * (w.throttled / w.answers)
 
     def _set(self, rate: float | None, now: float) -> None:
         self.rate = rate
         self._changed_at = now
 
-    def _cut(self, w: Window, now: float, span: float, share: float) -> None:
+    def _cut(self, w: Window, now: float) -> None:
+        span = w.span(now)
         since_first = now - w.first_throttled_at if w.first_throttled_at is not None else 0.0
         if since_first >= span / 2:
-            accepted_rate = w.accepted_since_first / since_first
+            accepted_rate = w.accepted_since_first / since_first  # an emptied bucket refills at the limit
         else:
             accepted_rate = w.accepted / span
         sent_rate = w.all_answers / span
         before = self.rate
-        if self._verifying is None:
-            self._before_cuts = before  # the pace before this series of cuts
         self.limit_seen = accepted_rate
         # Never below half of what was sent: a short window's estimate is rough, the next one refines it.
         target = max(UNDER * min(accepted_rate, before or math.inf), sent_rate / 2)
         self._set(max(MIN_RATE, min(target, before or math.inf)), now)
+        # Every start booked before the cut is booked again (wait_turn): the slots they held are free. Booking
+        # on after the last of them would leave a gap of up to max_concurrency / pace with nothing sent.
+        self._next_start = min(self._next_start, now + 1.0 / self.rate)
         self.lowest = self.rate if self.lowest is None else min(self.lowest, self.rate)
         self.cuts += 1
         log.info("429s on %d of %d answers (%.0f sent/s, %.0f accepted/s): pace %.0f/s", w.throttled, w.answers,
                  sent_rate, accepted_rate, self.rate)
         self._probe = FIRST_PROBE
-        self._verifying = (share, sent_rate, w.accepted / span, before, span < self.window_seconds)
+        self._last_cut = Cut(share=w.throttled / w.answers, sent_rate=sent_rate, accepted_rate=w.accepted / span,
+                             rough=span < self.window_seconds)
+
+
+S, V = PaceState, WindowVerdict
+# (state, the closed window's verdict) -> the action, which returns the next state. LOOKS_RANDOM is only
+# given while a cut is verified.
+TRANSITIONS: dict[tuple[PaceState, WindowVerdict], Callable[[RateController, Window, float], PaceState]] = {
+    (S.UNPACED, V.NORMAL): RateController._stay_unpaced,
+    (S.UNPACED, V.TOO_MANY): RateController._cut_first,
+    (S.PROBING, V.NORMAL): RateController._raise,
+    (S.PROBING, V.TOO_MANY): RateController._cut_first,
+    (S.HOLDING, V.NORMAL): RateController._raise,
+    (S.HOLDING, V.TOO_MANY): RateController._cut_first,
+    (S.VERIFYING, V.NORMAL): RateController._hold,
+    (S.VERIFYING, V.TOO_MANY): RateController._cut_again,
+    (S.VERIFYING, V.LOOKS_RANDOM): RateController._random_after_rough_cut,
+    (S.RECHECKING, V.NORMAL): RateController._hold,
+    (S.RECHECKING, V.TOO_MANY): RateController._cut_again,
+    (S.RECHECKING, V.LOOKS_RANDOM): RateController._undo_cuts,
+}
+del S, V

@@ -165,8 +165,7 @@ class LoadOperator(BaseOperator):
                 # Build errors count as attempts only once the vendor could hear about them.
                 await asyncio.to_thread(journal.record, build_errors)
             delivery = Delivery(delivery_settings, meter.send(lambda item: self.send_one(client, item)),
-                                meter.defer(self.deferred_verdict), record, label=f"{self.vendor} requests",
-                                outage_ends_sending=not reached)
+                                meter.defer(self.deferred_verdict), record, label=f"{self.vendor} requests")
             requests_total = -(-total // max(1, self.documents_per_request))
             result = await delivery.deliver(self.requests_for(docs), requests_total)
             if not reached and result.answered:
@@ -188,14 +187,15 @@ class LoadOperator(BaseOperator):
 
     async def _preflight(self, hook, client: VendorClient) -> bool:
         """A wrong connection fails now. A vendor still failing after the retry policy does not stop the
-        run: each document's own requests (and their retries) decide. True when the vendor answered."""
+        run: the documents' own tries decide, and the outage breaker stops sending once most of them fail
+        (core/breaker.py). True when the vendor answered."""
         try:
             await client.policy.call(lambda: self.preflight(client))
         except TransientError as exc:
             # A vendor's check names its connection already (e.g. Procuros' ping): name it once.
             failure = str(exc) if hook.conn_id in str(exc) else f"{hook.describe()}: {exc}"
             self.log.warning("The first check of the vendor failed (%s); sending anyway: each document is retried "
-                             "on its own and left for the next run if the vendor stays away", failure)
+                             "on its own, and sending stops if most tries fail", failure)
             return False
         except ConnectionConfigError as exc:
             if hook.conn_id in str(exc):

@@ -138,6 +138,9 @@ class ReconcileOperator(BaseOperator):
         recovered = (self.extracted or {}).get("recovered")
         if recovered:
             report.notes.append(f"{recovered} verdicts of an earlier interrupted run were applied first.")
+        if delivered.get("unsent"):
+            report.notes.append(f"{delivered['unsent']} documents were not sent: most tries failed, so the vendor "
+                                "looked down and sending stopped (the outage breaker). They go again next run.")
         if delivered.get("skipped_claims"):
             report.notes.append(f"{delivered['skipped_claims']} documents were skipped: another run claimed them.")
         if report.dry_run and delivered.get("preview"):

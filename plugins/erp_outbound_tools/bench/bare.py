@@ -79,4 +79,6 @@ async def send_all(vendor: str, base_url: str, requests: list[Request], concurre
 
 
 def run(vendor: str, base_url: str, requests: list[Request], concurrency: int, procuros_token: str = "") -> dict:
-    return asyncio.run(send_all(vendor, base_url, requests, concurrency, procuros_token))
+    cpu_started = time.process_time()
+    result = asyncio.run(send_all(vendor, base_url, requests, concurrency, procuros_token))
+    return result | {"cpu_seconds": round(time.process_time() - cpu_started, 3)}

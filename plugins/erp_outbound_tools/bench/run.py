@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         results = sizes_bench(args, workdir)
     if engine_legs:
         results["engine"] = engine.run(engine_legs, args.documents, args.latency_ms, args.port + 1,
-                                       workdir / "engine", args.scale_documents)
+                                       workdir / "engine", args.scale_documents, args.runs)
         engine.report(results["engine"])
     print("\nBENCH " + json.dumps(results))
     return 0
