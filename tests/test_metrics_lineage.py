@@ -213,6 +213,7 @@ def test_the_meter_counts_tries_retries_and_429s_per_type_and_sends_grants_and_p
     recording = RecordingStats()
     monkeypatch.setattr(metrics, "_stats", lambda: recording)
     monkeypatch.setattr(metrics, "_legacy_names_on", lambda: True)
+    monkeypatch.setattr(metrics, "_metrics_on", lambda: True)
     meter = metrics.DeliveryMeter("gep", "gep.por_status")  # a dot in a value: "__" in the legacy name
     answers = {"a": [TransientError("busy", status=429), "ok"], "b": ["ok"]}
 

@@ -86,12 +86,22 @@ def _legacy_names_on() -> bool:
     return conf.getboolean("metrics", "legacy_names_on", fallback=True)
 
 
+def _metrics_on() -> bool:
+    """Whether the deployment sends metrics anywhere ([metrics] statsd_on, statsd_datadog_enabled or otel_on)."""
+    from airflow.sdk._shared.observability.metrics.base_stats_logger import NoStatsLogger
+    from airflow.sdk.observability.metrics.stats_utils import get_stats_factory
+
+    return get_stats_factory() is not NoStatsLogger
+
+
 class Emitter:
     """Sends metrics under both names (tagged, and legacy while ``legacy_names_on``)."""
 
     def __init__(self) -> None:
         self.stats = _stats()
         self.legacy = _legacy_names_on()
+        # Off, a timer per request would still cost the sender two calls into Airflow's stats for nothing.
+        self.on = _metrics_on()
 
     def count(self, metric: Metric, n: int, tags: dict[str, str]) -> None:
         if n:
@@ -162,7 +172,8 @@ class DeliveryMeter:
                     self.throttled[doc_type] += 1
                 raise
             finally:
-                self.emitter.timing(REQUEST_DURATION, time.perf_counter() - started, self.tags(doc_type))
+                if self.emitter.on:
+                    self.emitter.timing(REQUEST_DURATION, time.perf_counter() - started, self.tags(doc_type))
             self._tries.pop(key, None)
             return result
         return metered
