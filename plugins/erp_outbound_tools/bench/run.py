@@ -112,7 +112,7 @@ def dag_test_wall(size: int, env: dict, erp_url: str, sandbox_url: str) -> float
 def naive(erp_url: str, sandbox_url: str, sample: int) -> dict:
     """One request at a time, a new connection per request: the baseline."""
     from erp_outbound.core.flows import flow
-    from erp_outbound.steps.extract import pending_chunks
+    from erp_outbound.steps.pending import pending_chunks
     from erp_outbound.erp.hook import make_engine
 
     build_orders(erp_url, sample)
@@ -132,7 +132,7 @@ def naive(erp_url: str, sandbox_url: str, sample: int) -> dict:
 def transform_alone(erp_url: str, size: int) -> dict:
     from erp_outbound.core import settings
     from erp_outbound.core.flows import flow
-    from erp_outbound.steps.extract import pending_chunks
+    from erp_outbound.steps.pending import pending_chunks
     from erp_outbound.erp.hook import make_engine
 
     build_orders(erp_url, size)
