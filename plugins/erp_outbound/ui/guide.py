@@ -1,30 +1,28 @@
 """The README as a page of the plugin, so that DAG docs can link its sections from inside Airflow.
 
-The README ships as the distribution's long description (``readme`` in pyproject.toml); a source
-checkout reads the file beside the package. Headings get GitHub's anchors (``#trigger-forms``),
-images become their caption (the screenshots are not part of the package), raw HTML is escaped.
+The wheel carries README.md and docs/ (erp_outbound/bundled/guide/, see setup.py); a checkout or an
+editable install reads the repository's. Headings get GitHub's anchors (``#trigger-forms``), images
+become their caption, raw HTML is escaped.
 """
 
 from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-DISTRIBUTION = "erp-outbound"
-CHECKOUT_README = Path(__file__).resolve().parents[3] / "README.md"
+from erp_outbound import resources
+
+
+def guide_root() -> Path:
+    """The folder with README.md and docs/**/*.md (+ docs/screenshots): the installed copy, or the repository."""
+    return resources.BUNDLED / "guide" if resources.from_the_wheel() else resources.REPOSITORY
 
 
 def readme_text() -> str:
-    if CHECKOUT_README.is_file():
-        return CHECKOUT_README.read_text(encoding="utf-8")
-    try:
-        return metadata.metadata(DISTRIBUTION).get_payload() or ""
-    except metadata.PackageNotFoundError:
-        return ""
+    return (guide_root() / "README.md").read_text(encoding="utf-8")
 
 
 def anchor(title: str) -> str:
