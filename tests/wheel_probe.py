@@ -1,7 +1,7 @@
 """Run with the python of a virtualenv where the erp-outbound wheel is installed (tests/test_wheel_install.py).
 
-``python wheel_probe.py WORKDIR`` builds a demo ERP in WORKDIR, migrates it with the installed
-``erp-outbound db upgrade``, reads where the SQL and the guide come from (with and without
+``python wheel_probe.py WORKDIR`` migrates a new ERP in WORKDIR with the installed ``erp-outbound db
+upgrade``, fills it with the demo ERP, reads where the SQL and the guide come from (with and without
 ERP_OUTBOUND_SQL_DIR), parses Airflow's dags folder, runs procuros_outgoing with dag.test() against
 the tools' sandbox and prints one line ``WHEEL {json}``. Airflow's metadata DB is migrated and the
 pools imported before (by the test, with the installed ``airflow`` command).
@@ -39,10 +39,10 @@ def main(workdir: Path) -> dict:
     del os.environ["ERP_OUTBOUND_SQL_DIR"]
 
     erp_url = f"sqlite:///{workdir / 'erp.db'}"
-    build_demo_erp(erp_url, 40, seed=5)
     upgrade = subprocess.run([str(Path(sys.executable).with_name("erp-outbound")), "db", "upgrade", "--db", erp_url],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True)  # a new ERP: its first migration
     found["db_upgrade"] = [upgrade.returncode, upgrade.stdout + upgrade.stderr]
+    build_demo_erp(erp_url, 40, seed=5)
 
     from airflow.dag_processing.dagbag import DagBag
 
