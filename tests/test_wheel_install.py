@@ -49,6 +49,19 @@ def run(command: list[str], env: dict, cwd: Path, timeout: int = 900) -> subproc
     return done
 
 
+def test_a_checkout_reads_the_repositorys_own_sql_and_guide(monkeypatch, tmp_path):
+    """No bundled copy in a checkout or an editable install: an edit of include/ or docs/ shows at once."""
+    from erp_outbound import resources
+    from erp_outbound.erp.sql import sql_root
+    from erp_outbound.ui.guide import guide_root
+
+    monkeypatch.delenv("ERP_OUTBOUND_SQL_DIR", raising=False)
+    assert not resources.from_the_wheel()
+    assert sql_root() == REPO / "include" / "sql" and guide_root() == REPO
+    monkeypatch.setenv("ERP_OUTBOUND_SQL_DIR", str(tmp_path))
+    assert sql_root() == tmp_path
+
+
 @pytest.mark.install
 def test_the_wheel_installs_parses_migrates_and_runs_a_dag(tmp_path):
     source = copy_sources(tmp_path / "src")
