@@ -50,9 +50,9 @@ BUILDER_PATHS: dict[str, str] = {
 }
 
 FLOWS: dict[str, Flow] = {
-    doc_type: Flow("procuros", doc_type, f"erp_outbound.procuros.transforms.{builder}",
-                   party_columns=TYPES[doc_type][0], line_party_columns=LINE_PARTIES.get(doc_type, ()), unique_field=TYPES[doc_type][1],
-                   number_column=NUMBER_COLUMNS[doc_type])
+    doc_type: Flow(vendor="procuros", doc_type=doc_type, builder=f"erp_outbound.procuros.transforms.{builder}",
+                   party_columns=TYPES[doc_type][0], line_party_columns=LINE_PARTIES.get(doc_type, ()),
+                   unique_field=TYPES[doc_type][1], number_column=NUMBER_COLUMNS[doc_type])
     for doc_type, builder in BUILDER_PATHS.items()
 }
 
