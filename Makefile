@@ -73,11 +73,12 @@ airflow-stop: install
 screenshots: install browser
 	$(BIN)/python -m erp_outbound_tools.local_airflow.screenshots --out docs/screenshots
 
-# Throughput, latency and memory of the Procuros pipeline (LEGS=sizes), and every vendor endpoint beside a
+# Each DAG file's parse time beside `import airflow.sdk` alone (LEGS=parse), throughput, latency and memory
+# of the Procuros pipeline (LEGS=sizes), and every vendor endpoint beside a
 # bare aiohttp client, clean and under vendor pressure (LEGS=engine, or legs by name: procuros,gep:faults,...;
 # ENGINE_DOCUMENTS per leg): prints tables and a BENCH {json} line.
 SIZES ?= 1000,10000,100000
-LEGS ?= sizes,engine
+LEGS ?= parse,sizes,engine
 ENGINE_DOCUMENTS ?= 3000
 bench: install db
 	$(BIN)/python -m erp_outbound_tools.bench.run --sizes $(SIZES) --legs $(LEGS) --documents $(ENGINE_DOCUMENTS) \

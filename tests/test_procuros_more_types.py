@@ -505,7 +505,7 @@ def test_a_free_form_schema_is_not_judged(procuros_spec):
 def test_the_demo_erp_has_good_and_bad_documents_of_every_new_type(procuros_spec, tmp_path):
     from erp_outbound_tools.demo.erp import build_demo_erp
     from erp_outbound_tools.demo.erp_more import TYPES
-    from erp_outbound.steps.extract import pending_chunks
+    from erp_outbound.steps.pending import pending_chunks
     from erp_outbound.erp.hook import make_engine
 
     url = f"sqlite:///{tmp_path}/erp.db"

@@ -666,7 +666,7 @@ def test_integer_party_ids_with_a_null_ship_to(procuros_spec):
 def test_every_demo_document_builds_or_fails_as_planned(procuros_spec, tmp_path):
     from erp_outbound.core.flows import flows
     from erp_outbound_tools.demo.erp import build_demo_erp
-    from erp_outbound.steps.extract import pending_chunks
+    from erp_outbound.steps.pending import pending_chunks
     from erp_outbound.erp.hook import make_engine
     from procuros_more_rows import HEADER_COLUMNS as MORE_HEADERS
     from procuros_more_rows import LINE_COLUMNS as MORE_LINES

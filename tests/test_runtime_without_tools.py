@@ -79,10 +79,10 @@ def test_a_runtime_only_install_imports_every_module_and_parses_the_dags(tmp_pat
     """``pip install .`` without extras (pinned by constraints.txt) into a fresh virtualenv."""
     source = tmp_path / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "constraints.txt"):
+    for name in ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "constraints.txt"):
         shutil.copy(REPO / name, source / name)
-    shutil.copytree(REPO / "plugins", source / "plugins",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("plugins", "include", "docs"):  # setup.py bundles include/ and docs/ into the package
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")

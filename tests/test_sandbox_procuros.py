@@ -6,6 +6,8 @@ import copy
 import json
 import random
 import re
+import subprocess
+import sys
 import time
 import uuid
 
@@ -235,7 +237,23 @@ def test_spec_validation_adds_errors_the_rules_do_not_check(make_sandbox, procur
     assert r.status_code == 422
     assert "content.summary.grossAmount" in r.json()["errors"]
     # without the spec the emulator's own rules accept it
-    assert post_tx(make_sandbox(), body).status_code == 201
+    assert post_tx(make_sandbox(procuros={"validate_against_spec": False}), body).status_code == 201
+
+
+def test_the_sandbox_validates_against_the_packaged_spec_by_default(make_sandbox):
+    body = tx("ORDER")
+    body["content"]["summary"] = {"dueAmount": 10}
+    r = post_tx(make_sandbox(), body)
+    assert r.status_code == 422 and "content.summary.grossAmount" in r.json()["errors"]
+
+
+def test_the_spec_validation_switch_comes_from_the_environment_and_the_command_line():
+    assert SandboxConfig().procuros.validate_against_spec is True
+    config = SandboxConfig().with_env({"ERP_OUTBOUND_SANDBOX_PROCUROS_VALIDATE": "false"})
+    assert config.procuros.validate_against_spec is False
+    done = subprocess.run([sys.executable, "-m", "erp_outbound.cli", "sandbox", "--help"], capture_output=True,
+                          text=True, check=True)
+    assert "--no-spec-validation" in done.stdout
 
 
 def test_the_sandbox_refuses_what_the_runtime_spec_validator_finds(make_sandbox, procuros_spec):

@@ -28,6 +28,8 @@ def _sandbox(args) -> int:
         config.latency_ms = args.latency_ms
     if args.spec:
         config.procuros.spec_path = args.spec
+    if args.no_spec_validation:
+        config.procuros.validate_against_spec = False
     if args.faults:
         config.faults = json.loads(args.faults)
     if args.seed is not None:
@@ -80,7 +82,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--latency-ms", type=float, help="added latency of every answer")
     p.add_argument("--faults", help='JSON, e.g. {"procuros.transactions": {"rate_limit": 0.1}}')
     p.add_argument("--seed", type=int, help="seed of the fault injection")
-    p.add_argument("--spec", help="Procuros OpenAPI file to validate received bodies against")
+    p.add_argument("--spec", help="Procuros OpenAPI file to validate received bodies against "
+                                  "(default: the one erp-outbound ships)")
+    p.add_argument("--no-spec-validation", action="store_true",
+                   help="do not validate received Procuros transactions against the OpenAPI file (throughput runs)")
     p.add_argument("--tasks", help="JSON file: Procuros tasks to queue, [{type, payload?}, ...]")
     p.add_argument("--demo-tasks", action="store_true", help="queue a task of every type for the demo ERP")
     p.set_defaults(func=_sandbox)

@@ -13,9 +13,7 @@ import asyncio
 import logging
 import ssl
 from dataclasses import dataclass
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from erp_outbound.core.delivery_settings import DeliverySettings
 from erp_outbound.core.http import (
@@ -30,6 +28,11 @@ from erp_outbound.core.http import (
 from erp_outbound.core.pacing import RateController
 from erp_outbound.core.retry import RetryPolicy
 from erp_outbound.core.tokens import TokenAuth
+
+# aiohttp is imported when a session is made (core/session.py) or a request sent: every vendor hook
+# subclasses VendorClient, DAG files import the hooks' operators, and Airflow parses DAG files every 30 s.
+if TYPE_CHECKING:
+    import aiohttp
 
 
 @dataclass
@@ -67,10 +70,9 @@ class VendorClient:
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session, made on first use inside the running event loop."""
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self.settings.max_concurrency + 4, keepalive_timeout=120,
-                                             ssl=self.ssl_context if self.ssl_context is not None else True)
-            self._session = aiohttp.ClientSession(headers=self.headers, connector=connector, raise_for_status=False,
-                                                  middlewares=(no_silent_resend,))
+            from erp_outbound.core.session import new_session
+
+            self._session = new_session(self.headers, self.settings.max_concurrency + 4, self.ssl_context)
         return self._session
 
     def url(self, endpoint: str) -> str:
@@ -102,6 +104,8 @@ class VendorClient:
 
     async def _send(self, method: str, url: str, *, data, json, params, headers, timeout: float,
                     log_bodies: bool) -> Answer:
+        import aiohttp
+
         sent_at = await self.pacer.wait_turn(asyncio.sleep)
         debug = log_bodies and body_log.isEnabledFor(logging.DEBUG)
         try:
@@ -122,24 +126,10 @@ class VendorClient:
         return answer
 
 
-class AnswerLost(aiohttp.ClientConnectionError):
-    """The connection dropped after the request went out: the vendor may have acted on it."""
-
-
-async def no_silent_resend(request: aiohttp.ClientRequest, handler) -> aiohttp.ClientResponse:
-    """aiohttp sends an idempotent request (PUT, GET) again, unseen, when a kept-alive connection drops.
-    The vendor may have acted on the first (a Procuros task mark): the drop is reported as a lost
-    answer instead, and the caller's retry policy decides what to do."""
-    try:
-        return await handler(request)
-    except aiohttp.ClientConnectorError:
-        raise  # never connected: nothing went out
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-        raise AnswerLost(f"{type(exc).__name__}: {exc}") from exc
-
-
 def _failure(exc: Exception, url: str, timeout: float) -> Exception:
     """What a request that got no answer means: the vendor's trouble, or a URL that cannot work."""
+    import aiohttp
+
     if isinstance(exc, asyncio.TimeoutError):
         return TransientError(f"timeout after {timeout:g}s")
     if isinstance(exc, aiohttp.ClientConnectorDNSError):

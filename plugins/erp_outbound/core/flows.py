@@ -7,17 +7,20 @@ transform and reconcile steps look them up here by vendor and document type.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from erp_outbound.core.batch import Built, Extracted
+if TYPE_CHECKING:
+    from erp_outbound.core.batch import Built, Extracted
 
 
 @dataclass(frozen=True)
 class Flow:
     vendor: str
     doc_type: str  # the vendor's document type, e.g. ORDER
-    build: Callable[[Extracted, str], Built]  # pandas: extracted frames -> payloads + build errors
+    # "module:function" of the pandas builder (extracted frames -> payloads + build errors), imported when a
+    # run builds: DAG files list the flows, and parsing them must not import pandas (Airflow parses every 30 s).
+    builder: str
     party_columns: tuple[str, ...] = ()  # header columns naming parties to look up with parties.sql
     line_party_columns: tuple[str, ...] = ()  # line columns naming parties (e.g. a sales report's locations)
     has_lines: bool = True  # whether the type's SQL folder has lines.sql
@@ -32,6 +35,10 @@ class Flow:
     @property
     def sql_folder(self) -> str:
         return self.doc_type.lower()
+
+    def build(self, extracted: Extracted, tz: str) -> Built:
+        module, _, function = self.builder.partition(":")
+        return getattr(importlib.import_module(module), function)(extracted, tz)
 
 
 def flows(vendor: str) -> dict[str, Flow]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def airflow_home() -> Path:
@@ -23,6 +25,20 @@ def reports_url() -> str:
 def erp_timezone() -> str:
     """The time zone of the ERP's naive timestamps (Procuros wants an explicit UTC offset)."""
     return os.environ.get("ERP_OUTBOUND_TIMEZONE", "Europe/Berlin")
+
+
+def erp_now() -> datetime:
+    """Now as the ERP's naive timestamps say it: wall time in ERP_OUTBOUND_TIMEZONE, to the second.
+
+    Every time written onto an ERP row (last_attempt_at, operation_requested_at, ...) is this one,
+    whatever the worker's TZ: the ERP's own times are read in that zone, so ours sit beside them.
+    """
+    name = erp_timezone()
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"ERP_OUTBOUND_TIMEZONE={name!r} is not a time zone name (e.g. Europe/Berlin, UTC)") from exc
+    return datetime.now(zone).replace(microsecond=0, tzinfo=None)
 
 
 def chunk_size() -> int:

@@ -10,11 +10,12 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.feather as feather
-import pyarrow.ipc as ipc
+# pandas and pyarrow are imported where frames are written and read: DAG files import this module
+# (through the run report of the failure notifier), and Airflow parses them every 30 seconds.
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _is_url(location: str) -> bool:
@@ -86,6 +87,9 @@ class Folder:
         Read back faster and with less memory than Parquet, and text columns (payload bodies)
         stay the strings they were, with no escaping either way.
         """
+        import pyarrow as pa
+        import pyarrow.feather as feather
+
         target = self._file(name)
         buffer = pa.BufferOutputStream()
         feather.write_feather(parquet_safe(frame), buffer, compression="lz4", chunksize=RECORDS_PER_BATCH)
@@ -107,6 +111,8 @@ def parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
     The transforms then read the values and report what is not a number as a build error.
     """
+    import pandas as pd
+
     mixed = [c for c in frame.columns if frame[c].dtype == object
              and pd.api.types.infer_dtype(frame[c], skipna=True).startswith("mixed")]
     if not mixed:
@@ -133,6 +139,8 @@ def read_lines(ref: str) -> Iterator[str]:
 
 
 def read_frame(ref: str) -> pd.DataFrame:
+    import pandas as pd
+
     with _open(ref, "rb") as fh:
         return pd.read_parquet(io.BytesIO(fh.read()))
 
@@ -142,6 +150,9 @@ def read_records(ref: str) -> Iterator[list[dict]]:
 
     Batch by batch, so a file's rows never sit in memory twice (as Arrow and as Python).
     """
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
     with _open(ref, "rb") as fh:
         data = fh.read()  # the compressed file: a fraction of its rows' size
     reader = ipc.open_file(pa.BufferReader(data))

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
 from erp_outbound.core.flows import Flow, flows
+from erp_outbound.core.settings import erp_now
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.journal import journal_row
 from erp_outbound.erp.sql import has_statement, statement
@@ -108,7 +108,7 @@ def release(engine: Engine, vendor: str, dag_id: str, document_ids: Sequence[str
         raise ValueError(f"{vendor} {flow.doc_type} has no final status to write")
     candidates = {r.document_id: r for r in uncertain_rows(engine, vendor, flow.doc_type)}
     released, refused = [], {}
-    now, at = utcnow(), datetime.now().replace(microsecond=0)  # ``at`` as write-back stamps ERP rows
+    now, at = utcnow(), erp_now()  # ``at`` as write-back stamps ERP rows
     run_id = f"release__{now.isoformat(timespec='seconds')}"
     with engine.begin() as conn:  # the rows and their journal entries together
         for document_id in dict.fromkeys(str(i) for i in document_ids):

@@ -2,7 +2,9 @@
 
 Each folder holds the statements a document type needs (see ``include/sql/README.md``).
 Users edit these files to point erp-outbound at their own ERP tables; the column
-aliases the statements return are the contract with the transforms.
+aliases the statements return are the contract with the transforms. ``ERP_OUTBOUND_SQL_DIR``
+names the user's folder; without it, the SQL that came with erp-outbound (the demo ERP's
+mapping): the wheel's bundled copy, or the checkout's ``include/sql``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from pathlib import Path
 from sqlalchemy import bindparam, text
 from sqlalchemy.sql.elements import TextClause
 
-DEFAULT_SQL_DIR = Path(__file__).resolve().parents[3] / "include" / "sql"
+from erp_outbound.resources import include_dir
 
 
 def sql_root() -> Path:
-    return Path(os.environ.get("ERP_OUTBOUND_SQL_DIR") or DEFAULT_SQL_DIR)
+    return Path(os.environ.get("ERP_OUTBOUND_SQL_DIR") or include_dir() / "sql")
 
 
 @lru_cache(maxsize=256)

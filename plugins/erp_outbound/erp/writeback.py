@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from erp_outbound.core.settings import erp_now
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.journal import Journal
 from erp_outbound.erp.sql import has_statement, statement
@@ -27,7 +28,7 @@ def apply_verdicts(
     """Apply journal entries; returns counts per outcome applied."""
     if not entries:
         return {}
-    now = datetime.now().replace(microsecond=0)
+    now = erp_now()
     with engine.begin() as conn:
         taken = journal.take([entry_id for entry_id, _ in entries], conn)
         mine = [(entry_id, v) for entry_id, v in entries if entry_id in taken]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from erp_outbound.core.flows import Flow
-from erp_outbound.gep.transforms import build_status_entries
 
 POR_STATUS = "POR_STATUS"
 
 FLOWS: dict[str, Flow] = {
-    POR_STATUS: Flow("gep", POR_STATUS, build_status_entries, has_lines=False, number_column="gep_key"),
+    POR_STATUS: Flow(vendor="gep", doc_type=POR_STATUS, builder="erp_outbound.gep.transforms:build_status_entries",
+                     has_lines=False, number_column="gep_key"),
 }

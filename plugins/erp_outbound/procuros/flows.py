@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from erp_outbound.core.flows import Flow
-from erp_outbound.procuros.transforms import BUILDERS
 
 # Per type: the header columns naming parties (looked up with parties.sql), the payload
 # field that names the document and must not repeat among pending documents (None: may
@@ -34,11 +33,27 @@ NUMBER_COLUMNS = {"ORDER": "order_number", "ORDER_RESPONSE": "response_number", 
                   "INVENTORY_REPORT": "report_number", "DISPATCH_INSTRUCTION": "shipment_number",
                   "DISPATCH_INSTRUCTION_RESPONSE": "shipment_number"}
 
+# Per type: its pandas builder in erp_outbound.procuros.transforms (imported when a run builds).
+BUILDER_PATHS: dict[str, str] = {
+    "ORDER": "order:build",
+    "ORDER_RESPONSE": "order_response:build",
+    "SHIPPING_NOTICE": "shipping_notice:build",
+    "INVOICE": "invoice:build_invoice",
+    "CREDIT_NOTE": "invoice:build_credit_note",
+    "RECEIVAL_NOTICE": "receival_notice:build",
+    "REMITTANCE_ADVICE": "remittance_advice:build",
+    "SALES_REPORT": "sales_report:build",
+    "PRODUCT_CATALOG": "product_catalog:build",
+    "INVENTORY_REPORT": "inventory_report:build",
+    "DISPATCH_INSTRUCTION": "dispatch_instruction:build_instruction",
+    "DISPATCH_INSTRUCTION_RESPONSE": "dispatch_instruction:build_response",
+}
+
 FLOWS: dict[str, Flow] = {
-    doc_type: Flow("procuros", doc_type, build, party_columns=TYPES[doc_type][0],
-                   line_party_columns=LINE_PARTIES.get(doc_type, ()), unique_field=TYPES[doc_type][1],
-                   number_column=NUMBER_COLUMNS[doc_type])
-    for doc_type, build in BUILDERS.items()
+    doc_type: Flow(vendor="procuros", doc_type=doc_type, builder=f"erp_outbound.procuros.transforms.{builder}",
+                   party_columns=TYPES[doc_type][0], line_party_columns=LINE_PARTIES.get(doc_type, ()),
+                   unique_field=TYPES[doc_type][1], number_column=NUMBER_COLUMNS[doc_type])
+    for doc_type, builder in BUILDER_PATHS.items()
 }
 
 # Where the receiving trade partner sits in each type (the sender is the ERP's own company).

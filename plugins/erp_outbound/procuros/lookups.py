@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
@@ -150,8 +150,10 @@ async def look_up(client, asked: list[AskProcuros]) -> list[Verdict]:
     by_type: dict[str, list[AskProcuros]] = defaultdict(list)
     for a in asked:
         by_type[a.doc_type].append(a)
-    # Procuros dates are Berlin time: the extra day on either side covers any offset.
-    since, until = date.today() - timedelta(days=LOOKBACK_DAYS + 1), date.today() + timedelta(days=1)
+    # Procuros dates are Berlin time: the extra day on either side covers any offset (today in UTC, not in
+    # the worker's TZ, so every worker asks for the same window).
+    today = datetime.now(timezone.utc).date()
+    since, until = today - timedelta(days=LOOKBACK_DAYS + 1), today + timedelta(days=1)
     verdicts: list[Verdict] = []
     for doc_type, docs in by_type.items():
         try:

@@ -18,7 +18,6 @@ from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.hook import ProcurosHook
-from erp_outbound.procuros.tasks import handle
 from erp_outbound.procuros.task_marks import TaskMarker, task_page
 from erp_outbound.ui.links import RunReportLink
 
@@ -76,6 +75,8 @@ class ProcurosHandleTasksOperator(BaseOperator):
         self.dry_run = dry_run
 
     def execute(self, context) -> dict:
+        from erp_outbound.procuros.tasks import handle  # pandas: imported where tasks are handled, not at parse
+
         engine = ErpHook(self.erp_conn_id).engine
         dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
         outcomes = [handle(json.loads(line), engine, dry_run) for line in read_lines(self.listed["tasks"])]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime
 from typing import Any
 
 from erp_outbound.core import runs
 from erp_outbound.core.http import TransientError
 from erp_outbound.core.params import form_value
+from erp_outbound.core.settings import erp_now
 from erp_outbound.core.tokens import TokenUnavailable
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
@@ -88,7 +88,7 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         if not doc.get("requested"):
             # Written before the POST leaves: a lost answer can then never lead to a second POST.
             await asyncio.to_thread(self._erp, "mark_requested", document_id=doc["document_id"],
-                                    at=datetime.now().replace(microsecond=0))
+                                    at=erp_now())
             doc["requested"] = True
         path = f"procurement/order-responses/{doc['identifier']}/api-operations/{FORWARD_OPERATION}/instances"
         try:

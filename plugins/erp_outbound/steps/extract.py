@@ -14,9 +14,8 @@ from erp_outbound.erp.claims import DEFAULT_LEASE_SECONDS, Claims
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal
 from erp_outbound.erp.writeback import apply_verdicts
-from erp_outbound.steps.pending import pending_chunks
 
-__all__ = ["ExtractDocumentsOperator", "pending_chunks", "unmatched_ids"]
+__all__ = ["ExtractDocumentsOperator", "unmatched_ids"]
 
 
 class ExtractDocumentsOperator(BaseOperator):
@@ -56,6 +55,9 @@ class ExtractDocumentsOperator(BaseOperator):
         self.lease_seconds = lease_seconds
 
     def execute(self, context) -> dict:
+        # pandas (steps/pending.py) is imported here: DAG files import this operator, parsed every 30 s.
+        from erp_outbound.steps.pending import pending_chunks
+
         # Unset fields are the run's trigger-form values; bad values fail before anything is read.
         limit = as_limit(form_value(context, "limit", self.limit))
         only_ids = as_ids(form_value(context, "only_ids", self.only_ids))

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from airflow.sdk import BaseOperator
 
 from erp_outbound.core import runs, settings
-from erp_outbound.core.batch import Built, Extracted
-from erp_outbound.core.build import reject_repeated_identifiers
 from erp_outbound.core.flows import flow
 from erp_outbound.core.storage import read_frame, read_lines
 from erp_outbound.core.verdict import Outcome, Verdict
+
+# pandas (with core/batch.py, core/build.py) is imported in execute: DAG files import this operator, and
+# Airflow parses them every 30 seconds.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from erp_outbound.core.batch import Built
 
 
 def payload_frame(doc_type: str, built: Built) -> pd.DataFrame:
@@ -87,6 +91,9 @@ class BuildPayloadsOperator(BaseOperator):
         self.chunks = chunks
 
     def execute(self, context) -> list[dict]:
+        from erp_outbound.core.batch import Extracted
+        from erp_outbound.core.build import reject_repeated_identifiers
+
         chunks = self.chunks["chunks"] if isinstance(self.chunks, dict) else self.chunks
         folder = runs.staging_folder(context, "transform")
         tz = settings.erp_timezone()

@@ -6,7 +6,8 @@ the file ``docs/<page>.md``. Relative links between the files (``docs/operators/
 the README, ``../platform/scaling.md#pools`` in a page) become links to the guide's pages; a link to a file
 the guide does not serve stays as its text. Headings get the anchors MkDocs gives them (Python-Markdown's
 toc slugify, ``_1`` for a repeated one), so one link works on the site and in the guide. Images become
-their caption (the screenshots are not part of the package), raw HTML is escaped.
+their caption, raw HTML is escaped. The wheel carries README.md and docs/ (erp_outbound/bundled/guide/,
+see setup.py); a checkout or an editable install reads the repository's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 
+from erp_outbound import resources
+
 DISTRIBUTION = "erp-outbound"
 README = "README.md"
 DOCS = "docs"
@@ -28,8 +31,8 @@ HOME = ""  # the README's page name: /guide itself
 
 
 def guide_root() -> Path:
-    """The folder holding README.md and docs/: the repository root of a source checkout."""
-    return Path(__file__).resolve().parents[3]
+    """The folder with README.md and docs/**/*.md (+ docs/screenshots): the installed copy, or the repository."""
+    return resources.BUNDLED / "guide" if resources.from_the_wheel() else resources.REPOSITORY
 
 
 def page_files() -> dict[str, str]:

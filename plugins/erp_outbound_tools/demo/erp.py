@@ -59,9 +59,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from erp_outbound.erp import migrations, state
+from erp_outbound.resources import include_dir
 
-# plugins/erp_outbound_tools/demo/erp.py -> <repo>/include/erp/demo_schema.sql
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "include" / "erp" / "demo_schema.sql"
+# include/erp/demo_schema.sql: the checkout's, or the wheel's copy
+SCHEMA_PATH = include_dir() / "erp" / "demo_schema.sql"
 
 #: All demo dates are relative to this (naive, local) moment; no wall clock is used.
 ANCHOR = dt.datetime(2026, 11, 2, 9, 0)

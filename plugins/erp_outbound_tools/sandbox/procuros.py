@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import web
 
+from erp_outbound.procuros.spec import spec_path
+
 from . import procuros_rules as rules
 from .config import TRANSACTION_STATUSES, ProcurosConfig, SandboxConfig
 from .faults import FAULT_KEY
@@ -119,7 +121,8 @@ class ProcurosApi:
         self.unknown_prefixes = tuple(config.procuros.unknown_gln_prefixes)
         self.inactive_prefixes = tuple(config.procuros.inactive_gln_prefixes)
         self.public_url = config.public_url.rstrip("/") if config.public_url else None
-        self.spec = rules.SpecValidator(config.procuros.spec_path) if config.procuros.spec_path else None
+        self.spec = rules.SpecValidator(config.procuros.spec_path or str(spec_path())) \
+            if config.procuros.validate_against_spec else None
         self.state = state
 
     # --- helpers ---------------------------------------------------------------

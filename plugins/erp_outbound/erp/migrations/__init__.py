@@ -11,14 +11,16 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow.sdk.exceptions import AirflowFailException
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
+
+# Alembic is imported where a revision is read or run: the ERP hook imports this module, DAG files import
+# the hook's operators, and Airflow parses DAG files every 30 seconds.
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 VERSION_TABLE = "erp_outbound_alembic_version"
 BOOKKEEPING_TABLES = ("erp_outbound_claims", "erp_outbound_verdicts", "erp_outbound_error_reports",
@@ -36,6 +38,8 @@ class ErpSchemaError(AirflowFailException):
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = connection
@@ -45,11 +49,15 @@ def alembic_config(connection: Connection | None = None) -> Config:
 @lru_cache(maxsize=1)
 def head() -> str:
     """The revision this version of erp-outbound works with."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current(connection: Connection) -> str | None:
     """The ERP's revision, None when it has never been migrated."""
+    from alembic.runtime.migration import MigrationContext
+
     chatter = logging.getLogger("alembic.runtime.migration")  # "Context impl ..." on every look
     level = chatter.level
     chatter.setLevel(logging.WARNING)
@@ -61,6 +69,8 @@ def current(connection: Connection) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Create or migrate the bookkeeping tables; returns the revisions before and after."""
+    from alembic import command
+
     with engine.connect() as connection:
         before = current(connection)
         connection.commit()  # Alembic opens a transaction per revision (env.py)
@@ -97,4 +107,6 @@ def check(engine: Engine, conn_id: str | None = None) -> None:
 
 @lru_cache(maxsize=1)
 def _known_revisions() -> frozenset[str]:
+    from alembic.script import ScriptDirectory
+
     return frozenset(script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions())
