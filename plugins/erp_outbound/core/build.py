@@ -104,3 +104,15 @@ def reject_repeated_identifiers(result: Built, field_name: str, seen: dict[str, 
                        pd.concat([result.errors, moved], ignore_index=True))
     seen.update(zip(result.payloads["identifier"], result.payloads["document_id"]))
     return result
+
+
+def move_to_errors(result: Built, problems: Problems) -> Built:
+    """``result`` with the payloads of the documents ``problems`` names moved to the build errors."""
+    errors = problems.by_document()
+    if errors.empty:
+        return result
+    payloads = result.payloads
+    failed = payloads["document_id"].isin(errors.index)
+    moved = payloads[failed][["document_id", "identifier", "attempts"]]
+    moved = moved.assign(errors=errors.reindex(moved["document_id"]).to_numpy())
+    return Built(payloads[~failed].reset_index(drop=True), pd.concat([result.errors, moved], ignore_index=True))
