@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from erp_outbound.core.batch import Built
+from erp_outbound.core.batch import Built, Extracted
 from erp_outbound.core.build import Problems, move_to_errors
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -171,8 +171,63 @@ def contract(vendor: str) -> Contract:
     return importlib.import_module(f"erp_outbound.{vendor}.payload_contract").contract()
 
 
-def checked(vendor: str, doc_type: str, built: Built) -> Built:
-    """The transform step's one place for the check: payloads that break the contract become build errors."""
-    return contract(vendor).check(doc_type, built)
+def build_checked(vendor: str, doc_flow, data: Extracted, tz: str) -> Built:
+    """The transform step's path for one chunk: the builder, then the contract check.
+
+    Text with a lone surrogate (no UTF-8 can carry it; Arrow refuses it) is taken out of the
+    ERP's frames first, and its documents become build errors naming the column and the value.
+    """
+    unreadable = lone_surrogates(data, doc_flow)
+    built = move_to_errors(doc_flow.build(data, tz), unreadable)
+    return contract(vendor).check(doc_flow.doc_type, built)
+
+
+def lone_surrogates(data: Extracted, doc_flow) -> Problems:
+    """Build errors for ERP texts holding a lone surrogate; those cells are replaced by their escaped text."""
+    problems = Problems()
+    for cells, frame in (("headers", data.headers), ("lines", data.lines), ("parties", data.parties)):
+        for column in frame.columns:
+            values = frame[column]
+            if values.dtype != object or _encodes(values):  # the common case: one join, one encode
+                continue
+            bad = values.map(lambda v: isinstance(v, str) and _SURROGATE.search(v) is not None).astype(bool)
+            messages = [f"{column}: {shown(v)} holds a lone surrogate U+{ord(_SURROGATE.search(v).group()):04X}, "
+                        "not Unicode text" for v in values[bad]]
+            if cells == "headers":
+                problems.add(bad, column, pd.Series(messages, index=values.index[bad]).reindex(values.index))
+            elif cells == "lines":
+                problems.add_lines(frame, bad, column, pd.Series(messages, index=values.index[bad]).reindex(values.index))
+            else:
+                _party_problems(data, doc_flow, frame.index[bad], column, messages, problems)
+            frame[column] = values.mask(bad, values[bad].map(_escaped))
+    return problems
+
+
+def _party_problems(data: Extracted, doc_flow, party_ids, column: str, messages: list[str],
+                    problems: Problems) -> None:
+    """A party's unreadable text fails every document naming that party."""
+    for party_id, message in zip(party_ids, messages):
+        for name in doc_flow.party_columns:
+            if name in data.headers:
+                hit = data.headers[name].astype("string") == str(party_id)
+                problems.add(hit, f"{name}.{column}", f"party {party_id}: {message}")
+        for name in doc_flow.line_party_columns:
+            if name in data.lines:
+                hit = data.lines[name].astype("string") == str(party_id)
+                per_document = pd.Series(True, index=pd.Index(data.lines["document_id"][hit.fillna(False)].unique()))
+                problems.add(per_document.reindex(data.headers.index, fill_value=False), f"{name}.{column}",
+                             f"party {party_id}: {message}")
+
+
+def _encodes(values: pd.Series) -> bool:
+    try:
+        "\n".join([v for v in values.tolist() if type(v) is str]).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escaped(value: str) -> str:
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 

@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator
 from erp_outbound.core import runs, settings
 from erp_outbound.core.batch import Built, Extracted
 from erp_outbound.core.build import reject_repeated_identifiers
-from erp_outbound.core.contract import checked
+from erp_outbound.core.contract import build_checked
 from erp_outbound.core.flows import flow
 from erp_outbound.core.storage import read_frame, read_lines
 from erp_outbound.core.verdict import Outcome, Verdict
@@ -97,7 +97,7 @@ class BuildPayloadsOperator(BaseOperator):
             doc_type = chunk["doc_type"]
             data = Extracted(read_frame(chunk["headers"]), read_frame(chunk["lines"]), read_frame(chunk["parties"]))
             doc_flow = flow(self.vendor, doc_type)
-            built = checked(self.vendor, doc_type, doc_flow.build(data, tz))  # never sent if the vendor would refuse it
+            built = build_checked(self.vendor, doc_flow, data, tz)  # never sent if the vendor would refuse it
             if doc_flow.unique_field:
                 built = reject_repeated_identifiers(built, doc_flow.unique_field, numbers_seen.setdefault(doc_type, {}))
             if len(built.payloads):

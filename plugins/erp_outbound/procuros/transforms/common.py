@@ -234,7 +234,7 @@ def money(values: pd.Series) -> pd.Series:
 
 def optional_number(lines: pd.DataFrame, column: str, name: str, problems: Problems, decimals: int = 4) -> pd.Series:
     """A number that may be missing, but not unreadable (e.g. '12,50')."""
-    values = pd.to_numeric(lines[column], errors="coerce")
+    values = J.numeric(lines[column])
     unreadable = lines[column].notna() & values.isna()
     problems.add_lines(lines, unreadable, name, f"{name} is not a number: " + shown(lines[column]))
     return J.number(values, decimals)
@@ -248,7 +248,7 @@ def unit_of_measure(lines: pd.DataFrame, problems: Problems) -> pd.Series:
 
 
 def required_quantity(lines: pd.DataFrame, column: str, name: str, problems: Problems) -> pd.Series:
-    values = pd.to_numeric(lines[column], errors="coerce")
+    values = J.numeric(lines[column])
     problems.add_lines(lines, values.isna() | (values < 0), name, f"{name} is missing or negative ({column})")
     return J.number(values, 3)
 
@@ -257,7 +257,7 @@ def quantity_values(lines: pd.DataFrame, column: str, name: str, problems: Probl
                     required: bool = False) -> pd.Series:
     """Quantities as numbers: unreadable or negative values are build errors, and so is a missing
     one when ``required``."""
-    values = pd.to_numeric(lines[column], errors="coerce")
+    values = J.numeric(lines[column])
     given = lines[column].notna()
     problems.add_lines(lines, (given | required) & values.isna() | (values < 0), name,
                        f"{name} is missing, not a number or negative ({column}): " + shown(lines[column]))
@@ -266,7 +266,7 @@ def quantity_values(lines: pd.DataFrame, column: str, name: str, problems: Probl
 
 def required_number(lines: pd.DataFrame, column: str, name: str, problems: Problems, decimals: int = 2) -> pd.Series:
     """A number that must be there (an amount: negative values are fine)."""
-    values = pd.to_numeric(lines[column], errors="coerce")
+    values = J.numeric(lines[column])
     problems.add_lines(lines, values.isna(), name, f"{name} is missing or not a number ({column}): " + shown(lines[column]))
     return J.number(values, decimals)
 
