@@ -13,6 +13,7 @@ allows 100,000"), so it is never sent to be refused.
 
 from __future__ import annotations
 
+import decimal
 import importlib
 import json
 import math
@@ -188,7 +189,12 @@ def lone_surrogates(data: Extracted, doc_flow) -> Problems:
     for cells, frame in (("headers", data.headers), ("lines", data.lines), ("parties", data.parties)):
         for column in frame.columns:
             values = frame[column]
-            if values.dtype != object or _encodes(values):  # the common case: one join, one encode
+            if values.dtype != object:
+                continue
+            if _has_signaling_nan(values):  # Decimal('sNaN') stops pandas itself; it is NaN, an unreadable number
+                values = frame[column] = values.map(lambda v: _QUIET_NAN if isinstance(v, decimal.Decimal)
+                                                    and v.is_snan() else v)
+            if _encodes(values):  # the common case: one join, one encode
                 continue
             bad = values.map(lambda v: isinstance(v, str) and _SURROGATE.search(v) is not None).astype(bool)
             messages = [f"{column}: {shown(v)} holds a lone surrogate U+{ord(_SURROGATE.search(v).group()):04X}, "
@@ -217,6 +223,13 @@ def _party_problems(data: Extracted, doc_flow, party_ids, column: str, messages:
                 per_document = pd.Series(True, index=pd.Index(data.lines["document_id"][hit.fillna(False)].unique()))
                 problems.add(per_document.reindex(data.headers.index, fill_value=False), f"{name}.{column}",
                              f"party {party_id}: {message}")
+
+
+_QUIET_NAN = decimal.Decimal("NaN")
+
+
+def _has_signaling_nan(values: pd.Series) -> bool:
+    return any(type(v) is decimal.Decimal and v.is_snan() for v in values.tolist())
 
 
 def _encodes(values: pd.Series) -> bool:

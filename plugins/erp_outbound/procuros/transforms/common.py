@@ -30,12 +30,14 @@ def _parse_times(values: pd.Series, tz: str) -> pd.Series:
         return parsed.dt.tz_convert(tz)
     with_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).fillna(False)
     dotted = text.str.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}(?: .*)?").fillna(False)
-    naive = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    # Microseconds: years 1 to 9999, as RFC 3339 allows (nanoseconds would end at 2262 and fail the chunk).
+    naive = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     plain = ~with_offset & ~dotted
     if plain.any():
-        naive[plain] = pd.to_datetime(values[plain], errors="coerce", format="mixed")
+        naive[plain] = pd.to_datetime(values[plain], errors="coerce", format="mixed").astype("datetime64[us]")
     if dotted.any():
-        naive[dotted] = pd.to_datetime(text[dotted], errors="coerce", format="mixed", dayfirst=True)
+        naive[dotted] = pd.to_datetime(text[dotted], errors="coerce", format="mixed", dayfirst=True).astype(
+            "datetime64[us]")
     result = naive.dt.tz_localize(tz, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward")
     if with_offset.any():
         aware = pd.to_datetime(text[with_offset], errors="coerce", format="mixed", utc=True).dt.tz_convert(tz)
