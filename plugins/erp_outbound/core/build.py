@@ -36,7 +36,7 @@ class Problems:
             hit = lines[mask]
             self.parts.append(pd.DataFrame({
                 "document_id": hit["document_id"].to_numpy(),
-                "field": ("items[line " + hit["line_number"].astype("Int64").astype(str) + "]." + attribute).to_numpy(),
+                "field": ("items[line " + line_numbers(hit["line_number"]) + "]." + attribute).to_numpy(),
                 "message": _pick(message, mask),
             }))
 
@@ -49,6 +49,13 @@ class Problems:
         return grouped.groupby(level=0, sort=False).apply(
             lambda per_field: json.dumps(dict(zip(per_field.index.get_level_values(1), per_field)), ensure_ascii=False)
         )
+
+
+def line_numbers(values: pd.Series) -> pd.Series:
+    """Line numbers as text for a field name: whole numbers as 3 (not 3.0), anything else as the ERP has it."""
+    numbers = J.numeric(values)
+    whole = numbers.where((numbers % 1 == 0) & (numbers.abs() <= J.EXACT_INTEGER)).astype("Int64").astype("string")
+    return whole.fillna(shown(values))
 
 
 def shown(values: pd.Series) -> pd.Series:
