@@ -147,8 +147,8 @@ def _unsendable(value: Any, path: list) -> Iterator[tuple[list, str]]:
 
 def shown(value: Any) -> str:
     """A value for a message: short texts whole, long ones clipped and their length given."""
+    # repr shows control characters and lone surrogates escaped (\x00, \ud800): the message stays UTF-8
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate shows as \\ud800
     if len(text) > _SHOWN:
         return repr(text[:_SHOWN]) + f"... ({len(text):,} characters)"
     return repr(text) if isinstance(value, str) else text
