@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, settings
 # HYPOTHESIS_PROFILE=explore searches afresh with more examples, for a developer hunting new values.
 _PROPERTY_SETTINGS = dict(database=None, deadline=None, print_blob=True, phases=[Phase.explicit, Phase.generate],
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("erp-outbound", derandomize=True, max_examples=40, **_PROPERTY_SETTINGS)
+settings.register_profile("erp-outbound", derandomize=True, max_examples=30, **_PROPERTY_SETTINGS)
 settings.register_profile("explore", derandomize=False, max_examples=500, **_PROPERTY_SETTINGS)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "erp-outbound"))
 
