@@ -76,7 +76,8 @@ screenshots: install browser
 # Each DAG file's parse time beside `import airflow.sdk` alone (LEGS=parse), throughput, latency and memory
 # of the Procuros pipeline (LEGS=sizes), and every vendor endpoint beside a
 # bare aiohttp client, clean and under vendor pressure (LEGS=engine, or legs by name: procuros,gep:faults,...;
-# ENGINE_DOCUMENTS per leg): prints tables and a BENCH {json} line.
+# ENGINE_DOCUMENTS per leg), the contract check's cost beside main's transform (LEGS=contract, at the
+# largest of SIZES): prints tables and a BENCH {json} line.
 SIZES ?= 1000,10000,100000
 LEGS ?= parse,sizes,engine
 ENGINE_DOCUMENTS ?= 3000

@@ -11,6 +11,17 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+# Property tests (test_builder_properties.py) are deterministic in make test: derandomized (the
+# examples follow from the test alone), a fixed number of them, no example database, no deadline, and
+# no shrinking (it took minutes on these frames): a failure prints the example as generated.
+# HYPOTHESIS_PROFILE=explore searches afresh with more examples, for a developer hunting new values.
+_PROPERTY_SETTINGS = dict(database=None, deadline=None, print_blob=True, phases=[Phase.explicit, Phase.generate],
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("erp-outbound", derandomize=True, max_examples=30, **_PROPERTY_SETTINGS)
+settings.register_profile("explore", derandomize=False, max_examples=500, **_PROPERTY_SETTINGS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "erp-outbound"))
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("AIRFLOW_HOME", str(REPO / ".airflow"))

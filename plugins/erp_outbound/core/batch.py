@@ -14,6 +14,12 @@ def id_text(values: pd.Series) -> pd.Series:
     return values.astype("string")
 
 
+def _sort_key(values: pd.Series) -> pd.Series:
+    if values.name == "line_number":
+        return pd.to_numeric(values.map(lambda v: v if isinstance(v, (int, float, str)) else None), errors="coerce")
+    return values
+
+
 @dataclass
 class Extracted:
     """One chunk of one document type: headers indexed by document id, their lines and parties."""
@@ -25,7 +31,8 @@ class Extracted:
     def __post_init__(self):
         self.headers = self.headers.set_index(id_text(self.headers["document_id"]).rename(None))
         self.lines = self.lines.assign(document_id=id_text(self.lines["document_id"]))
-        self.lines = self.lines.sort_values(["document_id", "line_number"], kind="stable").reset_index(drop=True)
+        # Line numbers as numbers (an unreadable one sorts last and is a build error of its builder).
+        self.lines = self.lines.sort_values(["document_id", "line_number"], kind="stable", key=_sort_key).reset_index(drop=True)
         self.parties = self.parties.set_index(id_text(self.parties["party_id"]).rename(None))
 
 

@@ -36,7 +36,7 @@ class Problems:
             hit = lines[mask]
             self.parts.append(pd.DataFrame({
                 "document_id": hit["document_id"].to_numpy(),
-                "field": ("items[line " + hit["line_number"].astype("Int64").astype(str) + "]." + attribute).to_numpy(),
+                "field": ("items[line " + line_numbers(hit["line_number"]) + "]." + attribute).to_numpy(),
                 "message": _pick(message, mask),
             }))
 
@@ -49,6 +49,13 @@ class Problems:
         return grouped.groupby(level=0, sort=False).apply(
             lambda per_field: json.dumps(dict(zip(per_field.index.get_level_values(1), per_field)), ensure_ascii=False)
         )
+
+
+def line_numbers(values: pd.Series) -> pd.Series:
+    """Line numbers as text for a field name: whole numbers as 3 (not 3.0), anything else as the ERP has it."""
+    numbers = J.numeric(values)
+    whole = numbers.where((numbers % 1 == 0) & (numbers.abs() <= J.EXACT_INTEGER)).astype("Int64").astype("string")
+    return whole.fillna(shown(values))
 
 
 def shown(values: pd.Series) -> pd.Series:
@@ -104,3 +111,15 @@ def reject_repeated_identifiers(result: Built, field_name: str, seen: dict[str, 
                        pd.concat([result.errors, moved], ignore_index=True))
     seen.update(zip(result.payloads["identifier"], result.payloads["document_id"]))
     return result
+
+
+def move_to_errors(result: Built, problems: Problems) -> Built:
+    """``result`` with the payloads of the documents ``problems`` names moved to the build errors."""
+    errors = problems.by_document()
+    if errors.empty:
+        return result
+    payloads = result.payloads
+    failed = payloads["document_id"].isin(errors.index)
+    moved = payloads[failed][["document_id", "identifier", "attempts"]]
+    moved = moved.assign(errors=errors.reindex(moved["document_id"]).to_numpy())
+    return Built(payloads[~failed].reset_index(drop=True), pd.concat([result.errors, moved], ignore_index=True))

@@ -9,6 +9,7 @@ as much as a 1,000-row one.
 
 from __future__ import annotations
 
+import decimal
 import json
 from collections.abc import Mapping
 
@@ -58,18 +59,47 @@ def string(values: pd.Series) -> pd.Series:
     return _series(quoted, values.index)
 
 
+def numeric(values: pd.Series) -> pd.Series:
+    """ERP values as float64 numbers; unreadable ones, and NaN, Infinity or numbers beyond a float's range
+    (1e999, 10**400) are missing, so the builders report them as build errors naming the value."""
+    try:
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    except (OverflowError, TypeError, ValueError, decimal.InvalidOperation):  # e.g. an int beyond 64 bits, Decimal('sNaN')
+        numbers = pd.Series([_one_number(v) for v in values], index=values.index, dtype="float64")
+    return numbers.where(np.isfinite(numbers))
+
+
+def _one_number(value) -> float:
+    try:
+        return float(pd.to_numeric(value))
+    except (OverflowError, TypeError, ValueError, decimal.InvalidOperation):
+        return float("nan")
+
+
 def number(values: pd.Series, decimals: int | None = None) -> pd.Series:
-    numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+    """JSON numbers. A non-finite value (left by arithmetic on huge ones) is written as NaN/Infinity:
+    not JSON, so the contract check (core/contract.py) makes it a build error naming the field."""
+    numbers = values.astype("float64") if pd.api.types.is_float_dtype(values) else pd.to_numeric(
+        values, errors="coerce").astype("float64")
     if decimals is not None:
         numbers = numbers.round(decimals)
     array = pa.array(numbers.to_numpy(), mask=numbers.isna().to_numpy(), type=pa.float64())
-    return _series(pc.cast(array, _STRING), values.index)  # Arrow writes 1.0 as "1"
+    text = _series(pc.cast(array, _STRING), values.index)  # Arrow writes 1.0 as "1"
+    infinite = np.isinf(numbers.to_numpy())
+    if infinite.any():
+        text = text.mask(pd.Series(infinite, index=values.index),
+                         np.where(numbers.to_numpy() > 0, "Infinity", "-Infinity"))
+    return text
+
+
+# Whole numbers beyond 2**53 are no longer exact as floats (nor in most JSON readers).
+EXACT_INTEGER = 2 ** 53
 
 
 def integer(values: pd.Series) -> pd.Series:
-    """Whole numbers; anything else is missing (callers report it as a build error)."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    return _text(numbers.where(numbers % 1 == 0).astype("Int64"))
+    """Whole numbers; anything else, and any beyond +-2**53, is missing (callers report it as a build error)."""
+    numbers = numeric(values)
+    return _text(numbers.where((numbers % 1 == 0) & (numbers.abs() <= EXACT_INTEGER)).astype("Int64"))
 
 
 def boolean(values: pd.Series) -> pd.Series:

@@ -17,9 +17,10 @@ def _whole_number(frame: pd.DataFrame, column: str, name: str, minimum: int, pro
                   required: bool = False) -> pd.Series:
     """An integer field with RamBase's minimum value; JSON text, missing where empty."""
     raw = frame[column] if column in frame else pd.Series(pd.NA, index=frame.index)
-    values = pd.to_numeric(raw, errors="coerce")
+    values = J.numeric(raw)
     given = raw.notna() & (raw.astype("string").str.strip() != "")
-    problems.add(given & (values.isna() | (values % 1 != 0)), name, f"{name} is not a whole number: " + shown(raw))
+    problems.add(given & (values.isna() | (values % 1 != 0) | (values.abs() > J.EXACT_INTEGER)), name,
+                 f"{name} is not a whole number: " + shown(raw))
     problems.add(values.notna() & (values < minimum), name,
                  f"{name} must be at least {minimum}, the ERP has " + shown(raw) + f" ({column})")
     if required:
@@ -84,7 +85,7 @@ def build_invoice_forwarding(data: Extracted, tz: str) -> Built:
 
 def _ids(values: pd.Series) -> pd.Series:
     """Ids as text without a trailing .0 (integer columns with NULLs arrive as floats)."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    whole = numbers.notna() & (numbers % 1 == 0)
+    numbers = J.numeric(values)
+    whole = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() <= J.EXACT_INTEGER)
     text = values.astype("string")
     return text.mask(whole, numbers.where(whole).astype("Int64").astype("string"))

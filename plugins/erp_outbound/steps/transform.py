@@ -78,8 +78,8 @@ class BuildPayloadsOperator(BaseOperator):
     Returns the load parts (see ``load_parts``), which the load step maps over, and
     pushes its counts as the ``summary`` XCom.
 
-    Documents that cannot be built are staged as build errors naming the field; they never
-    fail their batch. Load records them as verdicts, after it has reached the vendor.
+    Documents that cannot be built, and payloads that break the vendor's contract
+    (core/contract.py), are staged as build errors naming the field; they never fail their batch. Load records them as verdicts, after it has reached the vendor.
     """
 
     template_fields = ("chunks",)
@@ -93,6 +93,7 @@ class BuildPayloadsOperator(BaseOperator):
     def execute(self, context) -> list[dict]:
         from erp_outbound.core.batch import Extracted
         from erp_outbound.core.build import reject_repeated_identifiers
+        from erp_outbound.core.contract import build_checked
 
         chunks = self.chunks["chunks"] if isinstance(self.chunks, dict) else self.chunks
         folder = runs.staging_folder(context, "transform")
@@ -103,7 +104,7 @@ class BuildPayloadsOperator(BaseOperator):
             doc_type = chunk["doc_type"]
             data = Extracted(read_frame(chunk["headers"]), read_frame(chunk["lines"]), read_frame(chunk["parties"]))
             doc_flow = flow(self.vendor, doc_type)
-            built = doc_flow.build(data, tz)
+            built = build_checked(self.vendor, doc_flow, data, tz)  # never sent if the vendor would refuse it
             if doc_flow.unique_field:
                 built = reject_repeated_identifiers(built, doc_flow.unique_field, numbers_seen.setdefault(doc_type, {}))
             if len(built.payloads):

@@ -7,8 +7,9 @@ latency), so its time and peak RSS are its own. The same workload is also sent t
 way (one request at a time, a new connection each), and transformed alone.
 
 ``--legs`` picks what runs: ``parse`` (each DAG file's parse time beside ``import airflow.sdk``,
-parse.py), ``sizes`` (the figures above), ``engine`` (every engine leg) or engine legs by name
-(``procuros``, ``rambase:rate_limit``, ...); default all three.
+parse.py), ``sizes`` (the figures above), ``engine`` (every engine leg), ``contract`` (the contract
+check beside an earlier commit's transform, bench/contract.py) or engine legs by name (``procuros``,
+``rambase:rate_limit``, ...); default parse, sizes and engine.
 """
 
 from __future__ import annotations
@@ -156,15 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default=".bench")
     parser.add_argument("--no-dag-test", action="store_true", help="skip the whole dag.test() runs")
     parser.add_argument("--legs", default="parse,sizes,engine",
-                        help="parse, sizes, engine, or engine legs by name (procuros, gep:faults, ...), "
+                        help="parse, sizes, engine, contract, or engine legs by name (procuros, gep:faults, ...), "
                              "comma-separated")
     parser.add_argument("--parse-runs", type=int, default=7, help="fresh interpreters per DAG file (parse leg)")
+    parser.add_argument("--contract-baseline", default="main",
+                        help="the contract leg's baseline: the git commit whose transform is today's (default main)")
+    parser.add_argument("--contract-rounds", type=int, default=3)
     from erp_outbound_tools.bench import engine
 
     engine.add_arguments(parser)
     args = parser.parse_args(argv)
     legs = [leg.strip() for leg in args.legs.split(",") if leg.strip()]
-    engine_legs = engine.legs_from(args, ",".join(leg for leg in legs if leg not in ("sizes", "parse")))
+    engine_legs = engine.legs_from(args, ",".join(leg for leg in legs if leg not in ("sizes", "parse", "contract")))
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
@@ -175,6 +179,14 @@ def main(argv: list[str] | None = None) -> int:
 
         results["parse"] = parse.measure(args.parse_runs, parse.dags_folder())
         parse.report(results["parse"])
+    if "contract" in legs:
+        from erp_outbound_tools.bench import contract
+
+        print(f"... the contract check: {max(int(s) for s in args.sizes.split(','))} ORDERs, check on and off, "
+              f"beside {args.contract_baseline}", flush=True)
+        results["contract"] = contract.run(max(int(s) for s in args.sizes.split(",")), workdir,
+                                           args.contract_baseline, args.contract_rounds)
+        contract.report(results["contract"])
     if engine_legs:
         results["engine"] = engine.run(engine_legs, args.documents, args.latency_ms, args.port + 1,
                                        workdir / "engine", args.scale_documents, args.runs)

@@ -30,12 +30,14 @@ def _parse_times(values: pd.Series, tz: str) -> pd.Series:
         return parsed.dt.tz_convert(tz)
     with_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z)$", regex=True).fillna(False)
     dotted = text.str.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}(?: .*)?").fillna(False)
-    naive = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    # Microseconds: years 1 to 9999, as RFC 3339 allows (nanoseconds would end at 2262 and fail the chunk).
+    naive = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     plain = ~with_offset & ~dotted
     if plain.any():
-        naive[plain] = pd.to_datetime(values[plain], errors="coerce", format="mixed")
+        naive[plain] = pd.to_datetime(values[plain], errors="coerce", format="mixed").astype("datetime64[us]")
     if dotted.any():
-        naive[dotted] = pd.to_datetime(text[dotted], errors="coerce", format="mixed", dayfirst=True)
+        naive[dotted] = pd.to_datetime(text[dotted], errors="coerce", format="mixed", dayfirst=True).astype(
+            "datetime64[us]")
     result = naive.dt.tz_localize(tz, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward")
     if with_offset.any():
         aware = pd.to_datetime(text[with_offset], errors="coerce", format="mixed", utc=True).dt.tz_convert(tz)
@@ -234,7 +236,7 @@ def money(values: pd.Series) -> pd.Series:
 
 def optional_number(lines: pd.DataFrame, column: str, name: str, problems: Problems, decimals: int = 4) -> pd.Series:
     """A number that may be missing, but not unreadable (e.g. '12,50')."""
-    values = pd.to_numeric(lines[column], errors="coerce")
+    values = J.numeric(lines[column])
     unreadable = lines[column].notna() & values.isna()
     problems.add_lines(lines, unreadable, name, f"{name} is not a number: " + shown(lines[column]))
     return J.number(values, decimals)
@@ -248,7 +250,7 @@ def unit_of_measure(lines: pd.DataFrame, problems: Problems) -> pd.Series:
 
 
 def required_quantity(lines: pd.DataFrame, column: str, name: str, problems: Problems) -> pd.Series:
-    values = pd.to_numeric(lines[column], errors="coerce")
+    values = J.numeric(lines[column])
     problems.add_lines(lines, values.isna() | (values < 0), name, f"{name} is missing or negative ({column})")
     return J.number(values, 3)
 
@@ -257,7 +259,7 @@ def quantity_values(lines: pd.DataFrame, column: str, name: str, problems: Probl
                     required: bool = False) -> pd.Series:
     """Quantities as numbers: unreadable or negative values are build errors, and so is a missing
     one when ``required``."""
-    values = pd.to_numeric(lines[column], errors="coerce")
+    values = J.numeric(lines[column])
     given = lines[column].notna()
     problems.add_lines(lines, (given | required) & values.isna() | (values < 0), name,
                        f"{name} is missing, not a number or negative ({column}): " + shown(lines[column]))
@@ -266,7 +268,7 @@ def quantity_values(lines: pd.DataFrame, column: str, name: str, problems: Probl
 
 def required_number(lines: pd.DataFrame, column: str, name: str, problems: Problems, decimals: int = 2) -> pd.Series:
     """A number that must be there (an amount: negative values are fine)."""
-    values = pd.to_numeric(lines[column], errors="coerce")
+    values = J.numeric(lines[column])
     problems.add_lines(lines, values.isna(), name, f"{name} is missing or not a number ({column}): " + shown(lines[column]))
     return J.number(values, decimals)
 

@@ -14,9 +14,9 @@ def _billed_items(data: Extracted, problems: Problems) -> tuple[pd.Series, pd.Da
     """Item JSON per document, amounts per document (net, tax, gross) and the tax breakdown."""
     lines = data.lines
     li = lines.index
-    quantity = pd.to_numeric(lines["quantity"], errors="coerce")
-    price = pd.to_numeric(lines["unit_price"], errors="coerce")
-    rate = pd.to_numeric(lines["tax_rate"], errors="coerce")
+    quantity = J.numeric(lines["quantity"])
+    price = J.numeric(lines["unit_price"])
+    rate = J.numeric(lines["tax_rate"])
     problems.add_lines(lines, price.isna(), "unitPrice", "unit price (unit_price) is missing or not a number: " + C.shown(lines["unit_price"]))
     problems.add_lines(lines, rate.isna(), "tax.percentage", "tax rate (tax_rate) is missing or not a number: " + C.shown(lines["tax_rate"]))
     net = C.money(quantity * price)
@@ -62,7 +62,7 @@ def build_invoice(data: Extracted, tz: str) -> Built:
     h, problems = data.headers, Problems()
     parties = C.party_texts(data.parties)
     items, amounts, breakdown = _billed_items(data, problems)
-    payment_days = pd.to_numeric(h["payment_days"], errors="coerce")
+    payment_days = J.numeric(h["payment_days"])
     payment_terms = J.obj({"payInNumberOfDays": J.integer(payment_days), "percentage": J.constant(0, h.index)}, h.index)
     header = J.obj({
         "buyer": C.party_role(h, parties, "buyer_id", "buyer", problems),

@@ -24,7 +24,7 @@ def build(data: Extracted, tz: str) -> Built:
     li = lines.index
     action = C.code(lines, "action", "action", ACTIONS, problems, lines=True)
     deleted = lines["action"].astype(J.TEXT).str.strip().str.upper() == "DELETED"
-    price = pd.to_numeric(lines["unit_price"], errors="coerce")
+    price = J.numeric(lines["unit_price"])
     problems.add_lines(lines, price.isna() & ~deleted.fillna(False), "unitPrice",
                        "unit price (unit_price) is missing or not a number: " + C.shown(lines["unit_price"]))
     valid_from, valid_until = (pd.to_datetime(lines[c], errors="coerce", format="mixed")

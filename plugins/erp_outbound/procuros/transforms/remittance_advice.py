@@ -15,9 +15,9 @@ def build(data: Extracted, tz: str) -> Built:
     h, lines, problems = data.headers, data.lines, Problems()
     parties = C.party_texts(data.parties)
     li = lines.index
-    due = C.money(pd.to_numeric(lines["due_amount"], errors="coerce"))
-    remitted = C.money(pd.to_numeric(lines["remitted_amount"], errors="coerce"))
-    deducted = C.money(pd.to_numeric(lines["deduction_amount"], errors="coerce").fillna(0))
+    due = C.money(J.numeric(lines["due_amount"]))
+    remitted = C.money(J.numeric(lines["remitted_amount"]))
+    deducted = C.money(J.numeric(lines["deduction_amount"]).fillna(0))
     off = (due - deducted - remitted).round(2)
     def amount(values: pd.Series) -> pd.Series:
         return values.map("{:.2f}".format, na_action="ignore").astype("string")

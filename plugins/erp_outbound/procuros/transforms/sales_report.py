@@ -14,9 +14,9 @@ def build(data: Extracted, tz: str) -> Built:
     h, lines, problems = data.headers, data.lines, Problems()
     parties = C.party_texts(data.parties)
     li = lines.index
-    price = pd.to_numeric(lines["unit_price"], errors="coerce")
-    rate = pd.to_numeric(lines["tax_rate"], errors="coerce")
-    net = C.money(pd.to_numeric(lines["sales_quantity"], errors="coerce") * price)
+    price = J.numeric(lines["unit_price"])
+    rate = J.numeric(lines["tax_rate"])
+    net = C.money(J.numeric(lines["sales_quantity"]) * price)
     tax = C.money(net * rate / 100)
     item = J.obj({
         "lineNumber": J.integer(lines["line_number"]),

@@ -14,7 +14,7 @@ def build(data: Extracted, tz: str) -> Built:
     h, lines, problems = data.headers, data.lines, Problems()
     parties = C.party_texts(data.parties)
     li = lines.index
-    shipped = pd.to_numeric(lines["shipped_quantity"], errors="coerce")
+    shipped = J.numeric(lines["shipped_quantity"])
     batch = J.optional_obj({
         "batchIdentifier": J.string(lines["batch_number"]),
         "quantity": J.number(shipped, 3),
