@@ -21,11 +21,11 @@ from functools import lru_cache
 from itertools import chain, groupby
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.erp.state import claims, utcnow, verdicts
+from erp_outbound.erp.state import claims, open_documents, utcnow, verdicts
 
 if TYPE_CHECKING:
     from erp_outbound.core.report import RunReport
@@ -70,20 +70,102 @@ def insert_entries(conn, batch: Iterable[Verdict], dag_id: str | None, run_id: s
     """
     dialect = conn.dialect
     batch = list(batch)
+    if not batch:
+        return 0
+    before = None if dry_run else last_entry_id(conn, batch)
     if dialect.name == "postgresql":
         rows = [dict(zip(DOCUMENT_COLUMNS + EXPLANATION_COLUMNS + RUN_COLUMNS,
                          _document(v) + (_explanation(v) or (None,) * 6) + (dag_id, run_id, dry_run, now)))
                 for v in batch]
-        if rows:
-            conn.execute(insert(verdicts), rows)
-        return len(rows)
-    run = tuple(_bound(verdicts.c[name], value, dialect)
-                for name, value in zip(RUN_COLUMNS, (dag_id, run_id, dry_run, now)))
-    # in their order (ids follow it), statements for each stretch of one shape
-    for has_explanation, stretch in groupby(((v, _explanation(v)) for v in batch), key=lambda p: p[1] is not None):
-        columns = DOCUMENT_COLUMNS + (EXPLANATION_COLUMNS if has_explanation else ()) + RUN_COLUMNS
-        _insert_rows(conn, columns, [_document(v) + (explanation or ()) + run for v, explanation in stretch])
+        conn.execute(insert(verdicts), rows)
+    else:
+        run = tuple(_bound(verdicts.c[name], value, dialect)
+                    for name, value in zip(RUN_COLUMNS, (dag_id, run_id, dry_run, now)))
+        # in their order (ids follow it), statements for each stretch of one shape
+        for has_explanation, stretch in groupby(((v, _explanation(v)) for v in batch),
+                                                key=lambda p: p[1] is not None):
+            columns = DOCUMENT_COLUMNS + (EXPLANATION_COLUMNS if has_explanation else ()) + RUN_COLUMNS
+            _insert_rows(conn, columns, [_document(v) + (explanation or ()) + run for v, explanation in stretch])
+    if not dry_run:  # the page shows real runs only: a dry run's verdicts change no document's state
+        track_open_documents(conn, batch, dag_id, run_id, now, after_id=before)
     return len(batch)
+
+
+FINAL_OUTCOMES = tuple(o.value for o in Outcome if o.is_final)
+KEYS_PER_STATEMENT = 500  # document ids per IN list: well under every database's parameter limit
+
+
+def last_entry_id(conn, batch: list[Verdict]) -> int | None:
+    """The journal's largest id before ``batch`` is inserted; None when the batch is all final (then no
+    id is needed). Every id inserted after this read is larger: ids come from a counter that only grows."""
+    if all(v.outcome.is_final for v in batch):
+        return None
+    return conn.execute(select(func.max(verdicts.c.id))).scalar() or 0
+
+
+def track_open_documents(conn, batch: list[Verdict], dag_id: str | None, run_id: str, now: datetime,
+                         after_id: int | None) -> None:
+    """Bring the open set up to date with ``batch``, just journaled in ``conn``'s transaction.
+
+    A document whose latest verdict is final leaves the open set; any other gets (or keeps) a row
+    naming its latest verdict. ``after_id`` is :func:`last_entry_id` read before the insert: the
+    batch's own entries are found by the primary key above it, so no id needs to come back from a
+    multi-row INSERT (which MariaDB and SQLite cannot promise in order).
+    """
+    latest = {(v.vendor, v.doc_type, v.document_id): v for v in batch}  # the last verdict of each document wins
+    final: dict[tuple[str, str], list[str]] = {}
+    for (vendor, doc_type, document_id), v in latest.items():
+        if v.outcome.is_final:
+            final.setdefault((vendor, doc_type), []).append(document_id)
+    o = open_documents.c
+    for (vendor, doc_type), ids in final.items():
+        for start in range(0, len(ids), KEYS_PER_STATEMENT):
+            conn.execute(delete(open_documents).where(o.vendor == vendor, o.doc_type == doc_type,
+                                                      o.document_id.in_(ids[start:start + KEYS_PER_STATEMENT])))
+    if after_id is None:
+        return
+    v = verdicts.c
+    of_this_dag = v.dag_id.is_(None) if dag_id is None else v.dag_id == dag_id
+    entries = conn.execute(
+        select(v.id, v.vendor, v.doc_type, v.document_id, v.outcome)
+        .where(v.id > after_id, v.run_id == run_id, of_this_dag, v.dry_run.is_(False),
+               v.outcome.not_in(FINAL_OUTCOMES))
+        .order_by(v.id))
+    newest = {}
+    for entry_id, vendor, doc_type, document_id, outcome in entries:
+        key = (vendor, doc_type, document_id)
+        if key in latest and not latest[key].outcome.is_final:
+            newest[key] = dict(vendor=vendor, doc_type=doc_type, document_id=document_id, verdict_id=entry_id,
+                               outcome=outcome, dag_id=dag_id, recorded_at=now)
+    if newest:
+        conn.execute(_newer_wins_upsert(conn.dialect.name), list(newest.values()))
+
+
+def _newer_wins_upsert(dialect: str):
+    """INSERT an open-set row, or UPDATE the document's row when this verdict is newer (a larger id):
+    a slower writer of an older verdict never puts the document back in an older state."""
+    table = open_documents
+    keys = [c.name for c in table.primary_key.columns]
+    changed = [c.name for c in table.columns if c.name not in keys]
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        statement = dialect_insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=keys, set_={k: statement.excluded[k] for k in changed},
+            where=table.c.verdict_id < statement.excluded.verdict_id)
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        statement = mysql_insert(table)
+        newer = statement.inserted.verdict_id > table.c.verdict_id
+        # MariaDB assigns left to right: verdict_id last, so the others still compare with the old one
+        ordered = [(k, case((newer, statement.inserted[k]), else_=table.c[k])) for k in changed if k != "verdict_id"]
+        ordered.append(("verdict_id", case((newer, statement.inserted.verdict_id), else_=table.c.verdict_id)))
+        return statement.on_duplicate_key_update(ordered)
+    raise ValueError(f"erp-outbound keeps its bookkeeping in SQLite, PostgreSQL or MariaDB/MySQL, not {dialect}")
 
 
 def _insert_rows(conn, columns: tuple[str, ...], rows: list[tuple]) -> None:

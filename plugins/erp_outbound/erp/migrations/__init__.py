@@ -21,7 +21,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Engine
 
 VERSION_TABLE = "erp_outbound_alembic_version"
-BOOKKEEPING_TABLES = ("erp_outbound_claims", "erp_outbound_verdicts", "erp_outbound_error_reports")
+BOOKKEEPING_TABLES = ("erp_outbound_claims", "erp_outbound_verdicts", "erp_outbound_error_reports",
+                      "erp_outbound_open_documents")
 SCRIPTS = Path(__file__).resolve().parent
 
 
