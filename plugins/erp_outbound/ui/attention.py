@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from erp_outbound.core.flows import flows
 from erp_outbound.core.report import VENDOR_NAMES, vendor_ids
 from erp_outbound.core.verdict import Outcome, reason_text
-from erp_outbound.erp.state import open_documents, verdicts
+from erp_outbound.erp.state import open_documents as open_set, verdicts
 
 FINAL = frozenset(o.value for o in Outcome if o.is_final)
 # The vendor may have acted on a request whose answer was lost: a person checks, then releases it
@@ -79,8 +79,8 @@ def open_documents(engine: Engine, vendors: Iterable[str] | None = None, doc_typ
     Read from the open set (``erp_outbound_open_documents``), which names each such document's latest
     verdict: the cost follows what needs attention, not the journal's years of history.
     """
-    v, o = verdicts.c, open_documents.c
-    query = (select(verdicts).join(open_documents, v.id == o.verdict_id)
+    v, o = verdicts.c, open_set.c
+    query = (select(verdicts).join(open_set, v.id == o.verdict_id)
              .order_by(o.recorded_at.desc(), o.verdict_id.desc()).limit(limit))
     if vendors is not None:
         query = query.where(o.vendor.in_(sorted(vendors)))
@@ -97,7 +97,7 @@ def known_types(engine: Engine) -> list[tuple[str, str]]:
     has a document needing attention (a type of an older version). A type with nothing open filters to
     nothing, so the journal's history need not be read for it."""
     ours = {(vendor, doc_type) for vendor in VENDOR_NAMES for doc_type in flows(vendor)}
-    o = open_documents.c
+    o = open_set.c
     with engine.connect() as conn:
         seen = {tuple(r) for r in conn.execute(select(o.vendor, o.doc_type).distinct())}
     return sorted(ours | seen)
@@ -105,7 +105,7 @@ def known_types(engine: Engine) -> list[tuple[str, str]]:
 
 def known_outcomes(engine: Engine) -> list[str]:
     """Outcomes a document can need attention with: this version's, and any other a document is open with."""
-    o = open_documents.c
+    o = open_set.c
     with engine.connect() as conn:
         seen = {r[0] for r in conn.execute(select(o.outcome).distinct())}
     ours = [o.value for o in Outcome if not o.is_final]

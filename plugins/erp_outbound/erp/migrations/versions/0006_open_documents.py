@@ -45,18 +45,22 @@ def upgrade() -> None:
                     unique=True)
     op.create_index("ix_erp_outbound_open_documents_recorded", "erp_outbound_open_documents",
                     ["vendor", "recorded_at"])
+    op.execute(fill_statement(op.get_bind().dialect.name))
+
+
+def fill_statement(dialect: str) -> str:
+    """The open set from the journal: the latest real verdict per document (the largest id: ids follow the
+    order verdicts were journaled), where its outcome is not final."""
     final = ", ".join(f"'{o}'" for o in FINAL)
-    # The latest real verdict per document: the largest id (ids follow the order verdicts were journaled).
-    op.execute(
-        "INSERT INTO erp_outbound_open_documents "
-        "(vendor, doc_type, document_id, verdict_id, outcome, dag_id, recorded_at) "
-        "SELECT v.vendor, v.doc_type, v.document_id, v.id, v.outcome, v.dag_id, v.recorded_at "
-        "FROM erp_outbound_verdicts v JOIN ("
-        "  SELECT MAX(id) AS id FROM erp_outbound_verdicts WHERE dry_run = :no"
-        "  GROUP BY vendor, doc_type, document_id"
-        ") latest ON v.id = latest.id "
-        f"WHERE v.outcome NOT IN ({final})".replace(":no", "false" if op.get_bind().dialect.name == "postgresql"
-                                                     else "0"))
+    no = "false" if dialect == "postgresql" else "0"
+    return ("INSERT INTO erp_outbound_open_documents "
+            "(vendor, doc_type, document_id, verdict_id, outcome, dag_id, recorded_at) "
+            "SELECT v.vendor, v.doc_type, v.document_id, v.id, v.outcome, v.dag_id, v.recorded_at "
+            "FROM erp_outbound_verdicts v JOIN ("
+            f"  SELECT MAX(id) AS id FROM erp_outbound_verdicts WHERE dry_run = {no}"
+            "  GROUP BY vendor, doc_type, document_id"
+            ") latest ON v.id = latest.id "
+            f"WHERE v.outcome NOT IN ({final})")
 
 
 def downgrade() -> None:
