@@ -108,17 +108,19 @@ def track_open_documents(conn, batch: list[Verdict], dag_id: str | None, run_id:
     """Bring the open set up to date with ``batch``, just journaled in ``conn``'s transaction.
 
     A document whose latest verdict is final leaves the open set; any other gets (or keeps) a row
-    naming its latest verdict. ``after_id`` is :func:`last_entry_id` read before the insert: the
+    naming its latest verdict, and its latest failure since it was last final (``decided_id``; a
+    deferral keeps the one before). ``after_id`` is :func:`last_entry_id` read before the insert: the
     batch's own entries are found by the primary key above it, so no id needs to come back from a
     multi-row INSERT (which MariaDB and SQLite cannot promise in order).
     """
     latest = {(v.vendor, v.doc_type, v.document_id): v for v in batch}  # the last verdict of each document wins
-    final: dict[tuple[str, str], list[str]] = {}
-    for (vendor, doc_type, document_id), v in latest.items():
+    ended: dict[tuple[str, str], set[str]] = {}  # a final verdict in the batch: the document's row starts over
+    for v in batch:
         if v.outcome.is_final:
-            final.setdefault((vendor, doc_type), []).append(document_id)
+            ended.setdefault((v.vendor, v.doc_type), set()).add(v.document_id)
     o = open_documents.c
-    for (vendor, doc_type), ids in final.items():
+    for (vendor, doc_type), ids in ended.items():
+        ids = sorted(ids)
         for start in range(0, len(ids), KEYS_PER_STATEMENT):
             conn.execute(delete(open_documents).where(o.vendor == vendor, o.doc_type == doc_type,
                                                       o.document_id.in_(ids[start:start + KEYS_PER_STATEMENT])))
@@ -128,22 +130,29 @@ def track_open_documents(conn, batch: list[Verdict], dag_id: str | None, run_id:
     of_this_dag = v.dag_id.is_(None) if dag_id is None else v.dag_id == dag_id
     entries = conn.execute(
         select(v.id, v.vendor, v.doc_type, v.document_id, v.outcome)
-        .where(v.id > after_id, v.run_id == run_id, of_this_dag, v.dry_run.is_(False),
-               v.outcome.not_in(FINAL_OUTCOMES))
+        .where(v.id > after_id, v.run_id == run_id, of_this_dag, v.dry_run.is_(False))
         .order_by(v.id))
-    newest = {}
+    newest: dict[tuple, dict] = {}
     for entry_id, vendor, doc_type, document_id, outcome in entries:
         key = (vendor, doc_type, document_id)
-        if key in latest and not latest[key].outcome.is_final:
-            newest[key] = dict(vendor=vendor, doc_type=doc_type, document_id=document_id, verdict_id=entry_id,
-                               outcome=outcome, dag_id=dag_id, recorded_at=now)
+        if key not in latest or latest[key].outcome.is_final:
+            continue
+        row = newest.setdefault(key, dict(vendor=vendor, doc_type=doc_type, document_id=document_id,
+                                          decided_id=None, dag_id=dag_id, recorded_at=now))
+        if outcome in FINAL_OUTCOMES:
+            row["decided_id"] = None  # delivered since: what failed before it is history
+        elif outcome != Outcome.DEFERRED.value:
+            row["decided_id"] = entry_id
+        row.update(verdict_id=entry_id, outcome=outcome)
     if newest:
         conn.execute(_newer_wins_upsert(conn.dialect.name), list(newest.values()))
 
 
 def _newer_wins_upsert(dialect: str):
     """INSERT an open-set row, or UPDATE the document's row when this verdict is newer (a larger id):
-    a slower writer of an older verdict never puts the document back in an older state."""
+    a slower writer of an older verdict never puts the document back in an older state. A deferral
+    (``decided_id`` NULL) keeps the failure before it; a document delivered in the batch had its row
+    deleted first, so its failures before that are not kept."""
     table = open_documents
     keys = [c.name for c in table.primary_key.columns]
     changed = [c.name for c in table.columns if c.name not in keys]
@@ -153,17 +162,20 @@ def _newer_wins_upsert(dialect: str):
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         statement = dialect_insert(table)
-        return statement.on_conflict_do_update(
-            index_elements=keys, set_={k: statement.excluded[k] for k in changed},
-            where=table.c.verdict_id < statement.excluded.verdict_id)
+        values = {k: statement.excluded[k] for k in changed}
+        values["decided_id"] = func.coalesce(statement.excluded.decided_id, table.c.decided_id)
+        return statement.on_conflict_do_update(index_elements=keys, set_=values,
+                                               where=table.c.verdict_id < statement.excluded.verdict_id)
     if dialect in ("mysql", "mariadb"):
         from sqlalchemy.dialects.mysql import insert as mysql_insert
 
         statement = mysql_insert(table)
         newer = statement.inserted.verdict_id > table.c.verdict_id
+        given = {k: statement.inserted[k] for k in changed}
+        given["decided_id"] = func.coalesce(statement.inserted.decided_id, table.c.decided_id)
         # MariaDB assigns left to right: verdict_id last, so the others still compare with the old one
-        ordered = [(k, case((newer, statement.inserted[k]), else_=table.c[k])) for k in changed if k != "verdict_id"]
-        ordered.append(("verdict_id", case((newer, statement.inserted.verdict_id), else_=table.c.verdict_id)))
+        ordered = [(k, case((newer, given[k]), else_=table.c[k])) for k in changed if k != "verdict_id"]
+        ordered.append(("verdict_id", case((newer, given["verdict_id"]), else_=table.c.verdict_id)))
         return statement.on_duplicate_key_update(ordered)
     raise ValueError(f"erp-outbound keeps its bookkeeping in SQLite, PostgreSQL or MariaDB/MySQL, not {dialect}")
 

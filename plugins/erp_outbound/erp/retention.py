@@ -7,9 +7,11 @@ off until an operator runs ``erp-outbound db prune`` or unpauses the ``erp_outbo
 
 What goes, once older than the retention (``ERP_OUTBOUND_RETENTION_DAYS``, default 400 days):
 - a journal entry that was applied to the ERP (or belongs to a dry run) and that the open set does not
-  name: the latest verdict of a document that still needs attention is kept however old, and so is every
-  entry of a run that still holds a claim (running, or crashed with its lease not yet run out) and every
-  entry not yet applied (a crashed run's verdicts, which the next run applies);
+  name: the latest verdict of a document that still needs attention is kept however old, and its latest
+  failure (what a new failure is compared with before it is announced as new); so is every entry of a
+  run that still holds a claim (running, or crashed with its lease not yet run out), every entry of a
+  document some run holds a claim on, and every entry not yet applied (a crashed run's verdicts, which
+  the next run applies);
 - an error-report memory row of a document that is no longer open (it was delivered since): the memory
   of a document that still fails is kept however old, so the same error is never reported twice;
 - a run's report files (JSON, CSV, HTML), except the newest ``ERP_OUTBOUND_REPORTS_KEEP`` (default 25:
@@ -100,9 +102,12 @@ class Pruned:
 
 def _not_needed(cutoff: datetime):
     """The journal entries retention may remove (see the module's text), as a WHERE clause."""
-    v = verdicts.c
-    named = exists().where(open_documents.c.verdict_id == v.id)
-    claimed = exists().where(claims.c.run_id == v.run_id, claims.c.dag_id.is_not_distinct_from(v.dag_id))
+    v, o, c = verdicts.c, open_documents.c, claims.c
+    named = or_(exists().where(o.verdict_id == v.id), exists().where(o.decided_id == v.id))
+    of_a_claiming_run = exists().where(c.run_id == v.run_id, c.dag_id.is_not_distinct_from(v.dag_id))
+    of_a_claimed_document = exists().where(c.vendor == v.vendor, c.doc_type == v.doc_type,
+                                           c.document_id == v.document_id)
+    claimed = or_(of_a_claiming_run, of_a_claimed_document)
     settled = or_(and_(v.applied_at.is_not(None), v.applied_at < cutoff),
                   and_(v.applied_at.is_(None), v.dry_run.is_(True), v.recorded_at < cutoff))
     return and_(settled, ~named, ~claimed)

@@ -6,7 +6,7 @@ verdict (erp/journal.py), and which retention (erp/retention.py) never lets lose
 
 This revision creates the table and fills it from the existing journal with one INSERT ... SELECT on the
 server: the latest verdict of a real run (not a dry run) per vendor, document type and document, kept
-when its outcome is not final. The final outcomes are written out here (DELIVERED, NO_ACTION), as this
+when its outcome is not final, with the document's latest failure since it was last final. The final outcomes are written out here (DELIVERED, NO_ACTION), as this
 revision knew them, so a later change of the code cannot change what it did.
 
 Revision ID: 0006
@@ -28,6 +28,7 @@ depends_on = None
 
 TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 FINAL = ("DELIVERED", "NO_ACTION")
+DEFERRED = "DEFERRED"
 
 
 def upgrade() -> None:
@@ -37,27 +38,36 @@ def upgrade() -> None:
         sa.Column("doc_type", sa.String(40), primary_key=True),
         sa.Column("document_id", sa.String(64), primary_key=True),
         sa.Column("verdict_id", sa.Integer, nullable=False),
+        sa.Column("decided_id", sa.Integer),
         sa.Column("outcome", sa.String(16), nullable=False),
         sa.Column("dag_id", sa.String(250)),
         sa.Column("recorded_at", TIMESTAMP, nullable=False),
     )
     op.create_index("ix_erp_outbound_open_documents_verdict", "erp_outbound_open_documents", ["verdict_id"],
                     unique=True)
+    op.create_index("ix_erp_outbound_open_documents_decided", "erp_outbound_open_documents", ["decided_id"])
     op.create_index("ix_erp_outbound_open_documents_recorded", "erp_outbound_open_documents",
                     ["vendor", "recorded_at"])
     op.execute(fill_statement(op.get_bind().dialect.name))
 
 
 def fill_statement(dialect: str) -> str:
-    """The open set from the journal: the latest real verdict per document (the largest id: ids follow the
-    order verdicts were journaled), where its outcome is not final."""
+    """The open set from the journal, in one pass over it: per document of real runs, the latest verdict (the
+    largest id: ids follow the order verdicts were journaled), the latest final one and the latest failure
+    (neither final nor a deferral). A document is open when its latest verdict is not final; its
+    ``decided_id`` is its latest failure when that came after its latest final verdict."""
     final = ", ".join(f"'{o}'" for o in FINAL)
     no = "false" if dialect == "postgresql" else "0"
     return ("INSERT INTO erp_outbound_open_documents "
-            "(vendor, doc_type, document_id, verdict_id, outcome, dag_id, recorded_at) "
-            "SELECT v.vendor, v.doc_type, v.document_id, v.id, v.outcome, v.dag_id, v.recorded_at "
+            "(vendor, doc_type, document_id, verdict_id, decided_id, outcome, dag_id, recorded_at) "
+            "SELECT v.vendor, v.doc_type, v.document_id, v.id, "
+            "CASE WHEN latest.failed_id > COALESCE(latest.final_id, 0) THEN latest.failed_id END, "
+            "v.outcome, v.dag_id, v.recorded_at "
             "FROM erp_outbound_verdicts v JOIN ("
-            f"  SELECT MAX(id) AS id FROM erp_outbound_verdicts WHERE dry_run = {no}"
+            "  SELECT MAX(id) AS id,"
+            f"   MAX(CASE WHEN outcome IN ({final}) THEN id END) AS final_id,"
+            f"   MAX(CASE WHEN outcome NOT IN ({final}) AND outcome <> '{DEFERRED}' THEN id END) AS failed_id"
+            f"  FROM erp_outbound_verdicts WHERE dry_run = {no}"
             "  GROUP BY vendor, doc_type, document_id"
             ") latest ON v.id = latest.id "
             f"WHERE v.outcome NOT IN ({final})")
@@ -65,5 +75,6 @@ def fill_statement(dialect: str) -> str:
 
 def downgrade() -> None:
     op.drop_index("ix_erp_outbound_open_documents_recorded", table_name="erp_outbound_open_documents")
+    op.drop_index("ix_erp_outbound_open_documents_decided", table_name="erp_outbound_open_documents")
     op.drop_index("ix_erp_outbound_open_documents_verdict", table_name="erp_outbound_open_documents")
     op.drop_table("erp_outbound_open_documents")
