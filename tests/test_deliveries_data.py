@@ -62,8 +62,9 @@ def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
            order("1", Outcome.REJECTED, message="refused"),
            Verdict("rambase", "INVOICE_FORWARDING", "7", "100007", Outcome.REJECTED, status="UNCERTAIN",
                    message="No answer to the forwarding request", error_code="100089", vendor_reference="5001"))
-    record(engine, "run-2", Verdict("procuros", "INVOICE", "9", "RE-9", Outcome.UNCERTAIN,
-                                    message="answer lost after sending", attempts_before=1))
+    record(engine, "run-2", Verdict(vendor="procuros", doc_type="INVOICE", document_id="9", identifier="RE-9",
+                                    outcome=Outcome.UNCERTAIN, message="answer lost after sending",
+                                    attempts_before=1))
 
     everything = attention.open_documents(engine)
     assert [d.document_id for d in everything] == ["9", "7", "1"]  # the latest failure first
@@ -76,7 +77,8 @@ def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
     assert [d.document_id for d in attention.open_documents(engine, doc_type="ORDER")] == ["1"]
     assert "UNCERTAIN" in attention.known_outcomes(engine) and "DELIVERED" not in attention.known_outcomes(engine)
     # every type this version sends, and every type with an open document (here one no version sends)
-    record(engine, "run-3", Verdict("procuros", "RETIRED_TYPE", "10", "X-10", Outcome.REJECTED))
+    record(engine, "run-3", Verdict(vendor="procuros", doc_type="RETIRED_TYPE", document_id="10", identifier="X-10",
+                                    outcome=Outcome.REJECTED))
     types = attention.known_types(engine)
     assert {("procuros", "INVOICE"), ("procuros", "ORDER"), ("rambase", "INVOICE_FORWARDING"),
             ("gep", "POR_STATUS"), ("procuros", "RETIRED_TYPE")} <= set(types)
@@ -96,8 +98,8 @@ def test_a_document_recorded_before_0003_belongs_to_the_dags_with_its_run_and_no
            Verdict("rambase", "INVOICE_FORWARDING", "2", "100002", Outcome.REJECTED, message="failed"), dag_id=None)
     record(engine, "manual__gep", Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED, message="invalid"), dag_id=None)
     record(engine, "deleted-run", Verdict("rambase", "INVOICE_FORWARDING", "4", "100004", Outcome.REJECTED), dag_id=None)
-    record(engine, shared, Verdict("rambase", "INVOICE_FORWARDING", "5", "100005", Outcome.REJECTED),
-           dag_id="rambase_invoice_forwarding")
+    record(engine, shared, Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id="5",
+                                   identifier="100005", outcome=Outcome.REJECTED), dag_id="rambase_invoice_forwarding")
     runs_of = {shared: {"rambase_purchase_orders", "rambase_invoice_forwarding", "gep_por_status"},
                "manual__gep": {"gep_por_status"}}
     monkeypatch.setattr(runs, "run_dags", lambda session, run_ids, dag_ids: {
