@@ -217,8 +217,6 @@ def report(results: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from erp_outbound_tools.bench.databases import create_database, postgres_url
-
     parser = argparse.ArgumentParser(prog="python -m erp_outbound_tools.bench.journal", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000, help="journal rows (three per document)")
@@ -229,17 +227,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="a scratch database on the local MariaDB, dropped and made again")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
-    urls = {}
-    wanted = {d.strip() for d in args.databases.split(",") if d.strip()}
-    if "postgresql" in wanted:
-        create_database(args.postgres_database)
-        urls["PostgreSQL"] = postgres_url(args.postgres_database)
-    if "mariadb" in wanted:
-        urls["MariaDB"] = scratch_mariadb(args.mariadb_url)
+    urls = scratch_urls({d.strip() for d in args.databases.split(",") if d.strip()}, args.postgres_database,
+                        args.mariadb_url)
     results = run(urls, args.rows // 3, args.repeat)
     report(results)
     print("\nBENCH_JOURNAL " + json.dumps(results))
     return 0
+
+
+def scratch_urls(wanted=frozenset({"postgresql", "mariadb"}), postgres_database: str = "erp_outbound_bench_journal",
+                 mariadb_url: str = "mysql+pymysql://root@127.0.0.1:3306/erp_outbound_bench_journal") -> dict[str, str]:
+    """Scratch databases on the local PostgreSQL and MariaDB, made anew: {name: URL}."""
+    from erp_outbound_tools.bench.databases import create_database, postgres_url
+
+    urls = {}
+    if "postgresql" in wanted:
+        create_database(postgres_database)
+        urls["PostgreSQL"] = postgres_url(postgres_database)
+    if "mariadb" in wanted:
+        urls["MariaDB"] = scratch_mariadb(mariadb_url)
+    return urls
 
 
 def scratch_mariadb(url: str) -> str:

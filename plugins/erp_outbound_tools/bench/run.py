@@ -153,13 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default=".bench")
     parser.add_argument("--no-dag-test", action="store_true", help="skip the whole dag.test() runs")
     parser.add_argument("--legs", default="sizes,engine",
-                        help="sizes, engine, or engine legs by name (procuros, gep:faults, ...), comma-separated")
+                        help="sizes, engine, journal, or engine legs by name (procuros, gep:faults, ...), "
+                             "comma-separated")
+    parser.add_argument("--journal-rows", type=int, default=1_000_000,
+                        help="journal rows the journal leg builds on PostgreSQL and MariaDB (scratch databases)")
     from erp_outbound_tools.bench import engine
 
     engine.add_arguments(parser)
     args = parser.parse_args(argv)
     legs = [leg.strip() for leg in args.legs.split(",") if leg.strip()]
-    engine_legs = engine.legs_from(args, ",".join(leg for leg in legs if leg != "sizes"))
+    engine_legs = engine.legs_from(args, ",".join(leg for leg in legs if leg not in ("sizes", "journal")))
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
@@ -169,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         results["engine"] = engine.run(engine_legs, args.documents, args.latency_ms, args.port + 1,
                                        workdir / "engine", args.scale_documents)
         engine.report(results["engine"])
+    if "journal" in legs:
+        from erp_outbound_tools.bench import journal
+
+        results["journal"] = journal.run(journal.scratch_urls(), args.journal_rows // 3)
+        journal.report(results["journal"])
     print("\nBENCH " + json.dumps(results))
     return 0
 
