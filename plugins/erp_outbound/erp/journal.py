@@ -92,13 +92,14 @@ def insert_entries(conn, batch: Iterable[Verdict], dag_id: str | None, run_id: s
 
 
 FINAL_OUTCOMES = tuple(o.value for o in Outcome if o.is_final)
+FINAL = frozenset(o for o in Outcome if o.is_final)  # a set lookup: Outcome.is_final costs an enum lookup a call
 KEYS_PER_STATEMENT = 500  # document ids per IN list: well under every database's parameter limit
 
 
 def last_entry_id(conn, batch: list[Verdict]) -> int | None:
     """The journal's largest id before ``batch`` is inserted; None when the batch is all final (then no
     id is needed). Every id inserted after this read is larger: ids come from a counter that only grows."""
-    if all(v.outcome.is_final for v in batch):
+    if all(v.outcome in FINAL for v in batch):
         return None
     return conn.execute(select(func.max(verdicts.c.id))).scalar() or 0
 
@@ -113,39 +114,61 @@ def track_open_documents(conn, batch: list[Verdict], dag_id: str | None, run_id:
     batch's own entries are found by the primary key above it, so no id needs to come back from a
     multi-row INSERT (which MariaDB and SQLite cannot promise in order).
     """
-    latest = {(v.vendor, v.doc_type, v.document_id): v for v in batch}  # the last verdict of each document wins
-    ended: dict[tuple[str, str], set[str]] = {}  # a final verdict in the batch: the document's row starts over
+    latest: dict[tuple, Verdict] = {}
+    since_final: dict[tuple, list[Verdict]] = {}  # each document's verdicts after its last final one in the batch
+    ended: dict[tuple[str, str], list[str]] = {}  # a final verdict in the batch: the document's row starts over
     for v in batch:
-        if v.outcome.is_final:
-            ended.setdefault((v.vendor, v.doc_type), set()).add(v.document_id)
-    o = open_documents.c
+        key = (v.vendor, v.doc_type, v.document_id)
+        latest[key] = v
+        if v.outcome in FINAL:
+            since_final[key] = []
+            ended.setdefault((v.vendor, v.doc_type), []).append(v.document_id)
+        else:
+            since_final.setdefault(key, []).append(v)
     for (vendor, doc_type), ids in ended.items():
-        ids = sorted(ids)
-        for start in range(0, len(ids), KEYS_PER_STATEMENT):
-            conn.execute(delete(open_documents).where(o.vendor == vendor, o.doc_type == doc_type,
-                                                      o.document_id.in_(ids[start:start + KEYS_PER_STATEMENT])))
+        _forget(conn, vendor, doc_type, sorted(set(ids)))
     if after_id is None:
         return
     v = verdicts.c
     of_this_dag = v.dag_id.is_(None) if dag_id is None else v.dag_id == dag_id
-    entries = conn.execute(
-        select(v.id, v.vendor, v.doc_type, v.document_id, v.outcome)
-        .where(v.id > after_id, v.run_id == run_id, of_this_dag, v.dry_run.is_(False))
-        .order_by(v.id))
-    newest: dict[tuple, dict] = {}
-    for entry_id, vendor, doc_type, document_id, outcome in entries:
-        key = (vendor, doc_type, document_id)
-        if key not in latest or latest[key].outcome.is_final:
+    # Only the entries that are not final: in each document's, those after its last final one come last.
+    entries: dict[tuple, list[tuple[int, str]]] = {}
+    for entry_id, vendor, doc_type, document_id, outcome in conn.execute(
+            select(v.id, v.vendor, v.doc_type, v.document_id, v.outcome)
+            .where(v.id > after_id, v.run_id == run_id, of_this_dag, v.dry_run.is_(False),
+                   v.outcome.not_in(FINAL_OUTCOMES))
+            .order_by(v.id)):
+        entries.setdefault((vendor, doc_type, document_id), []).append((entry_id, outcome))
+    newest = []
+    for key, verdict in latest.items():
+        if verdict.outcome in FINAL or key not in entries:
             continue
-        row = newest.setdefault(key, dict(vendor=vendor, doc_type=doc_type, document_id=document_id,
-                                          decided_id=None, dag_id=dag_id, recorded_at=now))
-        if outcome in FINAL_OUTCOMES:
-            row["decided_id"] = None  # delivered since: what failed before it is history
-        elif outcome != Outcome.DEFERRED.value:
-            row["decided_id"] = entry_id
-        row.update(verdict_id=entry_id, outcome=outcome)
+        mine = entries[key][-len(since_final[key]):]
+        failures = [entry_id for entry_id, outcome in mine if outcome != Outcome.DEFERRED.value]
+        entry_id, outcome = mine[-1]
+        newest.append(dict(vendor=key[0], doc_type=key[1], document_id=key[2], verdict_id=entry_id,
+                           decided_id=failures[-1] if failures else None, outcome=outcome, dag_id=dag_id,
+                           recorded_at=now))
     if newest:
-        conn.execute(_newer_wins_upsert(conn.dialect.name), list(newest.values()))
+        conn.execute(_newer_wins_upsert(conn.dialect.name), newest)
+
+
+def _forget(conn, vendor: str, doc_type: str, document_ids: list[str]) -> None:
+    """Remove these documents from the open set: the driver's own SQL, as most verdicts are final and this
+    runs for every journal write (SQLAlchemy's expanding IN costs more than the delete itself)."""
+    dialect = conn.dialect
+    table = open_documents.name
+    if dialect.name == "postgresql":
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE vendor = %s AND doc_type = %s AND document_id = ANY(%s)",
+                             (vendor, doc_type, document_ids))
+        return
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    per_statement = KEYS_PER_STATEMENT if dialect.name != "sqlite" else max(
+        1, min(2500, _variable_limit(conn) - 2))
+    for start in range(0, len(document_ids), per_statement):
+        part = document_ids[start:start + per_statement]
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE vendor = {mark} AND doc_type = {mark} "
+                             f"AND document_id IN ({', '.join([mark] * len(part))})", (vendor, doc_type, *part))
 
 
 def _newer_wins_upsert(dialect: str):
