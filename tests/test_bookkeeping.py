@@ -372,7 +372,7 @@ def test_the_journal_bench_builds_and_times_on_a_small_journal(postgres_url):
     engine = make_engine(postgres_url)
     drop_bookkeeping(engine)
     migrations.upgrade(engine)
-    built = bench.build(engine, 300)
+    built = bench.build(engine, 300, open_documents=3)
     assert (built["journal_rows"], built["open_documents"]) == (900, 3)
     timed = bench.time_queries(engine, repeat=1)
     assert all(q["same_answer"] for q in timed.values()), timed

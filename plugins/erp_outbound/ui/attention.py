@@ -26,6 +26,7 @@ FINAL = frozenset(o.value for o in Outcome if o.is_final)
 # (``erp-outbound release``). Journal entries from before Outcome.UNCERTAIN say so in their status.
 UNCERTAIN = Outcome.UNCERTAIN.value
 MAX_ROWS = 10_000  # read at most this many documents per page view (the newest failures first)
+IDS_PER_QUERY = 1000  # verdicts read by primary key per query
 
 
 def counts_attempt(outcome: str) -> bool:
@@ -79,17 +80,24 @@ def open_documents(engine: Engine, vendors: Iterable[str] | None = None, doc_typ
     Read from the open set (``erp_outbound_open_documents``), which names each such document's latest
     verdict: the cost follows what needs attention, not the journal's years of history.
     """
-    v, o = verdicts.c, open_set.c
-    query = (select(verdicts).join(open_set, v.id == o.verdict_id)
-             .order_by(o.recorded_at.desc(), o.verdict_id.desc()).limit(limit))
+    o = open_set.c
+    # Two steps with plans no optimizer can get wrong: the order and the limit on the small open set
+    # (a narrow sort), then the verdicts by primary key. One join let PostgreSQL merge-join along the
+    # journal's whole primary key, and MariaDB sort the wide verdict rows, TEXT columns and all.
+    chosen = select(o.verdict_id).order_by(o.recorded_at.desc(), o.verdict_id.desc()).limit(limit)
     if vendors is not None:
-        query = query.where(o.vendor.in_(sorted(vendors)))
+        chosen = chosen.where(o.vendor.in_(sorted(vendors)))
     if doc_type:
-        query = query.where(o.doc_type == doc_type)
+        chosen = chosen.where(o.doc_type == doc_type)
     if outcome:
-        query = query.where(o.outcome == outcome)
+        chosen = chosen.where(o.outcome == outcome)
     with engine.connect() as conn:
-        return [_document(row._mapping) for row in conn.execute(query)]
+        ids = list(conn.execute(chosen).scalars())
+        found = {}
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            for row in conn.execute(select(verdicts).where(verdicts.c.id.in_(ids[start:start + IDS_PER_QUERY]))):
+                found[row.id] = _document(row._mapping)
+    return [found[i] for i in ids if i in found]
 
 
 def known_types(engine: Engine) -> list[tuple[str, str]]:
