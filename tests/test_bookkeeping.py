@@ -377,6 +377,10 @@ def test_the_journal_bench_builds_and_times_on_a_small_journal(postgres_url):
     timed = bench.time_queries(engine, repeat=1)
     assert all(q["same_answer"] for q in timed.values()), timed
     assert timed["what needs attention (all vendors)"]["rows"] == 3
+    pruned = bench.time_prune(engine, batches=2, batch=10)
+    assert (pruned["removed"], pruned["batches"]) == (20, 2)
+    assert [d.document_id for d in attention.open_documents(engine)] == [
+        d.document_id for d in baseline_open_documents(engine)], "pruning left the page as it was"
     drop_bookkeeping(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS bench_orders")

@@ -119,14 +119,15 @@ def _vendors(engine: Engine) -> list[str]:
 
 
 def prune_journal(engine: Engine, retention: Retention, now: datetime | None = None, dry_run: bool = False,
-                  on_batch: Callable[[int], None] | None = None) -> int:
-    """Remove the journal entries no one needs any more, ``retention.batch`` at a time; the count removed."""
+                  on_batch: Callable[[int], None] | None = None, max_batches: int | None = None) -> int:
+    """Remove the journal entries no one needs any more, ``retention.batch`` at a time; the count removed.
+    ``max_batches`` stops after that many (a maintenance window; the next call goes on)."""
     cutoff = retention.cutoff(now)
     v = verdicts.c
-    removed = 0
+    removed = batches = 0
     for vendor in _vendors(engine):
         last_id = 0
-        while True:
+        while max_batches is None or batches < max_batches:
             # keyset by id: a batch never reads again what the one before kept
             with engine.connect() as conn:
                 ids = [r[0] for r in conn.execute(
@@ -141,6 +142,7 @@ def prune_journal(engine: Engine, retention: Retention, now: datetime | None = N
             else:
                 gone = len(ids)
             removed += gone
+            batches += 1
             if on_batch:
                 on_batch(gone)
             if retention.pause:

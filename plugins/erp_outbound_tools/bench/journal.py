@@ -183,6 +183,25 @@ def time_queries(engine: Engine, repeat: int = 3) -> dict:
     return results
 
 
+def time_prune(engine: Engine, batches: int = 10, batch: int = 1000) -> dict:
+    """``erp-outbound db prune --days 180``'s first batches on the built journal: seconds per batch (each its own
+    transaction: the longest any delivering run could wait on it)."""
+    from erp_outbound.erp.retention import Retention, prune_journal
+
+    times: list[float] = []
+    started = [time.perf_counter()]
+
+    def lap(_gone: int) -> None:
+        now = time.perf_counter()
+        times.append(now - started[0])
+        started[0] = now
+
+    removed = prune_journal(engine, Retention(days=180, batch=batch), on_batch=lap, max_batches=batches)
+    return {"removed": removed, "batches": len(times), "batch_size": batch,
+            "median_batch_seconds": round(sorted(times)[len(times) // 2], 4) if times else None,
+            "max_batch_seconds": round(max(times), 4) if times else None}
+
+
 def _comparable(answer):
     if answer and isinstance(answer[0], attention.Document):
         return [(d.vendor, d.doc_type, d.document_id, d.outcome) for d in answer]
@@ -200,7 +219,7 @@ def run(urls: dict[str, str], documents: int, repeat: int = 3, open_documents: i
             print(f"... {name}: building {documents:,} documents and {documents * 3:,} journal rows", flush=True)
             built = build(engine, documents, open_documents)
             print(f"... {name}: built in {built['build_seconds']} s; timing the page's queries", flush=True)
-            results[name] = built | {"queries": time_queries(engine, repeat)}
+            results[name] = built | {"queries": time_queries(engine, repeat)} | {"prune": time_prune(engine)}
         finally:
             engine.dispose()
     return results
@@ -216,6 +235,11 @@ def report(results: dict) -> None:
                 for query, q in result["queries"].items()]
         print(tabulate(rows, headers=["page query", "today (s)", "before the open set (s)", "rows", "same answer (type list: covers)"],
                        tablefmt="github"))
+        pruned = result.get("prune") or {}
+        if pruned.get("batches"):
+            print(f"prune --days 180: {pruned['removed']:,} entries in {pruned['batches']} batches of "
+                  f"{pruned['batch_size']:,}; a batch (its own transaction) took {pruned['median_batch_seconds']} s "
+                  f"(median), {pruned['max_batch_seconds']} s at most")
 
 
 def main(argv: list[str] | None = None) -> int:
