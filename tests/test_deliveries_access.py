@@ -183,3 +183,16 @@ def test_an_erp_that_cannot_be_read_is_named_and_its_secrets_are_not(client, mon
         {"conn_type": "erp", "host": f"sqlite:///{tmp_path / 'empty.db'}"}))
     answer = client.get("/erp-outbound/deliveries.json", headers=admin)
     assert answer.status_code == 503 and "erp-outbound db upgrade" in answer.json()["detail"]
+
+
+def test_a_page_view_reads_only_the_reports_of_the_runs_it_lists(client, monkeypatch):
+    """Who sees a journal entry comes from the journal (issue 27, point 7): the only report files a view
+    reads are those of the recent runs it shows."""
+    read = []
+    original = Folder.read_text
+    monkeypatch.setattr(Folder, "read_text", lambda self, name: read.append(name) or original(self, name))
+    data = client.get("/erp-outbound/deliveries.json", headers=as_user("admin-token")).json()
+    from erp_outbound.core.report import report_stem
+
+    listed = {f"{report_stem(r['dag_id'], r['run_id'])}.json" for r in data["runs"]}
+    assert set(read) <= listed and len(read) == len(set(read))
