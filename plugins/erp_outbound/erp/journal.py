@@ -21,7 +21,7 @@ from functools import lru_cache
 from itertools import chain, groupby
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from erp_outbound.core.verdict import Outcome, Verdict
