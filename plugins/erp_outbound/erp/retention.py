@@ -17,8 +17,9 @@ What goes, once older than the retention (``ERP_OUTBOUND_RETENTION_DAYS``, defau
 - a run's report files (JSON, CSV, HTML), except the newest ``ERP_OUTBOUND_REPORTS_KEEP`` (default 25:
   the page's list of recent runs) whatever their age.
 
-Each batch (``ERP_OUTBOUND_PRUNE_BATCH`` rows, default 1,000) is found by an index, then deleted by
-primary key in a transaction of its own: a delivering DAG waits for no lock longer than one batch.
+Each batch (``ERP_OUTBOUND_PRUNE_BATCH`` rows, default 1,000) is found in a short range of the primary
+key, then deleted by primary key in a transaction of its own: a delivering DAG waits for no lock longer
+than one batch.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, or_, select, tuple_
+from sqlalchemy import and_, delete, exists, func, or_, select, tuple_
 from sqlalchemy.engine import Engine
 
-from erp_outbound.core.report import VENDOR_NAMES
 from erp_outbound.erp.state import claims, error_reports, open_documents, utcnow, verdicts
 
 log = logging.getLogger(__name__)
@@ -113,40 +113,44 @@ def _not_needed(cutoff: datetime):
     return and_(settled, ~named, ~claimed)
 
 
-def _vendors(engine: Engine) -> list[str]:
-    """The vendors to prune for: this version's (the index leads with the vendor, so each is one range)."""
-    return sorted(VENDOR_NAMES)
+WINDOW_BATCHES = 10  # a batch is looked for among this many batches' worth of ids: a short primary-key range
 
 
 def prune_journal(engine: Engine, retention: Retention, now: datetime | None = None, dry_run: bool = False,
                   on_batch: Callable[[int], None] | None = None, max_batches: int | None = None) -> int:
     """Remove the journal entries no one needs any more, ``retention.batch`` at a time; the count removed.
-    ``max_batches`` stops after that many (a maintenance window; the next call goes on)."""
+    ``max_batches`` stops after that many (a maintenance window; the next call goes on).
+
+    The journal is walked along its primary key in short ranges (ten batches' worth of ids): each look
+    reads one such range whatever the journal's size, so no query scans the whole journal to fill a batch,
+    and each delete (by primary key, in a transaction of its own) holds its locks for one batch only.
+    """
     cutoff = retention.cutoff(now)
     v = verdicts.c
-    removed = batches = 0
-    for vendor in _vendors(engine):
-        last_id = 0
-        while max_batches is None or batches < max_batches:
-            # keyset by id: a batch never reads again what the one before kept
-            with engine.connect() as conn:
-                ids = [r[0] for r in conn.execute(
-                    select(v.id).where(v.vendor == vendor, v.id > last_id, _not_needed(cutoff))
-                    .order_by(v.id).limit(retention.batch))]
-            if not ids:
-                break
-            last_id = ids[-1]
-            if not dry_run:
-                with engine.begin() as conn:  # checked again at delete time: a run may have claimed meanwhile
-                    gone = conn.execute(delete(verdicts).where(v.id.in_(ids), _not_needed(cutoff))).rowcount
-            else:
-                gone = len(ids)
-            removed += gone
-            batches += 1
-            if on_batch:
-                on_batch(gone)
-            if retention.pause:
-                time.sleep(retention.pause)
+    with engine.connect() as conn:
+        last_id = conn.execute(select(func.max(v.id))).scalar() or 0
+    window = retention.batch * WINDOW_BATCHES
+    removed = batches = position = 0
+    while position < last_id and (max_batches is None or batches < max_batches):
+        upper = position + window
+        with engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(
+                select(v.id).where(v.id > position, v.id <= upper, _not_needed(cutoff))
+                .order_by(v.id).limit(retention.batch))]
+        position = ids[-1] if len(ids) == retention.batch else upper
+        if not ids:
+            continue
+        if not dry_run:
+            with engine.begin() as conn:  # checked again at delete time: a run may have claimed meanwhile
+                gone = conn.execute(delete(verdicts).where(v.id.in_(ids), _not_needed(cutoff))).rowcount
+        else:
+            gone = len(ids)
+        removed += gone
+        batches += 1
+        if on_batch:
+            on_batch(gone)
+        if retention.pause:
+            time.sleep(retention.pause)
     return removed
 
 
