@@ -27,6 +27,10 @@ FINAL = frozenset(o.value for o in Outcome if o.is_final)
 UNCERTAIN = Outcome.UNCERTAIN.value
 MAX_ROWS = 10_000  # read at most this many documents per page view (the newest failures first)
 IDS_PER_QUERY = 1000  # verdicts read by primary key per query
+# what a Document shows: the rest of a journal entry (applied_at, applied_by, http_status...) is not read
+SHOWN_COLUMNS = [verdicts.c[name] for name in (
+    "id", "vendor", "doc_type", "document_id", "identifier", "outcome", "status", "message", "errors",
+    "attempts_before", "recorded_at", "run_id", "error_url", "error_code", "vendor_reference", "dag_id")]
 
 
 def counts_attempt(outcome: str) -> bool:
@@ -95,7 +99,8 @@ def open_documents(engine: Engine, vendors: Iterable[str] | None = None, doc_typ
         ids = list(conn.execute(chosen).scalars())
         found = {}
         for start in range(0, len(ids), IDS_PER_QUERY):
-            for row in conn.execute(select(verdicts).where(verdicts.c.id.in_(ids[start:start + IDS_PER_QUERY]))):
+            part = ids[start:start + IDS_PER_QUERY]
+            for row in conn.execute(select(*SHOWN_COLUMNS).where(verdicts.c.id.in_(part))):
                 found[row.id] = _document(row._mapping)
     return [found[i] for i in ids if i in found]
 
