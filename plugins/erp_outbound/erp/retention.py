@@ -113,6 +113,14 @@ def _not_needed(cutoff: datetime):
     return and_(settled, ~named, ~claimed)
 
 
+def _short(conn):
+    """``conn`` for one batch's look or delete. PostgreSQL's JIT would compile each look (its cost estimate
+    counts the range's rows): 200 ms of compiling for 30 ms of reading, so it is off for these transactions."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
+    return conn
+
+
 WINDOW_BATCHES = 10  # a batch is looked for among this many batches' worth of ids: a short primary-key range
 
 
@@ -134,7 +142,7 @@ def prune_journal(engine: Engine, retention: Retention, now: datetime | None = N
     while position < last_id and (max_batches is None or batches < max_batches):
         upper = position + window
         with engine.connect() as conn:
-            ids = [r[0] for r in conn.execute(
+            ids = [r[0] for r in _short(conn).execute(
                 select(v.id).where(v.id > position, v.id <= upper, _not_needed(cutoff))
                 .order_by(v.id).limit(retention.batch))]
         position = ids[-1] if len(ids) == retention.batch else upper
@@ -142,7 +150,7 @@ def prune_journal(engine: Engine, retention: Retention, now: datetime | None = N
             continue
         if not dry_run:
             with engine.begin() as conn:  # checked again at delete time: a run may have claimed meanwhile
-                gone = conn.execute(delete(verdicts).where(v.id.in_(ids), _not_needed(cutoff))).rowcount
+                gone = _short(conn).execute(delete(verdicts).where(v.id.in_(ids), _not_needed(cutoff))).rowcount
         else:
             gone = len(ids)
         removed += gone
@@ -168,7 +176,7 @@ def prune_error_memory(engine: Engine, retention: Retention, now: datetime | Non
         if after is not None:
             query = query.where(key > tuple_(*after))
         with engine.connect() as conn:
-            keys = [tuple(r) for r in conn.execute(query.order_by(e.vendor, e.doc_type, e.document_id)
+            keys = [tuple(r) for r in _short(conn).execute(query.order_by(e.vendor, e.doc_type, e.document_id)
                                                    .limit(retention.batch))]
         if not keys:
             return removed
@@ -178,6 +186,7 @@ def prune_error_memory(engine: Engine, retention: Retention, now: datetime | Non
         else:
             with engine.begin() as conn:
                 gone = 0
+                _short(conn)
                 for vendor, doc_type, document_id in keys:  # by primary key; the batch is one transaction
                     gone += conn.execute(delete(error_reports).where(
                         e.vendor == vendor, e.doc_type == doc_type, e.document_id == document_id,
