@@ -77,13 +77,16 @@ screenshots: install browser
 # of the Procuros pipeline (LEGS=sizes), and every vendor endpoint beside a
 # bare aiohttp client, clean and under vendor pressure (LEGS=engine, or legs by name: procuros,gep:faults,...;
 # ENGINE_DOCUMENTS per leg), the contract check's cost beside main's transform (LEGS=contract, at the
-# largest of SIZES): prints tables and a BENCH {json} line.
+# largest of SIZES): prints tables and a BENCH {json} line. LEGS=journal: the Deliveries page's
+# queries on a journal of JOURNAL_ROWS rows built on the local PostgreSQL and MariaDB (scratch databases),
+# beside the queries before the open set.
 SIZES ?= 1000,10000,100000
 LEGS ?= parse,sizes,engine
 ENGINE_DOCUMENTS ?= 3000
+JOURNAL_ROWS ?= 1000000
 bench: install db
 	$(BIN)/python -m erp_outbound_tools.bench.run --sizes $(SIZES) --legs $(LEGS) --documents $(ENGINE_DOCUMENTS) \
-		--workdir .bench
+		--journal-rows $(JOURNAL_ROWS) --workdir .bench
 
 # The same backlog on one and on two Celery workers (CeleryExecutor; broker: the local Redis; metadata DB,
 # result backend and ERP: scratch databases on the local PostgreSQL): wall time, which worker ran each

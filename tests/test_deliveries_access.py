@@ -196,3 +196,16 @@ def test_the_guide_serves_the_docs_pages_behind_the_login(client):
     assert 'href="/erp-outbound/guide/operators/run-report"' in home
     for missing in ("/erp-outbound/guide/no/such/page", "/erp-outbound/guide/..%2F..%2Fpyproject"):
         assert client.get(missing, headers=as_user("nobody-token")).status_code == 404, missing
+
+
+def test_a_page_view_reads_only_the_reports_of_the_runs_it_lists(client, monkeypatch):
+    """Who sees a journal entry comes from the journal (issue 27, point 7): the only report files a view
+    reads are those of the recent runs it shows."""
+    read = []
+    original = Folder.read_text
+    monkeypatch.setattr(Folder, "read_text", lambda self, name: read.append(name) or original(self, name))
+    data = client.get("/erp-outbound/deliveries.json", headers=as_user("admin-token")).json()
+    from erp_outbound.core.report import report_stem
+
+    listed = {f"{report_stem(r['dag_id'], r['run_id'])}.json" for r in data["runs"]}
+    assert set(read) <= listed and len(read) == len(set(read))

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import create_engine, insert
 
-from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.journal import Journal
@@ -63,12 +62,9 @@ def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
            order("1", Outcome.REJECTED, message="refused"),
            Verdict("rambase", "INVOICE_FORWARDING", "7", "100007", Outcome.REJECTED, status="UNCERTAIN",
                    message="No answer to the forwarding request", error_code="100089", vendor_reference="5001"))
-    later = datetime.now(timezone.utc) + timedelta(seconds=1)
-    with engine.begin() as conn:  # an UNCERTAIN entry written straight into the journal
-        conn.execute(insert(verdicts), [{
-            "run_id": "run-2", "vendor": "procuros", "doc_type": "INVOICE", "document_id": "9",
-            "identifier": "RE-9", "outcome": "UNCERTAIN", "message": "answer lost after sending",
-            "errors": json.dumps({}), "attempts_before": 1, "recorded_at": later, "dry_run": False}])
+    record(engine, "run-2", Verdict(vendor="procuros", doc_type="INVOICE", document_id="9", identifier="RE-9",
+                                    outcome=Outcome.UNCERTAIN, message="answer lost after sending",
+                                    attempts_before=1))
 
     everything = attention.open_documents(engine)
     assert [d.document_id for d in everything] == ["9", "7", "1"]  # the latest failure first
@@ -80,14 +76,20 @@ def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
     assert [d.document_id for d in attention.open_documents(engine, vendors={"rambase"})] == ["7"]
     assert [d.document_id for d in attention.open_documents(engine, doc_type="ORDER")] == ["1"]
     assert "UNCERTAIN" in attention.known_outcomes(engine) and "DELIVERED" not in attention.known_outcomes(engine)
-    assert attention.known_types(engine) == [("procuros", "INVOICE"), ("procuros", "ORDER"),
-                                             ("rambase", "INVOICE_FORWARDING")]
+    # every type this version sends, and every type with an open document (here one no version sends)
+    record(engine, "run-3", Verdict(vendor="procuros", doc_type="RETIRED_TYPE", document_id="10", identifier="X-10",
+                                    outcome=Outcome.REJECTED))
+    types = attention.known_types(engine)
+    assert {("procuros", "INVOICE"), ("procuros", "ORDER"), ("rambase", "INVOICE_FORWARDING"),
+            ("gep", "POR_STATUS"), ("procuros", "RETIRED_TYPE")} <= set(types)
+    assert types == sorted(types)
 
 
-def test_a_document_belongs_to_the_dag_whose_run_and_report_name_it(engine, tmp_path, monkeypatch):
-    """Scheduled runs of two DAGs share a run id: the report of each run says which types it sent.
-
-    For verdicts recorded before revision 0003, whose DAG the journal does not know."""
+def test_a_document_recorded_before_0003_belongs_to_the_dags_with_its_run_and_no_report_is_read(
+        engine, tmp_path, monkeypatch):
+    """Scheduled runs of two DAGs share a run id. For verdicts recorded before revision 0003, whose DAG the
+    journal does not know, the owners are the vendor's DAGs with a run of that id (all of them: only a person
+    who may read every one sees it). No report file is read to guess (issue 27, point 7)."""
     dags = {"rambase_purchase_orders": "rambase", "rambase_invoice_forwarding": "rambase",
             "gep_por_status": "gep"}
     shared = "scheduled__2026-11-30T10:15:00+00:00"
@@ -96,24 +98,24 @@ def test_a_document_belongs_to_the_dag_whose_run_and_report_name_it(engine, tmp_
            Verdict("rambase", "INVOICE_FORWARDING", "2", "100002", Outcome.REJECTED, message="failed"), dag_id=None)
     record(engine, "manual__gep", Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED, message="invalid"), dag_id=None)
     record(engine, "deleted-run", Verdict("rambase", "INVOICE_FORWARDING", "4", "100004", Outcome.REJECTED), dag_id=None)
-    folder = Folder(tmp_path / "reports")
-    for dag_id, doc_type in (("rambase_purchase_orders", "PURCHASE_ORDER_UPDATE"),
-                             ("rambase_invoice_forwarding", "INVOICE_FORWARDING")):
-        RunReport("rambase", dag_id, shared, verdicts=[Verdict("rambase", doc_type, "x", "x", Outcome.REJECTED)]
-                  ).write(folder)
+    record(engine, shared, Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id="5",
+                                   identifier="100005", outcome=Outcome.REJECTED), dag_id="rambase_invoice_forwarding")
     runs_of = {shared: {"rambase_purchase_orders", "rambase_invoice_forwarding", "gep_por_status"},
                "manual__gep": {"gep_por_status"}}
     monkeypatch.setattr(runs, "run_dags", lambda session, run_ids, dag_ids: {
         r: runs_of[r] & set(dag_ids) for r in run_ids if r in runs_of})
+    reads = []
+    monkeypatch.setattr(Folder, "read_text", lambda self, name: reads.append(name))
 
     documents = attention.open_documents(engine)
-    owners = runs.Owners(None, dags, folder).resolve(documents)
+    owners = runs.Owners(None, dags).resolve(documents)
     by_id = {d.document_id: owners[i] for i, d in enumerate(documents)}
-    assert by_id["1"] == {"rambase_purchase_orders"}
-    assert by_id["2"] == {"rambase_invoice_forwarding"}
+    assert by_id["1"] == by_id["2"] == {"rambase_purchase_orders", "rambase_invoice_forwarding"}
     assert by_id["3"] == {"gep_por_status"}
     # No run of any DAG explains it: every DAG of its vendor may own it (only who reads all of them sees it).
     assert by_id["4"] == {"rambase_purchase_orders", "rambase_invoice_forwarding"}
+    assert by_id["5"] == {"rambase_invoice_forwarding"}  # the journal says so
+    assert reads == []
 
 
 def test_a_dag_id_in_the_journal_is_taken_as_it_is():

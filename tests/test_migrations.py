@@ -321,3 +321,56 @@ def test_0003_on_an_erp_with_rows_gives_them_no_dag_and_they_go_on(erp):
     assert (verdict.document_id, verdict.status) == ("3", "SYNCED"), "a verdict of unknown DAG is its vendor's"
     assert Claims(erp, "new-run", dag_id="rambase_invoice_forwarding").claim(
         "rambase", "INVOICE_FORWARDING", ["5"]) == set(), "the old claim still holds its lease"
+
+
+# -- revision 0006: the open set, filled from the journal -------------------------------------------------
+
+def test_0006_fills_the_open_set_from_a_journal_that_holds_rows(erp):
+    """An ERP at 0004 with a journal: the revision fills the open set with each document whose latest verdict
+    of a real run is not final, naming that verdict and the document's latest failure since it was last
+    final; the page then reads it and shows what grouping the whole journal shows."""
+    from erp_outbound_tools.bench.journal import baseline_open_documents
+
+    migrations.upgrade(erp, "0004")
+    at = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc)
+    rows = [  # (document, outcome, dry run, dag); ids follow this order
+        ("1", "REJECTED", False, DAG), ("1", "DEFERRED", False, DAG),                 # open: DEFERRED, failed REJECTED
+        ("2", "REJECTED", False, DAG), ("2", "DELIVERED", False, DAG),                # final: not open
+        ("3", "DELIVERED", False, None), ("3", "DEFERRED", False, None),              # open, no failure since final
+        ("4", "BUILD_ERROR", False, DAG), ("4", "DELIVERED", True, DAG),              # a dry run decides nothing
+        ("5", "REJECTED", False, DAG), ("5", "DELIVERED", False, DAG), ("5", "UNCERTAIN", False, DAG),
+        ("6", "SOMETHING_NEW", False, DAG),                                           # an outcome of a later version
+        ("7", "NO_ACTION", False, DAG),
+    ]
+    with erp.begin() as conn:
+        for n, (document_id, outcome, dry_run, dag_id) in enumerate(rows):
+            conn.execute(sa.insert(state.verdicts).values(
+                run_id=f"run-{n}", dag_id=dag_id, vendor="procuros", doc_type="ORDER", document_id=document_id,
+                identifier=f"PO-{document_id}", outcome=outcome, message=f"entry {n}", attempts_before=0,
+                recorded_at=at + timedelta(minutes=n), dry_run=dry_run))
+        ids = {n: i for n, i in enumerate(conn.execute(
+            sa.select(state.verdicts.c.id).order_by(state.verdicts.c.id)).scalars())}
+
+    assert migrations.upgrade(erp) == ("0004", migrations.head())
+    assert differences(erp) == []
+    with erp.connect() as conn:
+        filled = {r.document_id: (r.verdict_id, r.decided_id, r.outcome, r.dag_id)
+                  for r in conn.execute(sa.select(state.open_documents))}
+    assert filled == {
+        "1": (ids[1], ids[0], "DEFERRED", DAG),
+        "3": (ids[5], None, "DEFERRED", None),
+        "4": (ids[6], ids[6], "BUILD_ERROR", DAG),
+        "5": (ids[10], ids[10], "UNCERTAIN", DAG),
+        "6": (ids[11], ids[11], "SOMETHING_NEW", DAG),
+    }
+    from erp_outbound.ui import attention
+
+    shown = [(d.document_id, d.outcome, d.run_id) for d in attention.open_documents(erp)]
+    assert shown == [(d.document_id, d.outcome, d.run_id) for d in baseline_open_documents(erp)]
+    assert [s[0] for s in shown] == ["6", "5", "4", "3", "1"]  # the latest first
+    # and the journal goes on keeping it: "1" delivered leaves the set, "2" failing again enters it
+    Journal(erp, "next", dag_id=DAG).record([
+        Verdict(vendor="procuros", doc_type="ORDER", document_id="1", identifier="PO-1", outcome=Outcome.DELIVERED),
+        Verdict(vendor="procuros", doc_type="ORDER", document_id="2", identifier="PO-2", outcome=Outcome.REJECTED,
+                message="refused")])
+    assert [d.document_id for d in attention.open_documents(erp)] == ["2", "6", "5", "4", "3"]

@@ -86,6 +86,41 @@ def _db_upgrade(args) -> int:
     return 0
 
 
+def _db_prune(args) -> int:
+    from erp_outbound.core import settings
+    from erp_outbound.core.storage import Folder
+    from erp_outbound.erp import migrations
+    from erp_outbound.erp.hook import make_engine
+    from erp_outbound.erp.retention import Retention, prune
+
+    try:
+        retention = Retention.from_environment(days=args.days, batch=args.batch, reports_keep=args.reports_keep,
+                                               pause=args.pause)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    url = _erp_url(args)
+    if url is None:
+        return 1
+    engine = make_engine(url)
+    try:
+        migrations.check(engine, None if args.db else args.conn_id)
+        folder = None if args.no_reports else Folder(args.reports or settings.reports_url())
+        pruned = prune(engine, folder, retention, dry_run=args.dry_run)
+    except migrations.ErpSchemaError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    verb = "Would remove" if args.dry_run else "Removed"
+    where = "" if folder is None else f" from {folder.location}"
+    print(f"{verb} what is older than {retention.days} days (before {pruned.cutoff:%Y-%m-%d %H:%M} UTC) and no "
+          f"run or page needs: {pruned.journal_entries} journal entries, {pruned.error_memory} error-report "
+          f"memory rows ({pruned.batches} batches of at most {retention.batch}), {pruned.report_files} report "
+          f"files{where} (the newest {retention.reports_keep} runs' reports kept).")
+    return 0
+
+
 def _extra_installed(distribution: Distribution | None, extra: str) -> bool:
     """Whether every package the distribution's extra adds is installed (an extra it does not have: yes)."""
     for line in (distribution.requires or []) if distribution else []:
@@ -127,6 +162,25 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--db", help="the ERP's SQLAlchemy URL instead of a connection")
     p.add_argument("--revision", default="head", help="migrate up to this revision (default: the latest)")
     p.set_defaults(func=_db_upgrade)
+
+    p = db_sub.add_parser("prune", help="remove journal entries, error-report memory and report files older than "
+                                        "the retention that no run or page needs, in small batches",
+                          description="Retention (docs/platform/bookkeeping.md): applied journal entries older than "
+                                      "--days whose document is final or that are not its latest; never the latest "
+                                      "verdict of a document that still needs attention, an unapplied entry, or an "
+                                      "entry of a run holding claims. Defaults come from ERP_OUTBOUND_RETENTION_DAYS "
+                                      "(400), ERP_OUTBOUND_PRUNE_BATCH (1000), ERP_OUTBOUND_REPORTS_KEEP (25).")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--conn-id", default="erp_default", help="the Airflow connection of the ERP (default erp_default)")
+    where.add_argument("--db", help="the ERP's SQLAlchemy URL instead of a connection")
+    p.add_argument("--days", type=int, help="keep what is younger than this many days")
+    p.add_argument("--batch", type=int, help="rows deleted per transaction")
+    p.add_argument("--pause", type=float, default=0.0, help="seconds between batches (default 0)")
+    p.add_argument("--reports-keep", type=int, help="the newest runs whose report files are kept whatever their age")
+    p.add_argument("--reports", help="the reports store (default ERP_OUTBOUND_REPORTS or $AIRFLOW_HOME/erp_outbound/reports)")
+    p.add_argument("--no-reports", action="store_true", help="leave the report files alone")
+    p.add_argument("--dry-run", action="store_true", help="count what would go; remove nothing")
+    p.set_defaults(func=_db_prune)
 
     p = sub.add_parser("status", help="documents per type and Status in an ERP, uncertain ones apart with what "
                                       "to check at the vendor")

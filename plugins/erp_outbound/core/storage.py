@@ -97,6 +97,23 @@ class Folder:
             fh.write(buffer.getvalue().to_pybytes())
         return str(target)
 
+    def listing(self) -> Iterator[tuple[str, float]]:
+        """Each file's name and modification time (seconds since the epoch); nothing when the folder is not there."""
+        if not self.path.exists():
+            return
+        for entry in self.path.iterdir():
+            if entry.is_file():
+                yield entry.name, float(entry.stat().st_mtime)
+
+    def delete(self, name: str) -> bool:
+        """Remove one file; False when it was not there."""
+        target = self.path / name
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def remove(self) -> None:
         if isinstance(self.path, Path):
             import shutil

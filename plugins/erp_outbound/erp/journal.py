@@ -21,11 +21,11 @@ from functools import lru_cache
 from itertools import chain, groupby
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.erp.state import claims, utcnow, verdicts
+from erp_outbound.erp.state import claims, open_documents, utcnow, verdicts
 
 if TYPE_CHECKING:
     from erp_outbound.core.report import RunReport
@@ -70,20 +70,137 @@ def insert_entries(conn, batch: Iterable[Verdict], dag_id: str | None, run_id: s
     """
     dialect = conn.dialect
     batch = list(batch)
+    if not batch:
+        return 0
+    before = None if dry_run else last_entry_id(conn, batch)
     if dialect.name == "postgresql":
         rows = [dict(zip(DOCUMENT_COLUMNS + EXPLANATION_COLUMNS + RUN_COLUMNS,
                          _document(v) + (_explanation(v) or (None,) * 6) + (dag_id, run_id, dry_run, now)))
                 for v in batch]
-        if rows:
-            conn.execute(insert(verdicts), rows)
-        return len(rows)
-    run = tuple(_bound(verdicts.c[name], value, dialect)
-                for name, value in zip(RUN_COLUMNS, (dag_id, run_id, dry_run, now)))
-    # in their order (ids follow it), statements for each stretch of one shape
-    for has_explanation, stretch in groupby(((v, _explanation(v)) for v in batch), key=lambda p: p[1] is not None):
-        columns = DOCUMENT_COLUMNS + (EXPLANATION_COLUMNS if has_explanation else ()) + RUN_COLUMNS
-        _insert_rows(conn, columns, [_document(v) + (explanation or ()) + run for v, explanation in stretch])
+        conn.execute(insert(verdicts), rows)
+    else:
+        run = tuple(_bound(verdicts.c[name], value, dialect)
+                    for name, value in zip(RUN_COLUMNS, (dag_id, run_id, dry_run, now)))
+        # in their order (ids follow it), statements for each stretch of one shape
+        for has_explanation, stretch in groupby(((v, _explanation(v)) for v in batch),
+                                                key=lambda p: p[1] is not None):
+            columns = DOCUMENT_COLUMNS + (EXPLANATION_COLUMNS if has_explanation else ()) + RUN_COLUMNS
+            _insert_rows(conn, columns, [_document(v) + (explanation or ()) + run for v, explanation in stretch])
+    if not dry_run:  # the page shows real runs only: a dry run's verdicts change no document's state
+        track_open_documents(conn, batch, dag_id, run_id, now, after_id=before)
     return len(batch)
+
+
+FINAL_OUTCOMES = tuple(o.value for o in Outcome if o.is_final)
+FINAL = frozenset(o for o in Outcome if o.is_final)  # a set lookup: Outcome.is_final costs an enum lookup a call
+KEYS_PER_STATEMENT = 500  # document ids per IN list: well under every database's parameter limit
+
+
+def last_entry_id(conn, batch: list[Verdict]) -> int | None:
+    """The journal's largest id before ``batch`` is inserted; None when the batch is all final (then no
+    id is needed). Every id inserted after this read is larger: ids come from a counter that only grows."""
+    if all(v.outcome in FINAL for v in batch):
+        return None
+    return conn.execute(select(func.max(verdicts.c.id))).scalar() or 0
+
+
+def track_open_documents(conn, batch: list[Verdict], dag_id: str | None, run_id: str, now: datetime,
+                         after_id: int | None) -> None:
+    """Bring the open set up to date with ``batch``, just journaled in ``conn``'s transaction.
+
+    A document whose latest verdict is final leaves the open set; any other gets (or keeps) a row
+    naming its latest verdict, and its latest failure since it was last final (``decided_id``; a
+    deferral keeps the one before). ``after_id`` is :func:`last_entry_id` read before the insert: the
+    batch's own entries are found by the primary key above it, so no id needs to come back from a
+    multi-row INSERT (which MariaDB and SQLite cannot promise in order).
+    """
+    latest: dict[tuple, Verdict] = {}
+    since_final: dict[tuple, list[Verdict]] = {}  # each document's verdicts after its last final one in the batch
+    ended: dict[tuple[str, str], list[str]] = {}  # a final verdict in the batch: the document's row starts over
+    for v in batch:
+        key = (v.vendor, v.doc_type, v.document_id)
+        latest[key] = v
+        if v.outcome in FINAL:
+            since_final[key] = []
+            ended.setdefault((v.vendor, v.doc_type), []).append(v.document_id)
+        else:
+            since_final.setdefault(key, []).append(v)
+    for (vendor, doc_type), ids in ended.items():
+        _forget(conn, vendor, doc_type, sorted(set(ids)))
+    if after_id is None:
+        return
+    v = verdicts.c
+    of_this_dag = v.dag_id.is_(None) if dag_id is None else v.dag_id == dag_id
+    # Only the entries that are not final: in each document's, those after its last final one come last.
+    entries: dict[tuple, list[tuple[int, str]]] = {}
+    for entry_id, vendor, doc_type, document_id, outcome in conn.execute(
+            select(v.id, v.vendor, v.doc_type, v.document_id, v.outcome)
+            .where(v.id > after_id, v.run_id == run_id, of_this_dag, v.dry_run.is_(False),
+                   v.outcome.not_in(FINAL_OUTCOMES))
+            .order_by(v.id)):
+        entries.setdefault((vendor, doc_type, document_id), []).append((entry_id, outcome))
+    newest = []
+    for key, verdict in latest.items():
+        if verdict.outcome in FINAL or key not in entries:
+            continue
+        mine = entries[key][-len(since_final[key]):]
+        failures = [entry_id for entry_id, outcome in mine if outcome != Outcome.DEFERRED.value]
+        entry_id, outcome = mine[-1]
+        newest.append(dict(vendor=key[0], doc_type=key[1], document_id=key[2], verdict_id=entry_id,
+                           decided_id=failures[-1] if failures else None, outcome=outcome, dag_id=dag_id,
+                           recorded_at=now))
+    if newest:
+        conn.execute(_newer_wins_upsert(conn.dialect.name), newest)
+
+
+def _forget(conn, vendor: str, doc_type: str, document_ids: list[str]) -> None:
+    """Remove these documents from the open set: the driver's own SQL, as most verdicts are final and this
+    runs for every journal write (SQLAlchemy's expanding IN costs more than the delete itself)."""
+    dialect = conn.dialect
+    table = open_documents.name
+    if dialect.name == "postgresql":
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE vendor = %s AND doc_type = %s AND document_id = ANY(%s)",
+                             (vendor, doc_type, document_ids))
+        return
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    per_statement = KEYS_PER_STATEMENT if dialect.name != "sqlite" else max(
+        1, min(2500, _variable_limit(conn) - 2))
+    for start in range(0, len(document_ids), per_statement):
+        part = document_ids[start:start + per_statement]
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE vendor = {mark} AND doc_type = {mark} "
+                             f"AND document_id IN ({', '.join([mark] * len(part))})", (vendor, doc_type, *part))
+
+
+def _newer_wins_upsert(dialect: str):
+    """INSERT an open-set row, or UPDATE the document's row when this verdict is newer (a larger id):
+    a slower writer of an older verdict never puts the document back in an older state. A deferral
+    (``decided_id`` NULL) keeps the failure before it; a document delivered in the batch had its row
+    deleted first, so its failures before that are not kept."""
+    table = open_documents
+    keys = [c.name for c in table.primary_key.columns]
+    changed = [c.name for c in table.columns if c.name not in keys]
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        statement = dialect_insert(table)
+        values = {k: statement.excluded[k] for k in changed}
+        values["decided_id"] = func.coalesce(statement.excluded.decided_id, table.c.decided_id)
+        return statement.on_conflict_do_update(index_elements=keys, set_=values,
+                                               where=table.c.verdict_id < statement.excluded.verdict_id)
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        statement = mysql_insert(table)
+        newer = statement.inserted.verdict_id > table.c.verdict_id
+        given = {k: statement.inserted[k] for k in changed}
+        given["decided_id"] = func.coalesce(statement.inserted.decided_id, table.c.decided_id)
+        # MariaDB assigns left to right: verdict_id last, so the others still compare with the old one
+        ordered = [(k, case((newer, given[k]), else_=table.c[k])) for k in changed if k != "verdict_id"]
+        ordered.append(("verdict_id", case((newer, given["verdict_id"]), else_=table.c.verdict_id)))
+        return statement.on_duplicate_key_update(ordered)
+    raise ValueError(f"erp-outbound keeps its bookkeeping in SQLite, PostgreSQL or MariaDB/MySQL, not {dialect}")
 
 
 def _insert_rows(conn, columns: tuple[str, ...], rows: list[tuple]) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from erp_outbound.core.flows import Flow, flows
 from erp_outbound.core.settings import erp_now
 from erp_outbound.core.verdict import Outcome, Verdict
-from erp_outbound.erp.journal import journal_row
+from erp_outbound.erp.journal import journal_row, last_entry_id, track_open_documents
 from erp_outbound.erp.sql import has_statement, statement
 from erp_outbound.erp.state import utcnow, verdicts
 
@@ -123,10 +123,12 @@ def release(engine: Engine, vendor: str, dag_id: str, document_ids: Sequence[str
                 released.append(row)
             else:  # changed since it was read
                 refused[document_id] = f"no longer an uncertain {flow.doc_type} document"
-        entries = [journal_row(_released_verdict(row, as_, flow, reference, by), dag_id, run_id, False, now)
-                   | dict(applied_at=now, applied_by=RELEASED_BY) for row in released]
-        if entries:
-            conn.execute(insert(verdicts), entries)
+        released_verdicts = [_released_verdict(row, as_, flow, reference, by) for row in released]
+        if released_verdicts:
+            before = last_entry_id(conn, released_verdicts)
+            conn.execute(insert(verdicts), [journal_row(v, dag_id, run_id, False, now)
+                                            | dict(applied_at=now, applied_by=RELEASED_BY) for v in released_verdicts])
+            track_open_documents(conn, released_verdicts, dag_id, run_id, now, after_id=before)
     return released, refused
 
 

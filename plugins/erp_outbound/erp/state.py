@@ -102,6 +102,28 @@ verdicts = Table(
     Index("ix_erp_outbound_verdicts_pending", "vendor", "applied_at"),
 )
 
+# The open set: each document whose latest verdict of a real run is not final, and which verdict that
+# is. Kept in the transaction that journals the verdict (erp/journal.py ``insert_entries``), so it never
+# disagrees with the journal. The Deliveries page reads only these rows (and the verdicts they name):
+# its cost follows what needs attention, not years of history. ``decided_id`` is the latest failure
+# since the document was last final (not a deferral, which decides nothing): what a new failure is
+# compared with before it is announced as new (journal.new_failures). Retention never prunes either.
+open_documents = Table(
+    "erp_outbound_open_documents",
+    metadata,
+    Column("vendor", String(32), primary_key=True),
+    Column("doc_type", String(40), primary_key=True),
+    Column("document_id", String(64), primary_key=True),
+    Column("verdict_id", Integer, nullable=False),
+    Column("decided_id", Integer),
+    Column("outcome", String(16), nullable=False),
+    Column("dag_id", String(250)),
+    Column("recorded_at", UtcTimestamp, nullable=False),
+    Index("ix_erp_outbound_open_documents_verdict", "verdict_id", unique=True),
+    Index("ix_erp_outbound_open_documents_decided", "decided_id"),
+    Index("ix_erp_outbound_open_documents_recorded", "vendor", "recorded_at"),
+)
+
 # The last error reported to the vendor per document, so an unchanged error is not re-sent.
 error_reports = Table(
     "erp_outbound_error_reports",

@@ -1,7 +1,7 @@
 """What needs attention now: each document whose latest verdict in the journal is not final.
 
-Read from the ERP's verdict journal (``erp_outbound_verdicts``) across runs: the latest verdict of a
-real run per vendor, document type and document. Outcomes are read as the journal holds them, as
+Read from the open set (``erp_outbound_open_documents``), which the journal keeps in the same
+transaction as every verdict, and the verdicts it names (by primary key). Outcomes are read as the journal holds them, as
 text: an outcome this module has never heard of is shown like any other that is not final, and a
 column the journal gains (such as ``dag_id``) is read when it is there.
 """
@@ -13,18 +13,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from erp_outbound.core.report import vendor_ids
+from erp_outbound.core.flows import flows
+from erp_outbound.core.report import VENDOR_NAMES, vendor_ids
 from erp_outbound.core.verdict import Outcome, reason_text
-from erp_outbound.erp.state import verdicts
+from erp_outbound.erp.state import open_documents as open_set, verdicts
 
 FINAL = frozenset(o.value for o in Outcome if o.is_final)
 # The vendor may have acted on a request whose answer was lost: a person checks, then releases it
 # (``erp-outbound release``). Journal entries from before Outcome.UNCERTAIN say so in their status.
 UNCERTAIN = Outcome.UNCERTAIN.value
 MAX_ROWS = 10_000  # read at most this many documents per page view (the newest failures first)
+IDS_PER_QUERY = 1000  # verdicts read by primary key per query
+# what a Document shows: the rest of a journal entry (applied_at, applied_by, http_status...) is not read
+SHOWN_COLUMNS = [verdicts.c[name] for name in (
+    "id", "vendor", "doc_type", "document_id", "identifier", "outcome", "status", "message", "errors",
+    "attempts_before", "recorded_at", "run_id", "error_url", "error_code", "vendor_reference", "dag_id")]
 
 
 def counts_attempt(outcome: str) -> bool:
@@ -73,37 +79,50 @@ class Document:
 
 def open_documents(engine: Engine, vendors: Iterable[str] | None = None, doc_type: str | None = None,
                    outcome: str | None = None, limit: int = MAX_ROWS) -> list[Document]:
-    """Documents whose latest verdict of a real run is not final, the latest failure first."""
-    v = verdicts.c
-    latest = select(func.max(v.id).label("id")).where(v.dry_run.is_(False))
+    """Documents whose latest verdict of a real run is not final, the latest failure first.
+
+    Read from the open set (``erp_outbound_open_documents``), which names each such document's latest
+    verdict: the cost follows what needs attention, not the journal's years of history.
+    """
+    o = open_set.c
+    # Two steps with plans no optimizer can get wrong: the order and the limit on the small open set
+    # (a narrow sort), then the verdicts by primary key. One join let PostgreSQL merge-join along the
+    # journal's whole primary key, and MariaDB sort the wide verdict rows, TEXT columns and all.
+    chosen = select(o.verdict_id).order_by(o.recorded_at.desc(), o.verdict_id.desc()).limit(limit)
     if vendors is not None:
-        latest = latest.where(v.vendor.in_(list(vendors)))
+        chosen = chosen.where(o.vendor.in_(sorted(vendors)))
     if doc_type:
-        latest = latest.where(v.doc_type == doc_type)
-    latest = latest.group_by(v.vendor, v.doc_type, v.document_id).subquery()
-    query = (select(verdicts).join(latest, v.id == latest.c.id)
-             .where(v.outcome.not_in(sorted(FINAL)))
-             .order_by(v.recorded_at.desc(), v.id.desc()).limit(limit))
+        chosen = chosen.where(o.doc_type == doc_type)
     if outcome:
-        query = query.where(v.outcome == outcome)
+        chosen = chosen.where(o.outcome == outcome)
     with engine.connect() as conn:
-        return [_document(row._mapping) for row in conn.execute(query)]
+        ids = list(conn.execute(chosen).scalars())
+        found = {}
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            part = ids[start:start + IDS_PER_QUERY]
+            for row in conn.execute(select(*SHOWN_COLUMNS).where(verdicts.c.id.in_(part))):
+                found[row.id] = _document(row._mapping)
+    return [found[i] for i in ids if i in found]
 
 
 def known_types(engine: Engine) -> list[tuple[str, str]]:
-    """Every (vendor, document type) the journal has seen."""
-    v = verdicts.c
+    """The (vendor, document type) pairs to filter by: every type this version sends, and any other that
+    has a document needing attention (a type of an older version). A type with nothing open filters to
+    nothing, so the journal's history need not be read for it."""
+    ours = {(vendor, doc_type) for vendor in VENDOR_NAMES for doc_type in flows(vendor)}
+    o = open_set.c
     with engine.connect() as conn:
-        return sorted(tuple(r) for r in conn.execute(select(v.vendor, v.doc_type).distinct()))
+        seen = {tuple(r) for r in conn.execute(select(o.vendor, o.doc_type).distinct())}
+    return sorted(ours | seen)
 
 
 def known_outcomes(engine: Engine) -> list[str]:
-    """Outcomes a document can need attention with: this version's, and any other the journal holds."""
-    v = verdicts.c
+    """Outcomes a document can need attention with: this version's, and any other a document is open with."""
+    o = open_set.c
     with engine.connect() as conn:
-        seen = {r[0] for r in conn.execute(select(v.outcome).where(and_(v.outcome.not_in(sorted(FINAL)))).distinct())}
+        seen = {r[0] for r in conn.execute(select(o.outcome).distinct())}
     ours = [o.value for o in Outcome if not o.is_final]
-    return ours + sorted(seen - set(ours))
+    return ours + sorted(seen - set(ours) - FINAL)
 
 
 def _document(m) -> Document:

@@ -72,20 +72,18 @@ def report_summary(dag_id: str, run_id: str, folder: Folder | None = None) -> di
 
 
 class Owners:
-    """Which DAG each journal entry belongs to, when the journal does not say.
+    """Which DAG each journal entry belongs to: the journal says so (``dag_id``, since revision 0003).
 
-    The entry names its vendor, run and document type. The DAG is the one of that vendor with a run of
-    that id; where several have one (scheduled runs share ids), the one whose report of that run lists
-    the type. An entry no run explains belongs to every DAG of its vendor, so that only a person who
-    may read all of them sees it.
+    An entry recorded before 0003 names only its vendor and run: it belongs to the DAGs of that vendor
+    with a run of that id (Airflow's metadata, one query per page view), or to every DAG of its vendor
+    when no run explains it, and only a person who may read all of them sees it. No report file is read:
+    ownership never depends on a file the page does not show.
     """
 
-    def __init__(self, session: Session, dags: dict[str, str], folder: Folder | None = None) -> None:
+    def __init__(self, session: Session, dags: dict[str, str]) -> None:
         self.session = session
         self.dags = dags  # our DAGs (all of them, not only the readable ones): dag_id -> vendor
-        self.folder = folder
         self._runs: dict[str, set[str]] = {}
-        self._types: dict[tuple[str, str], set[str]] = {}
 
     def resolve(self, documents: list[Document]) -> dict[int, frozenset[str]]:
         """For each document (by position) the DAGs it may belong to (one, when it is known)."""
@@ -100,18 +98,7 @@ class Owners:
         if document.dag_id:
             return frozenset({document.dag_id})
         vendor_dags = {d for d, v in self.dags.items() if v == document.vendor}
-        candidates = self._runs.get(document.run_id, set()) & vendor_dags
-        if len(candidates) > 1:
-            listing = {d for d in candidates if document.doc_type in self._report_types(d, document.run_id)}
-            candidates = listing or candidates
-        return frozenset(candidates or vendor_dags)
-
-    def _report_types(self, dag_id: str, run_id: str) -> set[str]:
-        key = (dag_id, run_id)
-        if key not in self._types:
-            summary = report_summary(dag_id, run_id, self.folder) or {}
-            self._types[key] = set(summary.get("by_type") or {})
-        return self._types[key]
+        return frozenset((self._runs.get(document.run_id, set()) & vendor_dags) or vendor_dags)
 
 
 @dataclass

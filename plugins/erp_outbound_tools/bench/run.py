@@ -157,18 +157,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default=".bench")
     parser.add_argument("--no-dag-test", action="store_true", help="skip the whole dag.test() runs")
     parser.add_argument("--legs", default="parse,sizes,engine",
-                        help="parse, sizes, engine, contract, or engine legs by name (procuros, gep:faults, ...), "
-                             "comma-separated")
+                        help="parse, sizes, engine, contract, journal, or engine legs by name (procuros, gep:faults, "
+                             "...), comma-separated")
     parser.add_argument("--parse-runs", type=int, default=7, help="fresh interpreters per DAG file (parse leg)")
     parser.add_argument("--contract-baseline", default="main",
                         help="the contract leg's baseline: the git commit whose transform is today's (default main)")
     parser.add_argument("--contract-rounds", type=int, default=3)
+    parser.add_argument("--journal-rows", type=int, default=1_000_000,
+                        help="journal rows the journal leg builds on PostgreSQL and MariaDB (scratch databases)")
     from erp_outbound_tools.bench import engine
 
     engine.add_arguments(parser)
     args = parser.parse_args(argv)
     legs = [leg.strip() for leg in args.legs.split(",") if leg.strip()]
-    engine_legs = engine.legs_from(args, ",".join(leg for leg in legs if leg not in ("sizes", "parse", "contract")))
+    engine_legs = engine.legs_from(args, ",".join(leg for leg in legs
+                                                  if leg not in ("sizes", "parse", "contract", "journal")))
     workdir = Path(args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict = {}
@@ -191,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         results["engine"] = engine.run(engine_legs, args.documents, args.latency_ms, args.port + 1,
                                        workdir / "engine", args.scale_documents, args.runs)
         engine.report(results["engine"])
+    if "journal" in legs:
+        from erp_outbound_tools.bench import journal
+
+        results["journal"] = journal.run(journal.scratch_urls(), args.journal_rows // 3)
+        journal.report(results["journal"])
     print("\nBENCH " + json.dumps(results))
     return 0
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 VERSION_TABLE = "erp_outbound_alembic_version"
 BOOKKEEPING_TABLES = ("erp_outbound_claims", "erp_outbound_verdicts", "erp_outbound_error_reports",
-                      "erp_outbound_actions")
+                      "erp_outbound_actions", "erp_outbound_open_documents")
 SCRIPTS = Path(__file__).resolve().parent
 
 
