@@ -256,7 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     urls = scratch_urls({d.strip() for d in args.databases.split(",") if d.strip()}, args.postgres_database,
                         args.mariadb_url)
-    results = run(urls, args.rows // 3, args.repeat, args.open)
+    try:
+        results = run(urls, args.rows // 3, args.repeat, args.open)
+    finally:
+        drop_scratch(urls)
     report(results)
     print("\nBENCH_JOURNAL " + json.dumps(results))
     return 0
@@ -274,6 +277,24 @@ def scratch_urls(wanted=frozenset({"postgresql", "mariadb"}), postgres_database:
     if "mariadb" in wanted:
         urls["MariaDB"] = scratch_mariadb(mariadb_url)
     return urls
+
+
+def drop_scratch(urls: dict[str, str]) -> None:
+    """Drop the scratch databases (10 million rows take some 3 GB on each server)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from erp_outbound_tools.bench.databases import drop_database
+
+    for url in urls.values():
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "postgresql":
+            drop_database(parsed.database)
+        else:
+            server = create_engine(parsed.set(database=""))
+            with server.begin() as conn:
+                conn.execute(text(f"DROP DATABASE IF EXISTS {parsed.database}"))
+            server.dispose()
 
 
 def scratch_mariadb(url: str) -> str:

@@ -197,7 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     if "journal" in legs:
         from erp_outbound_tools.bench import journal
 
-        results["journal"] = journal.run(journal.scratch_urls(), args.journal_rows // 3)
+        scratch = journal.scratch_urls()
+        try:
+            results["journal"] = journal.run(scratch, args.journal_rows // 3)
+        finally:
+            journal.drop_scratch(scratch)
         journal.report(results["journal"])
     print("\nBENCH " + json.dumps(results))
     return 0
