@@ -28,7 +28,7 @@ def main(workdir: Path) -> dict:
     from erp_outbound_tools.sandbox import SandboxConfig, SandboxServer
 
     found: dict = {"package": erp_outbound.__file__, "sql_root": str(sql_root()), "guide_root": str(guide_root()),
-                   "guide_has_install_section": 'id="the-bookkeeping-tables-erp-outbound-db-upgrade"' in guide_html(),
+                   "guide_has_install_section": 'id="the-bookkeeping-tables-erp-outbound-db-upgrade"' in guide_html("platform/install"),
                    "guide_pages": sorted(str(p.relative_to(guide_root())) for p in guide_root().rglob("*.md"))}
     own_sql = workdir / "my_sql"
     shutil.copytree(sql_root(), own_sql)
