@@ -215,7 +215,7 @@ def test_the_test_button_works_on_stored_and_freshly_created_connections(airflow
 REPORT_EXTENT = """marker => {
   const holders = Array.from(document.querySelectorAll('span, code, div')).filter(
     e => e.textContent.includes(marker) && !Array.from(e.children).some(c => c.textContent.includes(marker)));
-  const report = holders[0];
+  const report = holders[0].closest('.event') || holders[0];  // the whole message (links are elements of it)
   let viewer = report.parentElement;
   while (viewer && !['auto', 'scroll'].includes(getComputedStyle(viewer).overflowX)) viewer = viewer.parentElement;
   const range = document.createRange();

@@ -82,6 +82,10 @@ def airflow_environment(config: LocalAirflowConfig, port: int,
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": base_url,
         "AIRFLOW__API__WORKERS": "1",  # one uvicorn worker is plenty locally and saves memory
+        # On SQLite the API server's writes for a task (e.g. "running") wait for the scheduler's and the
+        # dag-processor's: on a busy machine that took 20-40 s, and a task whose call gave up after the
+        # default 5 s failed before it began.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "90",
         # New and changed DAG files show up within seconds, not the default 5 minutes.
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
