@@ -211,7 +211,7 @@ def test_dag_runs_write_vendor_links_everywhere_and_log_where(tmp_path, files, s
         dag_run = load_dag(dag_id).test(run_conf=conf)
         out, err = capfd.readouterr()
         assert str(dag_run.state).endswith("success"), dag_id
-        (logged,) = re.findall(r"Report files: (\S+), (\S+), (\S+)", out + err)
+        (logged,) = re.findall(r"Report files:\s+(\S+)\s+(\S+)\s+(\S+)", out + err)
         assert all(path.startswith("memory://reports-bucket/runs/") for path in logged), "reconcile says where"
         json_path, csv_path, html_path = logged
         data = json.loads(ObjectStoragePath(json_path).read_text())
