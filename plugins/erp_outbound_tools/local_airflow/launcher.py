@@ -166,7 +166,8 @@ class LocalAirflow:
         return "SQLite" if self.config.sql_alchemy_conn is None else self.config.sql_alchemy_conn.split(":")[0]
 
     # -- use ---------------------------------------------------------------------------
-    def client(self, user: str = ADMIN_USER, timeout: float = 30.0) -> AirflowRestClient:
+    def client(self, user: str = ADMIN_USER, timeout: float = 120.0) -> AirflowRestClient:
+        # 120 s: on a busy machine (a shared CI box) the API server takes longer than 30 s to answer a trigger.
         return AirflowRestClient(self.url, user, self.password_of(user), timeout=timeout)
 
     def password_of(self, user: str) -> str:

@@ -120,11 +120,21 @@ def deliveries_actions(page: Page, url: str, path: Path) -> None:
     page.screenshot(path=path)
 
 
+def deliveries_release(page: Page, url: str, path: Path) -> None:
+    """The uncertain documents with their release controls (when a run left some: a lost answer)."""
+    desk = _deliveries_frame(page, url)
+    heading = _shown(page, desk.get_by_role("heading", name=re.compile(r"^Uncertain: check at the vendor")),
+                     "the uncertain section")
+    heading.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(500)
+    page.screenshot(path=path)
+
+
 def resend_feedback(page: Page, url: str, path: Path) -> None:
     """Resend now on the first document that needs attention, then what it did once its run finished."""
     desk = _deliveries_frame(page, url)
-    _shown(page, desk.get_by_role("button", name=re.compile(r"^Resend .+ now$")), "a Resend now button").click()
-    _shown(page, desk.get_by_role("heading", name=re.compile(r"^Resend: ")), "the feedback of Resend now")
+    _shown(page, desk.locator("td.act button", has_text="Resend now"), "a row's Resend now button").click()
+    _shown(page, desk.get_by_role("heading", name=re.compile(r"^Resend: ")), "the feedback of Resend now", timeout=120)
     _shown(page, desk.get_by_text(re.compile("needs attention|not sent twice")), "the run's end", timeout=300)
     page.wait_for_timeout(500)
     page.screenshot(path=path)
@@ -186,7 +196,7 @@ def guide(page: Page, url: str, path: Path) -> None:
 def take_all(client: AirflowRestClient, password: str, run_id: str, out: Path, chromium: str) -> list[Path]:
     shots = [out / "trigger-form.png", out / "reconcile-log.png", out / "procuros-connection.png",
              out / "connection-test.png", out / "deliveries.png", out / "run-report.png", out / "guide.png",
-             out / "deliveries-actions.png", out / "deliveries-resend-feedback.png"]
+             out / "deliveries-actions.png", out / "deliveries-resend-feedback.png", out / "deliveries-release.png"]
     out.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -208,6 +218,7 @@ def take_all(client: AirflowRestClient, password: str, run_id: str, out: Path, c
             page.set_viewport_size({"width": 1600, "height": 1000})
             guide(page, client.base_url, shots[6])
             deliveries_actions(page, client.base_url, shots[7])
+            deliveries_release(page, client.base_url, shots[9])
             page.set_viewport_size({"width": 1600, "height": 700})
             resend_feedback(page, client.base_url, shots[8])
         finally:
