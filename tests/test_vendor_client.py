@@ -75,8 +75,9 @@ def rambase_tokens(vendor: FakeVendor, uses: int | None = None) -> list[str]:
 
 async def deliver(client, send, docs):
     verdicts: list[Verdict] = []
-    stats = await Delivery(client.settings, send, lambda d, e: Verdict("t", "ORDER", d["document_id"], "x",
-                                                                         Outcome.DEFERRED, message=e.reason),
+    stats = await Delivery(client.settings, send, lambda d, e: Verdict(vendor="t", doc_type="ORDER",
+                                                                       document_id=d["document_id"], identifier="x",
+                                                                       outcome=Outcome.DEFERRED, message=e.reason),
                            verdicts.append).deliver(docs, len(docs))
     return verdicts, stats
 
@@ -131,7 +132,8 @@ def error_report(vendor, tmp_path):
 
     async def run():
         reporter = ErrorReporter(ProcurosHook(), engine, report_after=1)
-        verdict = Verdict("procuros", "INVOICE", "42", "RE-42", Outcome.BUILD_ERROR, message="no GTIN")
+        verdict = Verdict(vendor="procuros", doc_type="INVOICE", document_id="42", identifier="RE-42",
+                          outcome=Outcome.BUILD_ERROR, message="no GTIN")
         await asyncio.to_thread(reporter.report, [verdict])
         assert reporter.outcomes[("INVOICE", "42")] == "reported now"
     return run, ("POST", "/v2/errors")
@@ -288,7 +290,8 @@ def test_a_burst_of_401s_costs_one_renewal(monkeypatch):
 
                 async def read(_):
                     answer = await client.call("GET", "procurement/orders")
-                    return Verdict("t", "ORDER", "1", "x", Outcome.DELIVERED, http_status=answer.status)
+                    return Verdict(vendor="t", doc_type="ORDER", document_id="1", identifier="x",
+                                   outcome=Outcome.DELIVERED, http_status=answer.status)
 
                 return await deliver(client, read, [dict(DOC, document_id=str(n)) for n in range(16)])
 

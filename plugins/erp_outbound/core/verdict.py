@@ -29,7 +29,9 @@ class Outcome(str, enum.Enum):
         return self in (Outcome.REJECTED, Outcome.BUILD_ERROR)
 
 
-@dataclass(slots=True)  # GEP journals one a key: slots make them smaller and quicker to build
+# GEP journals one a key: slots make them smaller and quicker to build. Keywords only: a field
+# moved or added here can never shift the values of a verdict built elsewhere.
+@dataclass(slots=True, kw_only=True)
 class Verdict:
     """One document's verdict. ``status`` is the value written to the ERP's status field."""
 

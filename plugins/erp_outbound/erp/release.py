@@ -117,12 +117,13 @@ def release(engine: Engine, vendor: str, dag_id: str, document_ids: Sequence[str
 
 def _released_verdict(row: UncertainRow, as_: str, flow: Flow, reference: str | None) -> Verdict:
     if as_ == AS_DELIVERED:
-        return Verdict(row.vendor, row.doc_type, row.document_id, row.identifier, Outcome.DELIVERED,
-                       status=flow.delivered_status, vendor_reference=reference, attempts_before=row.attempts,
+        return Verdict(vendor=row.vendor, doc_type=row.doc_type, document_id=row.document_id, identifier=row.identifier,
+                       outcome=Outcome.DELIVERED, status=flow.delivered_status, vendor_reference=reference,
+                       attempts_before=row.attempts,
                        message="released as delivered by a person who checked it at the vendor")
     # Pending again: like a deferral, it decides nothing and the next run sends it.
-    return Verdict(row.vendor, row.doc_type, row.document_id, row.identifier, Outcome.DEFERRED,
-                   attempts_before=row.attempts,
+    return Verdict(vendor=row.vendor, doc_type=row.doc_type, document_id=row.document_id, identifier=row.identifier,
+                   outcome=Outcome.DEFERRED, attempts_before=row.attempts,
                    message="released as pending by a person who checked it at the vendor: the next run sends it again")
 
 

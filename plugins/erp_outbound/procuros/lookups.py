@@ -63,9 +63,10 @@ class AskProcuros(Verdict):
 
 
 def ask(doc: dict, already_received: bool, message: str, http_status: int | None = None) -> AskProcuros:
-    return AskProcuros("procuros", doc["doc_type"], doc["document_id"], doc["identifier"], Outcome.DEFERRED,
-                       message=message, http_status=http_status, attempts_before=doc.get("attempts", 0),
-                       already_received=already_received, content=_canonical_content(doc.get("body")))
+    return AskProcuros(vendor="procuros", doc_type=doc["doc_type"], document_id=doc["document_id"],
+                       identifier=doc["identifier"], outcome=Outcome.DEFERRED, message=message, http_status=http_status,
+                       attempts_before=doc.get("attempts", 0), already_received=already_received,
+                       content=_canonical_content(doc.get("body")))
 
 
 def _canonical_content(body) -> str:
@@ -124,8 +125,9 @@ def match(asked: AskProcuros, transactions: list[dict]) -> dict | None:
 def decide(asked: AskProcuros, tx: dict | None) -> Verdict:
     """The verdict by Procuros' status of the transaction (see the table above)."""
     def verdict(outcome: Outcome, message: str, status: str | None = None) -> Verdict:
-        return Verdict("procuros", asked.doc_type, asked.document_id, asked.identifier, outcome, status=status,
-                       message=message, vendor_reference=str(tx["procurosTransactionId"]) if tx else None,
+        return Verdict(vendor="procuros", doc_type=asked.doc_type, document_id=asked.document_id,
+                       identifier=asked.identifier, outcome=outcome, status=status, message=message,
+                       vendor_reference=str(tx["procurosTransactionId"]) if tx else None,
                        vendor_status=str(tx.get("status")) if tx else None, http_status=asked.http_status,
                        attempts_before=asked.attempts_before)
 
@@ -158,7 +160,8 @@ async def look_up(client, asked: list[AskProcuros]) -> list[Verdict]:
             transactions = await find_transactions(client, doc_type, since, until)
         except (TransientError, ConnectionConfigError) as exc:  # e.g. a token without access to the listing
             reason = exc.reason if isinstance(exc, TransientError) else str(exc)
-            verdicts += [Verdict("procuros", a.doc_type, a.document_id, a.identifier, Outcome.DEFERRED,
+            verdicts += [Verdict(vendor="procuros", doc_type=a.doc_type, document_id=a.document_id,
+                                 identifier=a.identifier, outcome=Outcome.DEFERRED,
                                  message=f"{a.message}; asking Procuros what became of it failed ({reason}): "
                                          "asked again next run", http_status=a.http_status,
                                  attempts_before=a.attempts_before) for a in docs]

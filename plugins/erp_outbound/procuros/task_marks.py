@@ -52,7 +52,8 @@ class TaskMarker:
         if task_id in self.unsure:
             self.relisted += 1
             if task_id not in await pending_task_ids(self.client):
-                return Verdict("procuros", task["task_type"], task_id, task_id, Outcome.DELIVERED, status="PROCESSED",
+                return Verdict(vendor="procuros", doc_type=task["task_type"], document_id=task_id, identifier=task_id,
+                               outcome=Outcome.DELIVERED, status="PROCESSED",
                                message="The answer to marking it was lost; Procuros no longer lists it: marked.")
         try:
             answer = await self.client.mark_task(task_id, task["body"])

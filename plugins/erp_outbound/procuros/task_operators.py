@@ -124,8 +124,9 @@ class ProcurosMarkTasksOperator(BaseOperator):
             marker = TaskMarker(client)  # re-lists the tasks before marking one again after a lost answer
 
             def defer(task: dict, error: TransientError) -> Verdict:
-                return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], Outcome.DEFERRED,
-                               message=error.reason, http_status=error.status)
+                return Verdict(vendor="procuros", doc_type=task["task_type"], document_id=task["task_id"],
+                               identifier=task["task_id"], outcome=Outcome.DEFERRED, message=error.reason,
+                               http_status=error.status)
 
             await Delivery(client.settings, marker.mark, defer, record, label="Procuros tasks marked").deliver(
                 outcomes, len(outcomes))
@@ -169,7 +170,8 @@ class ProcurosTasksReportOperator(BaseOperator):
                 "partners": task["partners"], "unknown": ", ".join(task["unknown"]) or "-",
                 "reason": task["reason"] or (mark or {}).get("message") or "-",
             })
-            report.verdicts.append(Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], outcome,
+            report.verdicts.append(Verdict(vendor="procuros", doc_type=task["task_type"], document_id=task["task_id"],
+                                           identifier=task["task_id"], outcome=outcome,
                                            message=task["reason"] or (mark or {}).get("message")))
         unknown = sum(len(t["unknown"]) for t in outcomes)
         if unknown:

@@ -18,8 +18,9 @@ def transaction_verdict(doc: dict, answer: Answer, check_access) -> Verdict:
     body = answer.body if isinstance(answer.body, dict) else None
 
     def verdict(outcome: Outcome, **fields) -> Verdict:
-        return Verdict("procuros", doc["doc_type"], doc["document_id"], doc["identifier"], outcome,
-                       http_status=answer.status, attempts_before=doc.get("attempts", 0), **fields)
+        return Verdict(vendor="procuros", doc_type=doc["doc_type"], document_id=doc["document_id"],
+                       identifier=doc["identifier"], outcome=outcome, http_status=answer.status,
+                       attempts_before=doc.get("attempts", 0), **fields)
 
     if answer.status == 201 and body and body.get("procurosTransactionId"):
         return verdict(Outcome.DELIVERED, status=TRANSMITTED, vendor_reference=str(body["procurosTransactionId"]))
@@ -48,8 +49,8 @@ def mark_verdict(task: dict, answer: Answer, check_access) -> Verdict:
     body = answer.body if isinstance(answer.body, dict) else None
 
     def verdict(outcome: Outcome, **fields) -> Verdict:
-        return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], outcome,
-                       http_status=answer.status, **fields)
+        return Verdict(vendor="procuros", doc_type=task["task_type"], document_id=task["task_id"],
+                       identifier=task["task_id"], outcome=outcome, http_status=answer.status, **fields)
 
     if 200 <= answer.status < 300:
         return verdict(Outcome.DELIVERED, status="PROCESSED", message=body.get("message") if body else None)

@@ -95,8 +95,9 @@ class LoadOperator(BaseOperator):
         """Left untouched: a DEFERRED verdict per document of the item."""
         if isinstance(item, list):
             return [self.deferred_verdict(doc, error) for doc in item]
-        return Verdict(self.vendor, item["doc_type"], item["document_id"], item["identifier"], Outcome.DEFERRED,
-                       message=error.reason, http_status=error.status, attempts_before=item["attempts"])
+        return Verdict(vendor=self.vendor, doc_type=item["doc_type"], document_id=item["document_id"],
+                       identifier=item["identifier"], outcome=Outcome.DEFERRED, message=error.reason,
+                       http_status=error.status, attempts_before=item["attempts"])
 
     def requests_for(self, docs: Iterator[dict]) -> Iterator:
         """What each request carries: one document, or a list of ``documents_per_request``."""

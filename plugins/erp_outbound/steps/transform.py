@@ -43,9 +43,10 @@ def build_error_verdicts(vendor: str, refs: list[str]) -> list[Verdict]:
     for ref in refs:
         for line in read_lines(ref):
             row = json.loads(line)
-            verdicts.append(Verdict(vendor, row["doc_type"], row["document_id"], row["identifier"],
-                                    Outcome.BUILD_ERROR, message="cannot build the payload",
-                                    errors=row["errors"], attempts_before=row["attempts"]))
+            verdicts.append(Verdict(vendor=vendor, doc_type=row["doc_type"], document_id=row["document_id"],
+                                    identifier=row["identifier"], outcome=Outcome.BUILD_ERROR,
+                                    message="cannot build the payload", errors=row["errors"],
+                                    attempts_before=row["attempts"]))
     return verdicts
 
 
