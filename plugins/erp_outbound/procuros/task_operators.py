@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 from erp_outbound.core import runs, settings
 from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import TransientError
+from erp_outbound.core.links import RunReportLink
 from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder, read_lines
@@ -20,7 +21,6 @@ from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.tasks import handle
 from erp_outbound.procuros.task_marks import TaskMarker, task_page
-from erp_outbound.ui.links import RunReportLink
 
 MAX_PAGES = 10_000
 

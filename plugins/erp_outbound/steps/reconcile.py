@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from erp_outbound.core import alerts, assets, runs, settings
+from erp_outbound.core.links import RunReportLink
 from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder
@@ -16,7 +17,6 @@ from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.writeback import apply_verdicts
-from erp_outbound.ui.links import RunReportLink
 
 
 class ReconcileOperator(BaseOperator):
