@@ -31,9 +31,9 @@ from datetime import date, timedelta
 from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.procuros.flows import TYPES
+from erp_outbound.procuros.pages import cursor_pages
 
 TRANSMITTED, NO_ACTION = "TRANSMITTED", "NO_ACTION"
-MAX_PAGES = 1_000
 LOOKBACK_DAYS = 7  # how far back an earlier send whose answer was lost is looked for
 LOOKED_UP = "Asked Procuros after a lost answer"
 # What a person does about an UNCERTAIN Procuros document: there is nothing to release, the row is pending.
@@ -94,13 +94,13 @@ async def find_transactions(client, doc_type: str, since: date, until: date) -> 
     client's retry policy. Raises TransientError or ConnectionConfigError."""
     params = {"filter[type]": doc_type, "filter[created_between]": f"{since.isoformat()},{until.isoformat()}",
               "per_page": 100}
+
+    def read_page(cursor: str | None):
+        return transaction_page(client, params | ({"cursor": cursor} if cursor else {}))
+
     found: list[dict] = []
-    for _ in range(MAX_PAGES):
-        body = await client.policy.call(lambda: transaction_page(client, params))
+    async for body in cursor_pages(client, read_page, "GET /v2/all-transactions"):
         found += [t for t in body["items"] if isinstance(t, dict)]
-        if not body.get("hasMore") or not body.get("nextCursor"):
-            break
-        params = params | {"cursor": body["nextCursor"]}
     return found
 
 

@@ -19,10 +19,9 @@ from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.hook import ProcurosHook
+from erp_outbound.procuros.pages import cursor_pages
 from erp_outbound.procuros.tasks import handle
 from erp_outbound.procuros.task_marks import TaskMarker, task_page
-
-MAX_PAGES = 10_000
 
 
 class ProcurosListTasksOperator(BaseOperator):
@@ -49,17 +48,14 @@ class ProcurosListTasksOperator(BaseOperator):
         return {"tasks": path, "count": len(tasks), "pages": pages, "by_type": kinds}
 
     async def _list(self, hook: ProcurosHook, per_page: int) -> tuple[list[dict], int]:
-        tasks, cursor, pages = [], None, 0
+        tasks, pages = [], 0
         async with hook.client() as client:
-            while pages < MAX_PAGES:
-                page = await client.policy.call(lambda: task_page(client, per_page, cursor))
+            async for page in cursor_pages(client, lambda cursor: task_page(client, per_page, cursor),
+                                           "GET /v2/tasks"):
                 pages += 1
                 items = page.get("items") or []
                 tasks += items
                 self.log.info("Page %d: %d tasks (%d so far)", pages, len(items), len(tasks))
-                cursor = page.get("nextCursor")
-                if not page.get("hasMore") or not cursor:
-                    break
         return tasks, pages
 
 
