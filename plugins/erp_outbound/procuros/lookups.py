@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
-from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.core.verdict import Outcome, Undecided, Verdict
 from erp_outbound.procuros.flows import TYPES
 from erp_outbound.procuros.pages import cursor_pages
 
@@ -54,9 +54,9 @@ def may_have_acted(error: TransientError) -> bool:
     return status is None or (status >= 500 and status != 503) or 200 <= status < 300
 
 
-@dataclass
-class AskProcuros(Verdict):
-    """Not a verdict yet: Procuros may have the document; ``lookups`` asks it before anything is recorded."""
+@dataclass(slots=True, kw_only=True)
+class AskProcuros(Undecided):
+    """Not decided yet: Procuros may have the document; ``look_up`` asks it before anything is recorded."""
 
     already_received: bool = False  # Procuros answered "Payload already received"
     content: str = ""  # the content we sent, as canonical JSON, to tell versions apart
@@ -64,7 +64,7 @@ class AskProcuros(Verdict):
 
 def ask(doc: dict, already_received: bool, message: str, http_status: int | None = None) -> AskProcuros:
     return AskProcuros(vendor="procuros", doc_type=doc["doc_type"], document_id=doc["document_id"],
-                       identifier=doc["identifier"], outcome=Outcome.DEFERRED, message=message, http_status=http_status,
+                       identifier=doc["identifier"], message=message, http_status=http_status,
                        attempts_before=doc.get("attempts", 0), already_received=already_received,
                        content=_canonical_content(doc.get("body")))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from erp_outbound.core.http import Answer, TransientError, raise_for_transient
-from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.core.verdict import Outcome, SendOutcome, Verdict
 from erp_outbound.procuros.lookups import ask
 
 TRANSMITTED = "TRANSMITTED"
@@ -11,11 +11,21 @@ NO_ACTION = "NO_ACTION"
 ALREADY_RECEIVED = "Payload already received"
 
 
-def transaction_verdict(doc: dict, answer: Answer, check_access) -> Verdict:
-    """The verdict for one document. Raises TransientError or ConnectionConfigError."""
+def transaction_outcome(doc: dict, answer: Answer, check_access) -> SendOutcome:
+    """What Procuros' answer decides for one document: its final verdict, or (after "Payload already
+    received") ask Procuros after the sends. Raises TransientError or ConnectionConfigError."""
     raise_for_transient(answer)
     check_access(answer)
     body = answer.body if isinstance(answer.body, dict) else None
+    if answer.status == 400 and body and str(body.get("message", "")).strip().rstrip(".") == ALREADY_RECEIVED:
+        # An earlier send was taken and its answer lost: the document is there, but taken with 201
+        # (TRANSMITTED) or 202 (NO_ACTION)? Procuros is asked before anything is recorded (lookups.py).
+        return SendOutcome.ask_after(ask(doc, True, ALREADY_RECEIVED, answer.status))
+    return SendOutcome.final(transaction_verdict(doc, answer, body))
+
+
+def transaction_verdict(doc: dict, answer: Answer, body: dict | None) -> Verdict:
+    """The final verdict of an answer that is neither transient, nor a refused connection, nor "already received"."""
 
     def verdict(outcome: Outcome, **fields) -> Verdict:
         return Verdict(vendor="procuros", doc_type=doc["doc_type"], document_id=doc["document_id"],
@@ -27,10 +37,6 @@ def transaction_verdict(doc: dict, answer: Answer, check_access) -> Verdict:
     if answer.status == 202 and body and body.get("message"):
         return verdict(Outcome.NO_ACTION, status=NO_ACTION, message=str(body["message"]),
                        vendor_reference=_text(body.get("procurosTransactionId")))
-    if answer.status == 400 and body and str(body.get("message", "")).strip().rstrip(".") == ALREADY_RECEIVED:
-        # An earlier send was taken and its answer lost: the document is there, but taken with 201
-        # (TRANSMITTED) or 202 (NO_ACTION)? Procuros is asked before anything is recorded (lookups.py).
-        return ask(doc, True, ALREADY_RECEIVED, answer.status)
     if 400 <= answer.status < 500 and body and body.get("message"):
         errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
         return verdict(Outcome.REJECTED, message=str(body["message"]), error_url=_text(body.get("errorUrl")),
