@@ -196,21 +196,28 @@ def test_a_first_failure_or_a_changed_error_is_new_an_unchanged_one_is_not(tmp_p
     ensure_tables(engine)
 
     def failing(run_id: str, reasons: dict[str, str], outcome=Outcome.REJECTED) -> list[dict]:
-        verdicts = [Verdict("rambase", "PURCHASE_ORDER_UPDATE", doc, f"10000{doc}", outcome, message=reason,
-                            error_code="108018") for doc, reason in reasons.items()]
+        verdicts = [Verdict(vendor="rambase", doc_type="PURCHASE_ORDER_UPDATE", document_id=doc,
+                            identifier=f"10000{doc}", outcome=outcome, message=reason, error_code="108018") for doc, reason in reasons.items()]
         Journal(engine, run_id, dag_id="rambase_purchase_orders").record(verdicts)
         report = RunReport("rambase", "rambase_purchase_orders", run_id, verdicts=verdicts)
         return sorted(f["document_id"] for f in new_failures(engine, report))
 
     # What a dry run saw is no history: the first real failure is new.
-    Journal(engine, "dry", dry_run=True, dag_id="rambase_purchase_orders").record([Verdict("rambase", "PURCHASE_ORDER_UPDATE", "1", "100001",
-                                                         Outcome.REJECTED, message="Currency mismatch",
-                                                         error_code="108018")])
+    Journal(engine, "dry", dry_run=True, dag_id="rambase_purchase_orders").record([Verdict(vendor="rambase",
+                                                                                           doc_type="PURCHASE_ORDER_UPDATE",
+                                                                                           document_id="1",
+                                                                                           identifier="100001",
+                                                                                           outcome=Outcome.REJECTED,
+                                                                                           message="Currency mismatch",
+                                                                                           error_code="108018")])
     assert failing("run-1", {"1": "Currency mismatch", "2": "Currency mismatch"}) == ["1", "2"]
     assert failing("run-2", {"1": "Currency mismatch", "2": "Product not found"}) == ["2"]
     assert failing("run-3", {"1": "Currency mismatch", "2": "Product not found", "4": "x"}) == ["4"]
     # A deferral in between decides nothing; a build error after a rejection is new.
-    Journal(engine, "run-4", dag_id="rambase_purchase_orders").record([Verdict("rambase", "PURCHASE_ORDER_UPDATE", "1", "100001", Outcome.DEFERRED)])
+    Journal(engine, "run-4", dag_id="rambase_purchase_orders").record([Verdict(vendor="rambase",
+                                                                               doc_type="PURCHASE_ORDER_UPDATE",
+                                                                               document_id="1", identifier="100001",
+                                                                               outcome=Outcome.DEFERRED)])
     assert failing("run-5", {"1": "Currency mismatch"}) == []
     assert failing("run-6", {"1": "Currency mismatch"}, Outcome.BUILD_ERROR) == ["1"]
     # A lost answer that may have run at the vendor: a person must check it, so it is announced once.

@@ -75,11 +75,13 @@ def test_each_verdict_is_applied_exactly_once(engine_url):
     engine, url = engine_url
     journal = Journal(engine, "run-1", dag_id=DAG)
     journal.record([
-        Verdict("procuros", "ORDER", "1", "PO-2026-000001", Outcome.DELIVERED, status="TRANSMITTED",
-                vendor_reference="tx-1"),
-        Verdict("procuros", "ORDER", "2", "PO-2026-000002", Outcome.REJECTED, message="The given data was invalid.",
+        Verdict(vendor="procuros", doc_type="ORDER", document_id="1", identifier="PO-2026-000001",
+                outcome=Outcome.DELIVERED, status="TRANSMITTED", vendor_reference="tx-1"),
+        Verdict(vendor="procuros", doc_type="ORDER", document_id="2", identifier="PO-2026-000002",
+                outcome=Outcome.REJECTED, message="The given data was invalid.",
                 errors={"buyer": ["Could not resolve party"]}, error_url="http://portal/errors/1"),
-        Verdict("procuros", "ORDER", "3", "PO-2026-000003", Outcome.DEFERRED, message="timeout after 30s"),
+        Verdict(vendor="procuros", doc_type="ORDER", document_id="3", identifier="PO-2026-000003",
+                outcome=Outcome.DEFERRED, message="timeout after 30s"),
     ])
     entries = journal.unapplied("procuros")
     assert apply_verdicts(engine, journal, entries) == {"DELIVERED": 1, "REJECTED": 1, "DEFERRED": 1}
@@ -99,12 +101,14 @@ def test_each_verdict_is_applied_exactly_once(engine_url):
 def test_dry_run_verdicts_are_never_applied(engine_url):
     engine, _ = engine_url
     Journal(engine, "dry", dry_run=True, dag_id=DAG).record(
-        [Verdict("procuros", "ORDER", "1", "PO-2026-000001", Outcome.BUILD_ERROR, message="x")])
+        [Verdict(vendor="procuros", doc_type="ORDER", document_id="1", identifier="PO-2026-000001",
+                 outcome=Outcome.BUILD_ERROR, message="x")])
     assert Journal(engine, "later", dag_id=DAG).unapplied("procuros") == []
 
 
 def build_error(document_id: str) -> Verdict:
-    return Verdict("procuros", "ORDER", document_id, f"PO-2026-00000{document_id}", Outcome.BUILD_ERROR,
+    return Verdict(vendor="procuros", doc_type="ORDER", document_id=document_id,
+                   identifier=f"PO-2026-00000{document_id}", outcome=Outcome.BUILD_ERROR,
                    message="cannot build the payload", errors={"currency": ["EU is not an ISO 4217 code"]})
 
 
@@ -144,8 +148,10 @@ def test_two_dags_with_one_run_id_never_see_each_others_verdicts(engine_url):
     forwarding_claims = Claims(engine, tick, lease_seconds=60, dag_id="rambase_invoice_forwarding")
     assert order_claims.claim("rambase", "PURCHASE_ORDER_UPDATE", ["1"]) == {"1"}
     assert forwarding_claims.claim("rambase", "INVOICE_FORWARDING", ["1"]) == {"1"}
-    orders.record([Verdict("rambase", "PURCHASE_ORDER_UPDATE", "1", "100001", Outcome.DELIVERED, status="SYNCED")])
-    forwarding.record([Verdict("rambase", "INVOICE_FORWARDING", "1", "100501", Outcome.REJECTED, message="x")])
+    orders.record([Verdict(vendor="rambase", doc_type="PURCHASE_ORDER_UPDATE", document_id="1", identifier="100001",
+                           outcome=Outcome.DELIVERED, status="SYNCED")])
+    forwarding.record([Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id="1", identifier="100501",
+                               outcome=Outcome.REJECTED, message="x")])
 
     assert [v.doc_type for _, v in orders.unapplied("rambase")] == ["PURCHASE_ORDER_UPDATE"]
     assert [v.doc_type for v in orders.of_run("rambase")] == ["PURCHASE_ORDER_UPDATE"]

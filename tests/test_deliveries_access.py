@@ -65,15 +65,17 @@ def client(tmp_path, monkeypatch):
     engine = create_engine(f"sqlite:///{tmp_path / 'erp.db'}")
     ensure_tables(engine)
     Journal(engine, PROCUROS_RUN, dag_id=None).record([
-        Verdict("procuros", "ORDER", "1", "PO-1", Outcome.REJECTED, message=f"refused {HOSTILE}",
-                error_url="javascript:alert(document.cookie)"),
-        Verdict("procuros", "ORDER", "2", "PO-2", Outcome.BUILD_ERROR, message="no GTIN",
-                error_url="https://portal.procuros.io/errors/2")])
-    Journal(engine, GEP_RUN, dag_id=None).record([Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED,
-                                             message="Invalid Order Number", error_code="E100")])
+        Verdict(vendor="procuros", doc_type="ORDER", document_id="1", identifier="PO-1", outcome=Outcome.REJECTED,
+                message=f"refused {HOSTILE}", error_url="javascript:alert(document.cookie)"),
+        Verdict(vendor="procuros", doc_type="ORDER", document_id="2", identifier="PO-2", outcome=Outcome.BUILD_ERROR,
+                message="no GTIN", error_url="https://portal.procuros.io/errors/2")])
+    Journal(engine, GEP_RUN, dag_id=None).record([Verdict(vendor="gep", doc_type="POR_STATUS", document_id="3",
+                                                          identifier="X-3", outcome=Outcome.REJECTED,
+                                                          message="Invalid Order Number", error_code="E100")])
     monkeypatch.setenv("ERP_OUTBOUND_REPORTS", str(tmp_path / "reports"))
     RunReport("procuros", "procuros_outgoing", PROCUROS_RUN, verdicts=[
-        Verdict("procuros", "ORDER", "1", "PO-1", Outcome.REJECTED, message=f"refused {HOSTILE}")]
+        Verdict(vendor="procuros", doc_type="ORDER", document_id="1", identifier="PO-1", outcome=Outcome.REJECTED,
+                message=f"refused {HOSTILE}")]
     ).write(Folder(tmp_path / "reports"))
 
     monkeypatch.setattr(airflow_app._AuthManagerState, "instance", StandInAuthManager())

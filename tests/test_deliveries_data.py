@@ -33,7 +33,7 @@ def record(engine, run_id: str, *items: Verdict, dry_run: bool = False, dag_id: 
 
 
 def order(document_id: str, outcome: Outcome, **fields) -> Verdict:
-    return Verdict("procuros", "ORDER", document_id, f"PO-{document_id}", outcome, **fields)
+    return Verdict(vendor="procuros", doc_type="ORDER", document_id=document_id, identifier=f"PO-{document_id}", outcome=outcome, **fields)
 
 
 def test_only_documents_whose_latest_verdict_is_not_final(engine):
@@ -60,7 +60,7 @@ def test_only_documents_whose_latest_verdict_is_not_final(engine):
 def test_filters_outcomes_generically_and_uncertain_ones_stand_apart(engine):
     record(engine, "run-1",
            order("1", Outcome.REJECTED, message="refused"),
-           Verdict("rambase", "INVOICE_FORWARDING", "7", "100007", Outcome.REJECTED, status="UNCERTAIN",
+           Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id="7", identifier="100007", outcome=Outcome.REJECTED, status="UNCERTAIN",
                    message="No answer to the forwarding request", error_code="100089", vendor_reference="5001"))
     record(engine, "run-2", Verdict(vendor="procuros", doc_type="INVOICE", document_id="9", identifier="RE-9",
                                     outcome=Outcome.UNCERTAIN, message="answer lost after sending",
@@ -94,10 +94,10 @@ def test_a_document_recorded_before_0003_belongs_to_the_dags_with_its_run_and_no
             "gep_por_status": "gep"}
     shared = "scheduled__2026-11-30T10:15:00+00:00"
     record(engine, shared,
-           Verdict("rambase", "PURCHASE_ORDER_UPDATE", "1", "100001", Outcome.REJECTED, message="mismatch"),
-           Verdict("rambase", "INVOICE_FORWARDING", "2", "100002", Outcome.REJECTED, message="failed"), dag_id=None)
-    record(engine, "manual__gep", Verdict("gep", "POR_STATUS", "3", "X-3", Outcome.REJECTED, message="invalid"), dag_id=None)
-    record(engine, "deleted-run", Verdict("rambase", "INVOICE_FORWARDING", "4", "100004", Outcome.REJECTED), dag_id=None)
+           Verdict(vendor="rambase", doc_type="PURCHASE_ORDER_UPDATE", document_id="1", identifier="100001", outcome=Outcome.REJECTED, message="mismatch"),
+           Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id="2", identifier="100002", outcome=Outcome.REJECTED, message="failed"), dag_id=None)
+    record(engine, "manual__gep", Verdict(vendor="gep", doc_type="POR_STATUS", document_id="3", identifier="X-3", outcome=Outcome.REJECTED, message="invalid"), dag_id=None)
+    record(engine, "deleted-run", Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id="4", identifier="100004", outcome=Outcome.REJECTED), dag_id=None)
     record(engine, shared, Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id="5",
                                    identifier="100005", outcome=Outcome.REJECTED), dag_id="rambase_invoice_forwarding")
     runs_of = {shared: {"rambase_purchase_orders", "rambase_invoice_forwarding", "gep_por_status"},

@@ -19,7 +19,8 @@ from erp_outbound.core.verdict import Outcome, Verdict
 
 
 def verdict(item, outcome=Outcome.DELIVERED, message=None) -> Verdict:
-    return Verdict("test", "ORDER", str(item), f"DOC-{item}", outcome, message=message)
+    return Verdict(vendor="test", doc_type="ORDER", document_id=str(item), identifier=f"DOC-{item}", outcome=outcome,
+                   message=message)
 
 
 class Vendor:

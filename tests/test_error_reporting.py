@@ -19,9 +19,9 @@ from erp_outbound.procuros.hook import ProcurosHook
 
 
 def build_error(attempts_before: int, reason: str = "product SKU-1 has no GTIN") -> Verdict:
-    return Verdict("procuros", "INVOICE", "42", "RE-2026-000042", Outcome.BUILD_ERROR,
-                   message="cannot build the payload", errors={"items[line 1].identifiers": [reason]},
-                   attempts_before=attempts_before)
+    return Verdict(vendor="procuros", doc_type="INVOICE", document_id="42", identifier="RE-2026-000042",
+                   outcome=Outcome.BUILD_ERROR, message="cannot build the payload",
+                   errors={"items[line 1].identifiers": [reason]}, attempts_before=attempts_before)
 
 
 @pytest.fixture
@@ -174,7 +174,8 @@ def test_a_failing_report_does_not_stop_the_others(tmp_path, monkeypatch):
         engine = make_engine(url)
         ensure_tables(engine)
         r = ErrorReporter(ProcurosHook(), engine, report_after=1)
-        verdicts = [Verdict("procuros", "INVOICE", str(n), f"RE-{n}", Outcome.BUILD_ERROR, message="no GTIN")
+        verdicts = [Verdict(vendor="procuros", doc_type="INVOICE", document_id=str(n), identifier=f"RE-{n}",
+                            outcome=Outcome.BUILD_ERROR, message="no GTIN")
                     for n in range(1, 6)]
         r.report(verdicts)
         tries = [json.loads(s.body)["errorContext"]["documentId"] for s in vendor.requests("POST", "/v2/errors")]

@@ -13,9 +13,9 @@ from erp_outbound.procuros.hook import ProcurosHook
 
 
 def build_error(document_id: str, attempts_before: int = 5) -> Verdict:
-    return Verdict("procuros", "INVOICE", document_id, f"RE-{document_id}", Outcome.BUILD_ERROR,
-                   message="cannot build the payload", errors={"items[line 1].identifiers": ["no GTIN"]},
-                   attempts_before=attempts_before)
+    return Verdict(vendor="procuros", doc_type="INVOICE", document_id=document_id, identifier=f"RE-{document_id}",
+                   outcome=Outcome.BUILD_ERROR, message="cannot build the payload",
+                   errors={"items[line 1].identifiers": ["no GTIN"]}, attempts_before=attempts_before)
 
 
 @pytest.fixture

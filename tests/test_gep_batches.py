@@ -62,8 +62,8 @@ class Gep:
         self.sent.append([d["identifier"] for d in part])
         if len(part) > self.limit or {d["identifier"] for d in part} & self.refuse_alone:
             raise BatchRefused("At most 2 items per request", 400)
-        return [Verdict("gep", d["doc_type"], d["document_id"], d["identifier"], Outcome.DELIVERED,
-                        status="ACKNOWLEDGED") for d in part]
+        return [Verdict(vendor="gep", doc_type=d["doc_type"], document_id=d["document_id"], identifier=d["identifier"],
+                        outcome=Outcome.DELIVERED, status="ACKNOWLEDGED") for d in part]
 
 
 def deliver(docs, gep, size):

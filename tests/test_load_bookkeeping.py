@@ -51,15 +51,18 @@ def statements(engine) -> list[str]:
 
 
 VERDICTS = [
-    Verdict("gep", "POR_STATUS", "1", "4800000001", Outcome.DELIVERED, "ACKNOWLEDGED", http_status=200),
-    Verdict("gep", "POR_STATUS", "2", "4800000002", Outcome.REJECTED, message="E42: unknown order",
-            error_code="E42", http_status=200, attempts_before=2),
-    Verdict("gep", "POR_STATUS", "3", "4800000003", Outcome.DELIVERED, "ACKNOWLEDGED", http_status=200),
-    Verdict("procuros", "ORDER", "4", "PO-4", Outcome.BUILD_ERROR, errors={"items[0].gtin": ["is ünknown"]},
-            attempts_before=1),
-    Verdict("procuros", "ORDER", "5", "PO-5", Outcome.DELIVERED, "TRANSMITTED", vendor_reference="tx-5",
-            vendor_status="SUCCESS", http_status=201),
-    Verdict("gep", "POR_STATUS", "6", "4800000006", Outcome.DEFERRED, message="HTTP 503", http_status=503),
+    Verdict(vendor="gep", doc_type="POR_STATUS", document_id="1", identifier="4800000001", outcome=Outcome.DELIVERED,
+            status="ACKNOWLEDGED", http_status=200),
+    Verdict(vendor="gep", doc_type="POR_STATUS", document_id="2", identifier="4800000002", outcome=Outcome.REJECTED,
+            message="E42: unknown order", error_code="E42", http_status=200, attempts_before=2),
+    Verdict(vendor="gep", doc_type="POR_STATUS", document_id="3", identifier="4800000003", outcome=Outcome.DELIVERED,
+            status="ACKNOWLEDGED", http_status=200),
+    Verdict(vendor="procuros", doc_type="ORDER", document_id="4", identifier="PO-4", outcome=Outcome.BUILD_ERROR,
+            errors={"items[0].gtin": ["is ünknown"]}, attempts_before=1),
+    Verdict(vendor="procuros", doc_type="ORDER", document_id="5", identifier="PO-5", outcome=Outcome.DELIVERED,
+            status="TRANSMITTED", vendor_reference="tx-5", vendor_status="SUCCESS", http_status=201),
+    Verdict(vendor="gep", doc_type="POR_STATUS", document_id="6", identifier="4800000006", outcome=Outcome.DEFERRED,
+            message="HTTP 503", http_status=503),
 ]
 
 
@@ -147,8 +150,10 @@ def test_expired_claims_still_ours_are_renewed_and_held(engine, clock):
 
 def test_more_entries_than_one_statement_holds_are_all_kept_in_order(engine, clock):
     """SQLite gets multi-row INSERTs of at most 2,500 rows: a long stretch of one shape takes several."""
-    batch = [Verdict("gep", "POR_STATUS", str(i), f"48{i:08d}", Outcome.DELIVERED, "ACKNOWLEDGED", http_status=200)
+    batch = [Verdict(vendor="gep", doc_type="POR_STATUS", document_id=str(i), identifier=f"48{i:08d}",
+                     outcome=Outcome.DELIVERED, status="ACKNOWLEDGED", http_status=200)
              for i in range(6001)]
-    batch[3000] = Verdict("gep", "POR_STATUS", "3000", "4800003000", Outcome.REJECTED, message="E1: closed")
+    batch[3000] = Verdict(vendor="gep", doc_type="POR_STATUS", document_id="3000", identifier="4800003000",
+                          outcome=Outcome.REJECTED, message="E1: closed")
     assert Journal(engine, "run-1", dag_id=DAG).record(batch) == 6001
     assert Journal(engine, "run-1", dag_id=DAG).of_run("gep") == batch

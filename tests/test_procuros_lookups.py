@@ -17,8 +17,8 @@ AUTH = {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 
 
 def asked(already_received: bool, content: dict | None = None) -> AskProcuros:
-    return AskProcuros("procuros", "ORDER", "7", "PO-7", Outcome.DEFERRED, message="lost", attempts_before=2,
-                       already_received=already_received,
+    return AskProcuros(vendor="procuros", doc_type="ORDER", document_id="7", identifier="PO-7",
+                       message="lost", attempts_before=2, already_received=already_received,
                        content=json.dumps(content, sort_keys=True, separators=(",", ":")) if content else "")
 
 

@@ -13,9 +13,9 @@ from email.utils import format_datetime
 import pytest
 
 from erp_outbound.core.http import Answer, ConnectionConfigError, TransientError
-from erp_outbound.core.verdict import Outcome
+from erp_outbound.core.verdict import Decision, Outcome, SendOutcome
 from erp_outbound.procuros.hook import ProcurosHook
-from erp_outbound.procuros.verdicts import transaction_verdict
+from erp_outbound.procuros.verdicts import transaction_outcome
 
 SECRET = "secret-xyz"
 DOC = {"doc_type": "INVOICE", "document_id": "4711", "identifier": "RE-04711", "attempts": 2}
@@ -38,8 +38,16 @@ def answer(status: int, body=None, *, text: str | None = None, headers: dict | N
     return Answer(status, body, text, headers or {})
 
 
+def outcome(hook, status: int, body=None, **kwargs) -> SendOutcome:
+    return transaction_outcome(DOC, answer(status, body, **kwargs), hook.check_access)
+
+
 def verdict(hook, status: int, body=None, **kwargs):
-    return transaction_verdict(DOC, answer(status, body, **kwargs), hook.check_access)
+    """The final verdict of an answer: the one kind of outcome every answer but "already received" has."""
+    sent = outcome(hook, status, body, **kwargs)
+    assert sent.decision is Decision.FINAL and sent.undecided is None
+    (decided,) = sent.verdicts
+    return decided
 
 
 def transient(hook, status: int, body=None, **kwargs) -> TransientError:
@@ -82,11 +90,12 @@ def test_already_received_asks_procuros(hook, message):
     whether as 201 or 202 only Procuros knows, so it is asked before anything is recorded."""
     from erp_outbound.procuros.lookups import AskProcuros
 
-    v = verdict(hook, 400, {"message": message})
+    sent = outcome(hook, 400, {"message": message})
+    assert sent.decision is Decision.ASK_AFTER and sent.verdicts == (), "nothing is recorded before asking"
+    v = sent.undecided
     assert isinstance(v, AskProcuros) and v.already_received
-    assert v.outcome is Outcome.DEFERRED and v.status is None
     assert v.message == "Payload already received"
-    assert v.http_status == 400
+    assert v.http_status == 400 and v.attempts_before == 2
 
 
 # --------------------------------------------------------------------------- rejections
@@ -143,7 +152,7 @@ def test_access_check_names_another_connection(monkeypatch):
         {"conn_type": "procuros", "host": "https://api.procuros-staging.io", "password": SECRET}))
     hook = ProcurosHook("procuros_staging")
     with pytest.raises(ConnectionConfigError, match="'procuros_staging'") as caught:
-        transaction_verdict(DOC, answer(401, {"message": "Unauthenticated."}), hook.check_access)
+        transaction_outcome(DOC, answer(401, {"message": "Unauthenticated."}), hook.check_access)
     assert SECRET not in str(caught.value)
 
 

@@ -29,24 +29,28 @@ PROCUROS_URL = "https://portal.procuros.io/errors/7f3a?tab=details&x=1"
 
 def verdicts() -> list[Verdict]:
     return [
-        Verdict("procuros", "ORDER", "1", "PO-1", Outcome.DELIVERED, status="TRANSMITTED", vendor_reference="tx-1"),
-        Verdict("procuros", "ORDER", "2", "PO-2", Outcome.REJECTED, message="Could not resolve party",
-                errors={"receiver": ["unknown GLN"]}, error_url=PROCUROS_URL, attempts_before=1),
-        Verdict("procuros", "INVOICE", "3", "RE-3", Outcome.BUILD_ERROR, message=f"cannot build {HOSTILE}"),
-        Verdict("procuros", "INVOICE", "4", "RE-4", Outcome.REJECTED, message="odd link",
-                error_url="javascript:alert(document.cookie)"),
-        Verdict("procuros", "INVOICE", "5", "RE-5", Outcome.DEFERRED, message="HTTP 503"),
+        Verdict(vendor="procuros", doc_type="ORDER", document_id="1", identifier="PO-1", outcome=Outcome.DELIVERED,
+                status="TRANSMITTED", vendor_reference="tx-1"),
+        Verdict(vendor="procuros", doc_type="ORDER", document_id="2", identifier="PO-2", outcome=Outcome.REJECTED,
+                message="Could not resolve party", errors={"receiver": ["unknown GLN"]}, error_url=PROCUROS_URL,
+                attempts_before=1),
+        Verdict(vendor="procuros", doc_type="INVOICE", document_id="3", identifier="RE-3", outcome=Outcome.BUILD_ERROR,
+                message=f"cannot build {HOSTILE}"),
+        Verdict(vendor="procuros", doc_type="INVOICE", document_id="4", identifier="RE-4", outcome=Outcome.REJECTED,
+                message="odd link", error_url="javascript:alert(document.cookie)"),
+        Verdict(vendor="procuros", doc_type="INVOICE", document_id="5", identifier="RE-5", outcome=Outcome.DEFERRED,
+                message="HTTP 503"),
     ]
 
 
 def rambase_and_gep() -> list[Verdict]:
     return [
-        Verdict("rambase", "PURCHASE_ORDER_UPDATE", "10", "100010", Outcome.REJECTED,
-                message="Currency mismatch (RamBase error 108018)", error_code="108018"),
-        Verdict("rambase", "INVOICE_FORWARDING", "11", "100011", Outcome.REJECTED, message="operation failed",
-                error_code="100089", vendor_reference="5001"),
-        Verdict("gep", "POR_STATUS", "12", "X-12", Outcome.REJECTED, message="E100: Invalid Order Number",
-                error_code="E100,E200"),
+        Verdict(vendor="rambase", doc_type="PURCHASE_ORDER_UPDATE", document_id="10", identifier="100010",
+                outcome=Outcome.REJECTED, message="Currency mismatch (RamBase error 108018)", error_code="108018"),
+        Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id="11", identifier="100011",
+                outcome=Outcome.REJECTED, message="operation failed", error_code="100089", vendor_reference="5001"),
+        Verdict(vendor="gep", doc_type="POR_STATUS", document_id="12", identifier="X-12", outcome=Outcome.REJECTED,
+                message="E100: Invalid Order Number", error_code="E100,E200"),
     ]
 
 
@@ -140,7 +144,8 @@ def test_the_log_fits_100_characters_whatever_the_types_and_wraps_reasons_withou
 def test_the_log_wraps_reasons_without_cutting_them():
     reason = " ".join(f"receiver GLN 40{i:011d} is not known to Procuros (line {i})" for i in range(8))
     url = "https://portal.procuros.io/errors/0f8e1a7c-1234-4567-89ab-cdef01234567"
-    items = [Verdict("rambase", "PURCHASE_ORDER_UPDATE", str(i), f"PO-2026-{i:06d}", outcome, message=reason,
+    items = [Verdict(vendor="rambase", doc_type="PURCHASE_ORDER_UPDATE", document_id=str(i),
+                     identifier=f"PO-2026-{i:06d}", outcome=outcome, message=reason,
                      errors={"lines[0].gtin": ["missing, needs 13 digits"]}, error_url=url, attempts_before=2)
              for i, outcome in enumerate([Outcome.REJECTED, Outcome.BUILD_ERROR, Outcome.DEFERRED])]
     report = RunReport("rambase", "rambase_purchase_orders", "manual__2026-11-30T01:34:59.236176+00:00",
@@ -237,11 +242,13 @@ def test_dag_runs_write_vendor_links_everywhere_and_log_where(tmp_path, files, s
 
 def test_uncertain_documents_are_listed_apart_with_what_to_check_and_count_no_attempt(tmp_path):
     """Issue 15, point 2: an answer lost after the vendor may have acted is neither a refusal nor an attempt."""
-    lost = Verdict("rambase", "INVOICE_FORWARDING", "7", "151150", Outcome.UNCERTAIN, attempts_before=0,
+    lost = Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id="7", identifier="151150",
+                   outcome=Outcome.UNCERTAIN, attempts_before=0,
                    message="No answer to the forwarding request (timeout): RamBase may have run it. Check in RamBase "
                            "whether the items of order response 151150 are on supplier invoice 311899")
-    refused = Verdict("rambase", "INVOICE_FORWARDING", "8", "151151", Outcome.REJECTED, message="Product not found",
-                      error_code="100089", vendor_reference="400009", attempts_before=1)
+    refused = Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id="8", identifier="151151",
+                      outcome=Outcome.REJECTED, message="Product not found", error_code="100089",
+                      vendor_reference="400009", attempts_before=1)
     report = RunReport("rambase", "rambase_invoice_forwarding", "scheduled__1", verdicts=[lost, refused])
     assert not Outcome.UNCERTAIN.is_final and not Outcome.UNCERTAIN.counts_attempt
     assert report.totals()["UNCERTAIN"] == 1 and report.totals()["REJECTED"] == 1
@@ -269,7 +276,8 @@ def test_uncertain_documents_are_listed_apart_with_what_to_check_and_count_no_at
 
 def test_uncertain_documents_without_a_release_say_what_a_person_does(tmp_path):
     """Procuros' uncertain rows stay pending: the report prints what to do, never a release command."""
-    failed = Verdict("procuros", "INVOICE", "7", "RE-7", Outcome.UNCERTAIN, vendor_reference="tx-9",
+    failed = Verdict(vendor="procuros", doc_type="INVOICE", document_id="7", identifier="RE-7",
+                     outcome=Outcome.UNCERTAIN, vendor_reference="tx-9",
                      message="Asked Procuros after a lost answer: transaction tx-9 is FAILED")
     report = RunReport("procuros", "procuros_invoices", "scheduled__1", verdicts=[failed],
                        uncertain_action="nothing to release: look tx up in the Procuros portal")

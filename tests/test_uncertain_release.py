@@ -50,8 +50,9 @@ def requested(engine, ids: list[str]) -> None:
 
 
 def verdict(row: dict, outcome: Outcome, **fields) -> Verdict:
-    return Verdict("rambase", "INVOICE_FORWARDING", str(row["id"]), str(row["purchase_order_response_id"]), outcome,
-                   attempts_before=row["attempts"], **fields)
+    return Verdict(vendor="rambase", doc_type="INVOICE_FORWARDING", document_id=str(row["id"]),
+                   identifier=str(row["purchase_order_response_id"]), outcome=outcome, attempts_before=row["attempts"],
+                   **fields)
 
 
 def test_uncertain_rows_count_no_attempt_and_are_released_as_delivered_or_pending(erp):

@@ -17,15 +17,16 @@ import time
 import pytest
 from sqlalchemy import create_engine
 
-from erp_outbound.core.delivery import Delivery
+from erp_outbound.core.delivery import Delivery, Request
 from erp_outbound.core.delivery_settings import DeliverySettings
 from erp_outbound.core.http import ConnectionConfigError
 from erp_outbound.core.pacing import TRANSITIONS, PaceState, RateController, WindowVerdict
 from erp_outbound.core.tokens import TokenCache, renew_after
-from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.core.verdict import Outcome, SendOutcome, Verdict
 from erp_outbound.erp.state import ensure_tables
+from erp_outbound.gep.batches import BatchSize
 from erp_outbound.gep.hook import GepSmartHook
-from erp_outbound.gep.operators import GepAcknowledgeStatusOperator
+from erp_outbound.gep.operators import GepAcknowledgeStatusOperator, GepSendContext
 from erp_outbound.procuros.error_reports import ErrorReporter
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.operators import ProcurosSendTransactionsOperator
@@ -33,6 +34,7 @@ from erp_outbound.procuros.task_operators import ProcurosListTasksOperator, Proc
 from erp_outbound.rambase.hook import RambaseHook
 from erp_outbound.rambase.operators import RambaseForwardInvoicesOperator, RambaseUpdatePurchaseOrdersOperator
 from erp_outbound.rambase.triggers import RambaseOperationTrigger
+from erp_outbound.steps.load import SendContext
 from fake_vendor import FakeVendor, Reply
 
 TUNING = {"max_tries": 3, "backoff_initial": 0.01, "max_retry_wait": 5}
@@ -73,11 +75,18 @@ def rambase_tokens(vendor: FakeVendor, uses: int | None = None) -> list[str]:
     return issued
 
 
-async def deliver(client, send, docs):
+async def deliver(client, send_one, docs, send: SendContext | None = None):
+    """An operator's send step through the engine, as the load step runs it: the verdicts and the statistics."""
+    send = send or SendContext(hook=None, client=client, erp=None)
     verdicts: list[Verdict] = []
-    stats = await Delivery(client.settings, send, lambda d, e: Verdict("t", "ORDER", d["document_id"], "x",
-                                                                         Outcome.DEFERRED, message=e.reason),
-                           verdicts.append).deliver(docs, len(docs))
+
+    def defer(request: Request, error) -> SendOutcome:
+        return SendOutcome.several(Verdict(vendor="t", doc_type="ORDER", document_id=d["document_id"], identifier="x",
+                                           outcome=Outcome.DEFERRED, message=error.reason) for d in request.documents)
+
+    requests = [Request(doc if isinstance(doc, list) else [doc]) for doc in docs]
+    stats = await Delivery(client.settings, lambda request: send_one(send, request), defer,
+                           lambda outcome: verdicts.extend(outcome.verdicts)).deliver(requests, len(requests))
     return verdicts, stats
 
 
@@ -99,7 +108,7 @@ def transactions(vendor):
 
     async def run():
         async with ProcurosHook().client() as client:
-            verdicts, _ = await deliver(client, lambda d: operator.send_one(client, d), [DOC])
+            verdicts, _ = await deliver(client, operator.send_one, [DOC])
             assert verdicts[0].outcome is Outcome.DELIVERED
     return run, ("POST", "/v2/transactions")
 
@@ -131,7 +140,8 @@ def error_report(vendor, tmp_path):
 
     async def run():
         reporter = ErrorReporter(ProcurosHook(), engine, report_after=1)
-        verdict = Verdict("procuros", "INVOICE", "42", "RE-42", Outcome.BUILD_ERROR, message="no GTIN")
+        verdict = Verdict(vendor="procuros", doc_type="INVOICE", document_id="42", identifier="RE-42",
+                          outcome=Outcome.BUILD_ERROR, message="no GTIN")
         await asyncio.to_thread(reporter.report, [verdict])
         assert reporter.outcomes[("INVOICE", "42")] == "reported now"
     return run, ("POST", "/v2/errors")
@@ -156,7 +166,7 @@ def rambase_order(vendor):
 
     async def run():
         async with RambaseHook().client() as client:
-            verdicts, _ = await deliver(client, lambda d: operator.send_one(client, d), [DOC])
+            verdicts, _ = await deliver(client, operator.send_one, [DOC])
             assert verdicts[0].outcome is Outcome.DELIVERED
     return run, ("PUT", "/procurement/orders/100500")
 
@@ -167,11 +177,11 @@ def rambase_operation(vendor, monkeypatch):
     vendor.answer("POST", path, Reply(201, {"operationInstance": {"operationInstanceId": 7, "status": 9}}), TOO_FAST)
     operator = RambaseForwardInvoicesOperator(task_id="load", batches={})
     marks: list[str] = []
-    monkeypatch.setattr(operator, "_erp", lambda name, **params: marks.append(name))
+    monkeypatch.setattr(operator, "_erp", lambda send, name, **params: marks.append(name))
 
     async def run():
         async with RambaseHook().client() as client:
-            verdicts, _ = await deliver(client, lambda d: operator.send_one(client, d), [dict(DOC)])
+            verdicts, _ = await deliver(client, operator.send_one, [dict(DOC)])
             assert verdicts[0].outcome is Outcome.DELIVERED
         assert marks == ["mark_requested", "store_operation"]  # the 429 ran nothing: asked once, stored once
     return run, ("POST", path)
@@ -207,8 +217,9 @@ def gep_batch(vendor):
 
     async def run():
         async with GepSmartHook().client() as client:
-            verdicts, _ = await deliver(client, lambda batch: operator.send_one(client, batch), [[DOC]])
-            assert verdicts[0][0].outcome is Outcome.DELIVERED
+            send = GepSendContext(hook=None, client=client, erp=None, documents_per_request=100, sizes=BatchSize(100))
+            verdicts, _ = await deliver(client, operator.send_one, [[DOC]], send)
+            assert verdicts[0].outcome is Outcome.DELIVERED
     return run, ("PUT", path)
 
 
@@ -246,7 +257,7 @@ def test_sixteen_senders_with_tokens_dying_every_ten_uses_deliver_everything(mon
 
         async def run():
             async with RambaseHook().client() as client:
-                return await deliver(client, lambda d: operator.send_one(client, d), docs)
+                return await deliver(client, operator.send_one, docs)
 
         verdicts, stats = asyncio.run(run())
     assert sorted(int(v.document_id) for v in verdicts) == list(range(300))
@@ -286,9 +297,10 @@ def test_a_burst_of_401s_costs_one_renewal(monkeypatch):
             async with RambaseHook().client() as client:
                 await client.check_database()  # token-1, accepted once
 
-                async def read(_):
+                async def read(_send, _request):
                     answer = await client.call("GET", "procurement/orders")
-                    return Verdict("t", "ORDER", "1", "x", Outcome.DELIVERED, http_status=answer.status)
+                    return SendOutcome.final(Verdict(vendor="t", doc_type="ORDER", document_id="1", identifier="x",
+                                                     outcome=Outcome.DELIVERED, http_status=answer.status))
 
                 return await deliver(client, read, [dict(DOC, document_id=str(n)) for n in range(16)])
 
@@ -324,7 +336,7 @@ def test_every_token_obtained_is_masked(monkeypatch):
 
         async def run():
             async with RambaseHook().client() as client:
-                return await deliver(client, lambda d: operator.send_one(client, d),
+                return await deliver(client, operator.send_one,
                                      [dict(DOC, document_id=str(n)) for n in range(20)])
 
         asyncio.run(run())

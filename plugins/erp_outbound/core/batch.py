@@ -41,4 +41,4 @@ class Built:
     """Payload JSON per buildable document, build errors per other document."""
 
     payloads: pd.DataFrame  # document_id, identifier, attempts, body
-    errors: pd.DataFrame  # document_id, identifier, attempts, errors (JSON {field: [messages]})
+    errors: pd.DataFrame  # document_id, identifier, attempts, errors ({field: [messages]}, data, not JSON)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,14 +40,15 @@ class Problems:
             }))
 
     def by_document(self) -> pd.Series:
-        """JSON ``{field: [messages]}`` per failing document id."""
+        """``{field: [messages]}`` per failing document id: data, encoded only where it is stored (the journal)."""
         if not self.parts:
             return pd.Series(dtype=object)
         frame = pd.concat(self.parts, ignore_index=True).astype(str).drop_duplicates()
         grouped = frame.groupby(["document_id", "field"], sort=False)["message"].agg(list)
-        return grouped.groupby(level=0, sort=False).apply(
-            lambda per_field: json.dumps(dict(zip(per_field.index.get_level_values(1), per_field)), ensure_ascii=False)
-        )
+        per_document: dict[str, dict[str, list[str]]] = {}
+        for (document_id, field_name), messages in grouped.items():
+            per_document.setdefault(document_id, {})[field_name] = messages
+        return pd.Series(list(per_document.values()), index=list(per_document), dtype=object)
 
 
 def line_numbers(values: pd.Series) -> pd.Series:
@@ -106,7 +106,7 @@ def reject_repeated_identifiers(result: Built, field_name: str, seen: dict[str, 
             for number, doc in zip(identifiers[repeated], payloads["document_id"][repeated])
         ]
         moved = payloads[repeated][["document_id", "identifier", "attempts"]].assign(
-            errors=[json.dumps({field_name: [m]}, ensure_ascii=False) for m in messages])
+            errors=[{field_name: [m]} for m in messages])
         result = Built(payloads[~repeated].reset_index(drop=True),
                        pd.concat([result.errors, moved], ignore_index=True))
     seen.update(zip(result.payloads["identifier"], result.payloads["document_id"]))

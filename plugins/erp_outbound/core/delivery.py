@@ -1,15 +1,15 @@
 """The delivery engine: many documents to a vendor over asyncio, none holding up the others.
 
 ``max_concurrency`` senders take the next ready document from one queue and send it with
-the vendor's ``send(item)`` coroutine, which returns the item's verdict or raises
-TransientError. A document that failed transiently is parked for what the retry policy
+the caller's ``send(item)`` coroutine, which returns the item's result (a load step's:
+a ``SendOutcome``) or raises TransientError. A document that failed transiently is parked for what the retry policy
 says (Retry-After, else backoff; core/retry.py) and joins the queue again when its wait is
 over, so a waiting document never holds a sender. Senders take new documents before
 retries that are due (for up to ``RETRY_PATIENCE`` seconds): retries gather behind the new
 documents, so at the end of a run the last documents' waits (a Retry-After of a second)
 pass while those retries are sent, instead of trailing after everything else. A document
 still failing after ``max_tries`` is handed to ``defer``: its verdict leaves it untouched in
-the ERP.
+the ERP (a load step's result for it).
 
 Whether the vendor is down is the outage breaker's call (core/breaker.py): a failure rate
 over the last tries, never one unlucky document. Once it opens, nothing more is sent: every
@@ -17,8 +17,9 @@ document not answered yet is handed to ``defer`` unsent. ConnectionConfigError, 
 source or a failing ``on_verdict`` stops everything; every answer already received keeps
 its verdict.
 
-Items come from a synchronous iterable (staged files, claims in the ERP): it is read in
-chunks in a worker thread, so ERP reads never block the event loop, and at most
+A load step's items are ``Request`` objects: what a vendor learns about a document between
+its tries lives there. Items come from a synchronous iterable (staged files, claims in the
+ERP): it is read in chunks in a worker thread, so ERP reads never block the event loop, and at most
 ``WINDOW_PER_SENDER`` items per sender are read ahead or parked at once.
 """
 
@@ -75,6 +76,24 @@ def outage_sign(error: TransientError) -> bool:
     """Whether a transient failure counts toward an outage: no answer at all (timeout, lost connection, no
     token), or a 5xx. Any other answer (429 included) shows the vendor is there."""
     return error.status is None or error.status >= 500
+
+
+@dataclass(slots=True, eq=False)
+class Request:
+    """One request of a load step, as the engine carries it between tries: the staged documents it
+    sends (one, or a batch of ``documents``) and what its tries learnt. A vendor's send step notes
+    here what a later try or the deferral must know; the staged rows are never written to."""
+
+    documents: list[dict]
+    answer_lost: bool = False  # a try left and its answer was lost: the vendor may have acted on it
+    requested: bool = False  # the ERP row says this request went out (written before a request that must not repeat)
+
+    @property
+    def document(self) -> dict:
+        """The document of a one-document request."""
+        if len(self.documents) != 1:
+            raise TypeError(f"a request of {len(self.documents)} documents has no single document")
+        return self.documents[0]
 
 
 @dataclass

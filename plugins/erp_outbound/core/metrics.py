@@ -131,7 +131,9 @@ def emit_outcomes(vendor: str, dag_id: str, counts: dict[str, dict[str, int]]) -
 
 
 def _doc_type(item: Any) -> str:
-    first = item[0] if isinstance(item, list) and item else item
+    """The type of an engine item: a load step's Request (its first document's), or a staged document."""
+    documents = getattr(item, "documents", None) or (item if isinstance(item, list) else [item])
+    first = documents[0] if documents else None
     return first.get("doc_type", "unknown") if isinstance(first, dict) else "unknown"
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from erp_outbound.core import settings
 from erp_outbound.core.storage import Folder, safe_name
 
+# The XCom the reconcile step leaves its run's note in; the plugin's listener (ui/run_notes.py) writes it onto
+# the run (a task cannot set its run's note in Airflow 3.3).
+RUN_NOTE_KEY = "erp_outbound_run_note"
+
 
 def run_id(context) -> str:
     return context["run_id"]

@@ -81,18 +81,20 @@ class Folder:
             fh.write(buffer.getvalue())
         return str(target)
 
-    def write_records(self, name: str, frame: pd.DataFrame) -> str:
+    def write_records(self, name: str, frame: pd.DataFrame | pa.Table) -> str:
         """Rows for ``read_records``: an Arrow IPC (Feather) file, LZ4-compressed.
 
         Read back faster and with less memory than Parquet, and text columns (payload bodies)
-        stay the strings they were, with no escaping either way.
+        stay the strings they were, with no escaping either way. A ``pa.Table`` is written with
+        its own schema: nested columns (build errors' fields and messages) stay data.
         """
         import pyarrow as pa
         import pyarrow.feather as feather
 
         target = self._file(name)
         buffer = pa.BufferOutputStream()
-        feather.write_feather(parquet_safe(frame), buffer, compression="lz4", chunksize=RECORDS_PER_BATCH)
+        rows = frame if isinstance(frame, pa.Table) else parquet_safe(frame)
+        feather.write_feather(rows, buffer, compression="lz4", chunksize=RECORDS_PER_BATCH)
         with target.open("wb") as fh:
             fh.write(buffer.getvalue().to_pybytes())
         return str(target)

@@ -1,8 +1,13 @@
-"""The verdict: what happened to one document in one run, and what the ERP must record."""
+"""The verdict: what happened to one document in one run, and what the ERP must record.
+
+Also what a vendor's send step returns: a ``SendOutcome`` (final verdict, several verdicts, or
+"ask the vendor after the sends", with the ``Undecided`` documents).
+"""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -29,7 +34,9 @@ class Outcome(str, enum.Enum):
         return self in (Outcome.REJECTED, Outcome.BUILD_ERROR)
 
 
-@dataclass(slots=True)  # GEP journals one a key: slots make them smaller and quicker to build
+# GEP journals one a key: slots make them smaller and quicker to build. Keywords only: a field
+# moved or added here can never shift the values of a verdict built elsewhere.
+@dataclass(slots=True, kw_only=True)
 class Verdict:
     """One document's verdict. ``status`` is the value written to the ERP's status field."""
 
@@ -68,3 +75,52 @@ def reason_text(message: str | None, errors: dict[str, list[str]] | None) -> str
     parts = [message or ""]
     parts += [f"{name}: {'; '.join(msgs)}" for name, msgs in sorted((errors or {}).items())]
     return " | ".join(p for p in parts if p)
+
+
+@dataclass(slots=True, kw_only=True)
+class Undecided:
+    """A document sent whose verdict is not known yet: the vendor is asked about it after the sends.
+
+    Never recorded as it is. A vendor subclasses it with what it asks by (Procuros: whether it said
+    "Payload already received" and the content sent; RamBase: the operation instance still running).
+    """
+
+    vendor: str
+    doc_type: str
+    document_id: str
+    identifier: str
+    attempts_before: int = 0
+    message: str | None = None
+    http_status: int | None = None
+
+
+class Decision(str, enum.Enum):
+    """What sending one request decided."""
+
+    FINAL = "final verdict"  # one document, its verdict: recorded at once
+    SEVERAL = "several verdicts"  # a batch (GEP): one verdict per document, recorded at once
+    ASK_AFTER = "ask the vendor after the sends"  # not decided yet: see ``Undecided``
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendOutcome:
+    """The one type a vendor's send step returns (and its deferral, when every try failed).
+
+    Built with ``final``, ``several`` or ``ask_after``, so each says which of the three it is.
+    """
+
+    decision: Decision
+    verdicts: tuple[Verdict, ...] = ()
+    undecided: Undecided | None = None
+
+    @classmethod
+    def final(cls, verdict: Verdict) -> SendOutcome:
+        return cls(decision=Decision.FINAL, verdicts=(verdict,))
+
+    @classmethod
+    def several(cls, verdicts: Iterable[Verdict]) -> SendOutcome:
+        return cls(decision=Decision.SEVERAL, verdicts=tuple(verdicts))
+
+    @classmethod
+    def ask_after(cls, undecided: Undecided) -> SendOutcome:
+        return cls(decision=Decision.ASK_AFTER, undecided=undecided)

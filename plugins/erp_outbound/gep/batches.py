@@ -72,7 +72,8 @@ class BatchSize:
 def undeliverable(doc: dict, error: BatchRefused) -> Verdict:
     """GEP's own refusal of the key alone counts an attempt; a bare 4xx leaves the row untouched."""
     outcome = Outcome.REJECTED if error.in_gep_words else Outcome.DEFERRED
-    return Verdict("gep", doc["doc_type"], doc["document_id"], doc["identifier"], outcome,
+    return Verdict(vendor="gep", doc_type=doc["doc_type"], document_id=doc["document_id"], identifier=doc["identifier"],
+                   outcome=outcome,
                    message=f"GEP refused the request as a whole even with this key alone: {error.reason}",
                    http_status=error.status, attempts_before=doc.get("attempts", 0))
 

@@ -69,9 +69,10 @@ def batch_verdicts(docs: list[dict], answer: Answer, check_access) -> list[Verdi
     verdicts = []
     for doc in docs:
         key = doc["identifier"]
-        if key in succeeded and key not in failed:  # positional: this line runs for every key of a clean batch
-            verdicts.append(Verdict("gep", doc["doc_type"], doc["document_id"], key, Outcome.DELIVERED, ACKNOWLEDGED,
-                                    None, {}, None, None, None, None, status, doc.get("attempts", 0)))
+        if key in succeeded and key not in failed:
+            verdicts.append(Verdict(vendor="gep", doc_type=doc["doc_type"], document_id=doc["document_id"],
+                                    identifier=key, outcome=Outcome.DELIVERED, status=ACKNOWLEDGED,
+                                    http_status=status, attempts_before=doc.get("attempts", 0)))
             continue
         if key in failed:
             errors = failed[key]
@@ -81,6 +82,6 @@ def batch_verdicts(docs: list[dict], answer: Answer, check_access) -> list[Verdi
                 "error_code": ",".join(str(e.get("errorCode")) for e in errors if e.get("errorCode")) or None}
         else:
             outcome, fields = Outcome.DEFERRED, {"message": "GEP answered neither success nor error for this key"}
-        verdicts.append(Verdict("gep", doc["doc_type"], doc["document_id"], key, outcome, http_status=status,
-                                attempts_before=doc.get("attempts", 0), **fields))
+        verdicts.append(Verdict(vendor="gep", doc_type=doc["doc_type"], document_id=doc["document_id"], identifier=key,
+                                outcome=outcome, http_status=status, attempts_before=doc.get("attempts", 0), **fields))
     return verdicts

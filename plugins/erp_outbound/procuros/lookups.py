@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from erp_outbound.core.http import ConnectionConfigError, TransientError, raise_for_transient
-from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.core.verdict import Outcome, Undecided, Verdict
 from erp_outbound.procuros.flows import TYPES
+from erp_outbound.procuros.pages import cursor_pages
 
 TRANSMITTED, NO_ACTION = "TRANSMITTED", "NO_ACTION"
-MAX_PAGES = 1_000
 LOOKBACK_DAYS = 7  # how far back an earlier send whose answer was lost is looked for
 LOOKED_UP = "Asked Procuros after a lost answer"
 # What a person does about an UNCERTAIN Procuros document: there is nothing to release, the row is pending.
@@ -54,18 +54,19 @@ def may_have_acted(error: TransientError) -> bool:
     return status is None or (status >= 500 and status != 503) or 200 <= status < 300
 
 
-@dataclass
-class AskProcuros(Verdict):
-    """Not a verdict yet: Procuros may have the document; ``lookups`` asks it before anything is recorded."""
+@dataclass(slots=True, kw_only=True)
+class AskProcuros(Undecided):
+    """Not decided yet: Procuros may have the document; ``look_up`` asks it before anything is recorded."""
 
     already_received: bool = False  # Procuros answered "Payload already received"
     content: str = ""  # the content we sent, as canonical JSON, to tell versions apart
 
 
 def ask(doc: dict, already_received: bool, message: str, http_status: int | None = None) -> AskProcuros:
-    return AskProcuros("procuros", doc["doc_type"], doc["document_id"], doc["identifier"], Outcome.DEFERRED,
-                       message=message, http_status=http_status, attempts_before=doc.get("attempts", 0),
-                       already_received=already_received, content=_canonical_content(doc.get("body")))
+    return AskProcuros(vendor="procuros", doc_type=doc["doc_type"], document_id=doc["document_id"],
+                       identifier=doc["identifier"], message=message, http_status=http_status,
+                       attempts_before=doc.get("attempts", 0), already_received=already_received,
+                       content=_canonical_content(doc.get("body")))
 
 
 def _canonical_content(body) -> str:
@@ -93,13 +94,13 @@ async def find_transactions(client, doc_type: str, since: date, until: date) -> 
     client's retry policy. Raises TransientError or ConnectionConfigError."""
     params = {"filter[type]": doc_type, "filter[created_between]": f"{since.isoformat()},{until.isoformat()}",
               "per_page": 100}
+
+    def read_page(cursor: str | None):
+        return transaction_page(client, params | ({"cursor": cursor} if cursor else {}))
+
     found: list[dict] = []
-    for _ in range(MAX_PAGES):
-        body = await client.policy.call(lambda: transaction_page(client, params))
+    async for body in cursor_pages(client, read_page, "GET /v2/all-transactions"):
         found += [t for t in body["items"] if isinstance(t, dict)]
-        if not body.get("hasMore") or not body.get("nextCursor"):
-            break
-        params = params | {"cursor": body["nextCursor"]}
     return found
 
 
@@ -124,8 +125,9 @@ def match(asked: AskProcuros, transactions: list[dict]) -> dict | None:
 def decide(asked: AskProcuros, tx: dict | None) -> Verdict:
     """The verdict by Procuros' status of the transaction (see the table above)."""
     def verdict(outcome: Outcome, message: str, status: str | None = None) -> Verdict:
-        return Verdict("procuros", asked.doc_type, asked.document_id, asked.identifier, outcome, status=status,
-                       message=message, vendor_reference=str(tx["procurosTransactionId"]) if tx else None,
+        return Verdict(vendor="procuros", doc_type=asked.doc_type, document_id=asked.document_id,
+                       identifier=asked.identifier, outcome=outcome, status=status, message=message,
+                       vendor_reference=str(tx["procurosTransactionId"]) if tx else None,
                        vendor_status=str(tx.get("status")) if tx else None, http_status=asked.http_status,
                        attempts_before=asked.attempts_before)
 
@@ -160,7 +162,8 @@ async def look_up(client, asked: list[AskProcuros]) -> list[Verdict]:
             transactions = await find_transactions(client, doc_type, since, until)
         except (TransientError, ConnectionConfigError) as exc:  # e.g. a token without access to the listing
             reason = exc.reason if isinstance(exc, TransientError) else str(exc)
-            verdicts += [Verdict("procuros", a.doc_type, a.document_id, a.identifier, Outcome.DEFERRED,
+            verdicts += [Verdict(vendor="procuros", doc_type=a.doc_type, document_id=a.document_id,
+                                 identifier=a.identifier, outcome=Outcome.DEFERRED,
                                  message=f"{a.message}; asking Procuros what became of it failed ({reason}): "
                                          "asked again next run", http_status=a.http_status,
                                  attempts_before=a.attempts_before) for a in docs]

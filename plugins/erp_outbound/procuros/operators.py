@@ -7,17 +7,18 @@ from collections import Counter
 from typing import Any
 
 from erp_outbound.core import runs
+from erp_outbound.core.delivery import Request
 from erp_outbound.core.http import ConnectionConfigError, TransientError
 from erp_outbound.core.params import form_value
 from erp_outbound.core.report import RunReport
-from erp_outbound.core.verdict import Verdict
+from erp_outbound.core.verdict import SendOutcome, Undecided, Verdict
 from erp_outbound.erp.journal import Journal
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.error_reports import DEFAULT_REPORT_AFTER, ErrorReporter
 from erp_outbound.procuros.hook import ProcurosClient, ProcurosHook
-from erp_outbound.procuros.lookups import UNCERTAIN_ACTION, AskProcuros, ask, look_up, may_have_acted
-from erp_outbound.procuros.verdicts import transaction_verdict
-from erp_outbound.steps.load import LoadOperator
+from erp_outbound.procuros.lookups import UNCERTAIN_ACTION, ask, look_up, may_have_acted
+from erp_outbound.procuros.verdicts import transaction_outcome
+from erp_outbound.steps.load import LoadOperator, SendContext
 from erp_outbound.steps.reconcile import ReconcileOperator
 
 
@@ -25,8 +26,9 @@ class ProcurosSendTransactionsOperator(LoadOperator):
     """POST /v2/transactions for every staged payload, concurrently; record each verdict at once.
 
     A document whose answer was lost and that Procuros then says it has ("Payload already
-    received"), or whose tries ran out after a lost answer, is not recorded at once: after the
-    sends, Procuros is asked what became of it (procuros/lookups.py).
+    received"), or whose tries ran out after a lost answer, is not recorded at once: its outcome
+    says "ask the vendor after the sends", and Procuros is asked what became of it
+    (procuros/lookups.py).
     """
 
     vendor = "procuros"
@@ -35,61 +37,46 @@ class ProcurosSendTransactionsOperator(LoadOperator):
     def __init__(self, *, procuros_conn_id: str = ProcurosHook.default_conn_name, **kwargs) -> None:
         super().__init__(**kwargs)
         self.procuros_conn_id = procuros_conn_id
-        self.asked: list[AskProcuros] = []
 
     def make_hook(self) -> ProcurosHook:
         return ProcurosHook(self.procuros_conn_id)
 
-    async def preflight(self, client: ProcurosClient) -> None:
-        await client.ping()
+    async def preflight(self, send: SendContext) -> None:
+        await send.client.ping()
 
-    async def send_one(self, client: ProcurosClient, doc: dict) -> Verdict:
+    async def send_one(self, send: SendContext, request: Request) -> SendOutcome:
+        client: ProcurosClient = send.client
+        doc = request.document
         try:
             answer = await client.send_transaction(doc["body"])
-            return transaction_verdict(doc, answer, client.check_access)
+            return transaction_outcome(doc, answer, client.check_access)
         except TransientError as error:
-            _note_lost_answer(doc, error)
+            request.answer_lost |= may_have_acted(error)  # this try may have reached Procuros
             raise
 
     # -- lost answers: ask Procuros after the sends ---------------------------------
-    def deferred_verdict(self, item, error: TransientError):
-        if isinstance(item, dict) and item.get("answer_lost"):
-            return ask(item, False, f"no answer after every try ({error.reason}), one of them possibly taken",
-                       error.status)
-        return super().deferred_verdict(item, error)
+    def deferred(self, send: SendContext, request: Request, error: TransientError) -> SendOutcome:
+        if request.answer_lost:
+            return SendOutcome.ask_after(ask(request.document, False, f"no answer after every try ({error.reason}), "
+                                             "one of them possibly taken", error.status))
+        return super().deferred(send, request, error)
 
-    def on_verdict(self, writer):
-        record = super().on_verdict(writer)
-
-        def hold_lookups(result) -> None:
-            for verdict in result if isinstance(result, list) else [result]:
-                if isinstance(verdict, AskProcuros):
-                    self.asked.append(verdict)  # decided after the sends
-                else:
-                    record(verdict)
-        return hold_lookups
-
-    def after_delivery(self, context, stats: dict) -> dict:
-        if not self.asked:
+    def after_sends(self, context, send: SendContext, undecided: list[Undecided], stats: dict) -> dict:
+        if not undecided:
             return stats
         self.log.info("Asking Procuros (GET /v2/all-transactions) about %d documents whose answer was lost",
-                      len(self.asked))
-        verdicts = asyncio.run(self._look_up(self.asked))
-        Journal(self.engine, runs.run_id(context), dag_id=runs.dag_id(context)).record(verdicts)
+                      len(undecided))
+        verdicts = asyncio.run(self._look_up(send.hook, undecided))
+        Journal(send.erp, runs.run_id(context), dag_id=runs.dag_id(context)).record(verdicts)
         found = Counter(v.outcome.value for v in verdicts)
         self.log.info("After asking Procuros: %s", dict(found))
         return stats | {"looked_up": len(verdicts),
-                        "lost_answers_asked": dict(Counter(v.doc_type for v in self.asked))}
+                        "lost_answers_asked": dict(Counter(u.doc_type for u in undecided))}
 
-    async def _look_up(self, asked: list[AskProcuros]) -> list[Verdict]:
-        async with self.hook.client() as client:  # the load's client is closed by now
+    @staticmethod
+    async def _look_up(hook: ProcurosHook, asked: list[Undecided]) -> list[Verdict]:
+        async with hook.client() as client:  # the sends' client is closed by now
             return await look_up(client, asked)
-
-
-def _note_lost_answer(doc: dict, error: TransientError) -> None:
-    """Remember on the document that a try may have reached Procuros (its answer was lost)."""
-    if may_have_acted(error):
-        doc["answer_lost"] = True
 
 
 class ProcurosReconcileOperator(ReconcileOperator):

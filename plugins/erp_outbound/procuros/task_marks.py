@@ -10,9 +10,8 @@ from __future__ import annotations
 from erp_outbound.core.http import TransientError, raise_for_transient
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.procuros.lookups import may_have_acted
+from erp_outbound.procuros.pages import cursor_pages
 from erp_outbound.procuros.verdicts import mark_verdict
-
-MAX_PAGES = 10_000
 
 
 async def task_page(client, per_page: int, cursor: str | None) -> dict:
@@ -29,13 +28,8 @@ async def task_page(client, per_page: int, cursor: str | None) -> dict:
 async def pending_task_ids(client) -> set[str]:
     """The ids of every task Procuros still lists (all pages, each under the retry policy)."""
     ids: set[str] = set()
-    cursor = None
-    for _ in range(MAX_PAGES):
-        page = await client.policy.call(lambda: task_page(client, 100, cursor))
+    async for page in cursor_pages(client, lambda cursor: task_page(client, 100, cursor), "GET /v2/tasks"):
         ids |= {str(t.get("procurosTaskId")) for t in page["items"] if isinstance(t, dict)}
-        cursor = page.get("nextCursor")
-        if not page.get("hasMore") or not cursor:
-            break
     return ids
 
 
@@ -52,7 +46,8 @@ class TaskMarker:
         if task_id in self.unsure:
             self.relisted += 1
             if task_id not in await pending_task_ids(self.client):
-                return Verdict("procuros", task["task_type"], task_id, task_id, Outcome.DELIVERED, status="PROCESSED",
+                return Verdict(vendor="procuros", doc_type=task["task_type"], document_id=task_id, identifier=task_id,
+                               outcome=Outcome.DELIVERED, status="PROCESSED",
                                message="The answer to marking it was lost; Procuros no longer lists it: marked.")
         try:
             answer = await self.client.mark_task(task_id, task["body"])

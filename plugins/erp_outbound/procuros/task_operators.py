@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 from erp_outbound.core import runs, settings
 from erp_outbound.core.delivery import Delivery
 from erp_outbound.core.http import TransientError
+from erp_outbound.core.links import RunReportLink
 from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder, read_lines
@@ -18,10 +19,8 @@ from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.procuros.hook import ProcurosHook
+from erp_outbound.procuros.pages import cursor_pages
 from erp_outbound.procuros.task_marks import TaskMarker, task_page
-from erp_outbound.ui.links import RunReportLink
-
-MAX_PAGES = 10_000
 
 
 class ProcurosListTasksOperator(BaseOperator):
@@ -48,17 +47,14 @@ class ProcurosListTasksOperator(BaseOperator):
         return {"tasks": path, "count": len(tasks), "pages": pages, "by_type": kinds}
 
     async def _list(self, hook: ProcurosHook, per_page: int) -> tuple[list[dict], int]:
-        tasks, cursor, pages = [], None, 0
+        tasks, pages = [], 0
         async with hook.client() as client:
-            while pages < MAX_PAGES:
-                page = await client.policy.call(lambda: task_page(client, per_page, cursor))
+            async for page in cursor_pages(client, lambda cursor: task_page(client, per_page, cursor),
+                                           "GET /v2/tasks"):
                 pages += 1
                 items = page.get("items") or []
                 tasks += items
                 self.log.info("Page %d: %d tasks (%d so far)", pages, len(items), len(tasks))
-                cursor = page.get("nextCursor")
-                if not page.get("hasMore") or not cursor:
-                    break
         return tasks, pages
 
 
@@ -125,8 +121,9 @@ class ProcurosMarkTasksOperator(BaseOperator):
             marker = TaskMarker(client)  # re-lists the tasks before marking one again after a lost answer
 
             def defer(task: dict, error: TransientError) -> Verdict:
-                return Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], Outcome.DEFERRED,
-                               message=error.reason, http_status=error.status)
+                return Verdict(vendor="procuros", doc_type=task["task_type"], document_id=task["task_id"],
+                               identifier=task["task_id"], outcome=Outcome.DEFERRED, message=error.reason,
+                               http_status=error.status)
 
             await Delivery(client.settings, marker.mark, defer, record, label="Procuros tasks marked").deliver(
                 outcomes, len(outcomes))
@@ -170,7 +167,8 @@ class ProcurosTasksReportOperator(BaseOperator):
                 "partners": task["partners"], "unknown": ", ".join(task["unknown"]) or "-",
                 "reason": task["reason"] or (mark or {}).get("message") or "-",
             })
-            report.verdicts.append(Verdict("procuros", task["task_type"], task["task_id"], task["task_id"], outcome,
+            report.verdicts.append(Verdict(vendor="procuros", doc_type=task["task_type"], document_id=task["task_id"],
+                                           identifier=task["task_id"], outcome=outcome,
                                            message=task["reason"] or (mark or {}).get("message")))
         unknown = sum(len(t["unknown"]) for t in outcomes)
         if unknown:

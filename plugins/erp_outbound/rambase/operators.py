@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from erp_outbound.core import runs
+from erp_outbound.core.delivery import Request
 from erp_outbound.core.http import TransientError
 from erp_outbound.core.params import form_value
 from erp_outbound.core.settings import erp_now
 from erp_outbound.core.tokens import TokenUnavailable
-from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.core.verdict import Outcome, SendOutcome, Undecided
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal
 from erp_outbound.erp.sql import statement
@@ -26,7 +28,7 @@ from erp_outbound.rambase.verdicts import (
     rejected,
     uncertain_check,
 )
-from erp_outbound.steps.load import LoadOperator
+from erp_outbound.steps.load import LoadOperator, SendContext, deferred_verdict
 
 FORWARD_OPERATION = "100860"
 # A 429 or 503 means RamBase did not run the operation: safe to try again. Any other
@@ -44,9 +46,9 @@ class RambaseLoadOperator(LoadOperator):
     def make_hook(self) -> RambaseHook:
         return RambaseHook(self.rambase_conn_id)
 
-    async def preflight(self, client: RambaseClient) -> None:
+    async def preflight(self, send: SendContext) -> None:
         # Only a token: no read the seeds do not document (it may need a duty the client lacks).
-        await client.check_token()
+        await send.client.check_token()
 
 
 class RambaseUpdatePurchaseOrdersOperator(RambaseLoadOperator):
@@ -54,10 +56,24 @@ class RambaseUpdatePurchaseOrdersOperator(RambaseLoadOperator):
 
     endpoint = "procurement/orders/{purchaseOrderId}"
 
-    async def send_one(self, client: RambaseClient, doc: dict) -> Verdict:
-        answer = await client.call("PUT", f"procurement/orders/{doc['identifier']}",
-                                   data=doc["body"].encode("utf-8"), headers={"Content-Type": "application/json"})
-        return order_update_verdict(doc, answer, self.rambase_conn_id)
+    async def send_one(self, send: SendContext, request: Request) -> SendOutcome:
+        doc = request.document
+        answer = await send.client.call("PUT", f"procurement/orders/{doc['identifier']}",
+                                        data=doc["body"].encode("utf-8"), headers={"Content-Type": "application/json"})
+        return SendOutcome.final(order_update_verdict(doc, answer, self.rambase_conn_id))
+
+
+@dataclass(slots=True, kw_only=True)
+class RunningOperation(Undecided):
+    """A forwarding operation still running at RamBase: the trigger polls it after the sends."""
+
+    instance_id: str
+    link: str  # the operation instance's path, polled by the trigger
+
+    def carried(self) -> dict:
+        """What the trigger carries back for it (JSON): the document's keys, as ``operation_verdict`` reads them."""
+        return {"doc_type": self.doc_type, "document_id": self.document_id, "identifier": self.identifier,
+                "attempts": self.attempts_before, "link": self.link}
 
 
 class RambaseForwardInvoicesOperator(RambaseLoadOperator):
@@ -74,22 +90,23 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         super().__init__(**kwargs)
         self.timeout_seconds = timeout_seconds
         self.poll_seconds = poll_seconds
-        self.running: dict[str, dict] = {}
 
-    def _erp(self, name: str, **params) -> None:
+    @staticmethod
+    def _erp(send: SendContext, name: str, **params) -> None:
         """One bookkeeping statement on the ERP row, committed at once."""
-        with self.engine.begin() as conn:
+        with send.erp.begin() as conn:
             conn.execute(statement("rambase", "invoice_forwarding", name), params)
 
-    async def send_one(self, client: RambaseClient, doc: dict) -> Verdict | None:
+    async def send_one(self, send: SendContext, request: Request) -> SendOutcome:
+        client: RambaseClient = send.client
+        doc = request.document
         if doc.get("operation_instance_id"):
             answer = await client.call("GET", f"system/api/operation-instances/{doc['operation_instance_id']}")
-            return self._instance_verdict(doc, answer)
-        if not doc.get("requested"):
+            return self._instance_outcome(doc, answer)
+        if not request.requested:
             # Written before the POST leaves: a lost answer can then never lead to a second POST.
-            await asyncio.to_thread(self._erp, "mark_requested", document_id=doc["document_id"],
-                                    at=erp_now())
-            doc["requested"] = True
+            await asyncio.to_thread(self._erp, send, "mark_requested", document_id=doc["document_id"], at=erp_now())
+            request.requested = True
         path = f"procurement/order-responses/{doc['identifier']}/api-operations/{FORWARD_OPERATION}/instances"
         try:
             answer = await client.call("POST", path, data=doc["body"].encode("utf-8"),
@@ -105,42 +122,45 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         instance = operation_instance(answer.body)
         if instance is None:
             if 400 <= answer.status < 500:
-                await asyncio.to_thread(self._erp, "clear_requested", document_id=doc["document_id"])  # nothing ran
-                return rejected(doc, answer, f"POST {path}", self.rambase_conn_id)
+                # nothing ran
+                await asyncio.to_thread(self._erp, send, "clear_requested", document_id=doc["document_id"])
+                return SendOutcome.final(rejected(doc, answer, f"POST {path}", self.rambase_conn_id))
             return self._lost(doc, TransientError(f"{describe_answer(answer)}, no operation in it",
                                                   status=answer.status))
-        await asyncio.to_thread(self._erp, "store_operation", document_id=doc["document_id"],
+        await asyncio.to_thread(self._erp, send, "store_operation", document_id=doc["document_id"],
                                 instance_id=str(instance["operationInstanceId"]))
-        return self._instance_verdict(doc, answer)
+        return self._instance_outcome(doc, answer)
 
-    def _instance_verdict(self, doc: dict, answer) -> Verdict | None:
+    def _instance_outcome(self, doc: dict, answer) -> SendOutcome:
         instance = operation_instance(answer.body)
         if instance is None:
             if 400 <= answer.status < 500 and answer.status != 429:
-                return rejected(doc, answer, "GET system/api/operation-instances", self.rambase_conn_id)
+                return SendOutcome.final(rejected(doc, answer, "GET system/api/operation-instances",
+                                                  self.rambase_conn_id))
             raise TransientError(f"unreadable operation instance: HTTP {answer.status}", status=answer.status)
         verdict = operation_verdict(doc, instance)
-        if verdict is None:  # still running: the trigger waits for it
-            self.running[str(instance["operationInstanceId"])] = {
-                **{k: doc[k] for k in ("doc_type", "document_id", "identifier", "attempts")},
-                "link": instance.get("operationInstanceLink")
-                or f"system/api/operation-instances/{instance['operationInstanceId']}",
-            }
-        return verdict
+        if verdict is not None:
+            return SendOutcome.final(verdict)
+        instance_id = str(instance["operationInstanceId"])  # still running: the trigger waits for it
+        return SendOutcome.ask_after(RunningOperation(
+            vendor=self.vendor, doc_type=doc["doc_type"], document_id=doc["document_id"], identifier=doc["identifier"],
+            attempts_before=doc["attempts"], instance_id=instance_id,
+            link=instance.get("operationInstanceLink") or f"system/api/operation-instances/{instance_id}"))
 
-    def _lost(self, doc: dict, error: TransientError) -> Verdict:
+    def _lost(self, doc: dict, error: TransientError) -> SendOutcome:
         """The POST may have run: UNCERTAIN (not a refusal, no attempt); never sent again until a person
         checked RamBase and released the row."""
         # "No answer" only when none came: a 500 or a proxy's page did arrive, and says something.
         what_happened = (f"No answer to the forwarding request ({error.reason})" if error.status is None else
                          f"The forwarding request was answered {error.reason}")
-        return rambase_verdict(doc, Outcome.UNCERTAIN, http_status=error.status,
-                               message=uncertain_check(doc, what_happened, self.dag_id))
+        return SendOutcome.final(rambase_verdict(doc, Outcome.UNCERTAIN, http_status=error.status,
+                                                 message=uncertain_check(doc, what_happened, self.dag_id)))
 
-    def deferred_verdict(self, doc: dict, error: TransientError) -> Verdict:
-        if doc.get("requested") and not doc.get("operation_instance_id"):
-            self._erp("clear_requested", document_id=doc["document_id"])  # 429/503 only: it never ran
-        return super().deferred_verdict(doc, error)
+    def deferred(self, send: SendContext, request: Request, error: TransientError) -> SendOutcome:
+        if request.requested and not request.document.get("operation_instance_id"):
+            # 429/503 only: it never ran
+            self._erp(send, "clear_requested", document_id=request.document["document_id"])
+        return super().deferred(send, request, error)
 
     def wait_seconds(self, context) -> float:
         """``timeout_seconds``, or else the run's "Wait for operations (minutes)" field, or 30 minutes."""
@@ -148,15 +168,16 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
             return float(self.timeout_seconds)
         return float(form_value(context, "wait_minutes", None, 30)) * 60
 
-    def after_delivery(self, context, stats: dict) -> dict:
-        if not self.running:
-            return stats
-        self.log.info("%d RamBase operations are still running; waiting for them in the triggerer", len(self.running))
+    def after_sends(self, context, send: SendContext, undecided: list[Undecided], stats: dict) -> dict:
+        running = {op.instance_id: op.carried() for op in undecided if isinstance(op, RunningOperation)}
+        if not running:
+            return super().after_sends(context, send, undecided, stats)
+        self.log.info("%d RamBase operations are still running; waiting for them in the triggerer", len(running))
         self.defer(
             trigger=RambaseOperationTrigger(
-                self.rambase_conn_id, {i: r["link"] for i, r in self.running.items()},
+                self.rambase_conn_id, {i: r["link"] for i, r in running.items()},
                 timeout_at=time.time() + self.wait_seconds(context), poll_seconds=self.poll_seconds,
-                carry={"running": self.running, "stats": stats}),
+                carry={"running": running, "stats": stats}),
             method_name="resume",
         )
 
@@ -168,8 +189,8 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         for instance_id, instance in event.get("finished", {}).items():
             verdicts.append(operation_verdict(running[instance_id], instance))
         for instance_id in event.get("timed_out", []):
-            verdicts.append(super().deferred_verdict(
-                running[instance_id], TransientError(f"operation {instance_id} still running at the timeout")))
+            verdicts.append(deferred_verdict(self.vendor, running[instance_id], TransientError(
+                f"operation {instance_id} still running at the timeout")))
         journal.record([v for v in verdicts if v is not None])
         self.log.info("Operations finished: %d, still running (resumed next run): %d",
                       len(event.get("finished", {})), len(event.get("timed_out", [])))

@@ -18,8 +18,8 @@ STARTED, ERROR, FINISHED = 2, 7, 9
 
 
 def rambase_verdict(doc: dict, outcome: Outcome, **fields) -> Verdict:
-    return Verdict("rambase", doc["doc_type"], doc["document_id"], doc["identifier"], outcome,
-                   attempts_before=doc.get("attempts", 0), **fields)
+    return Verdict(vendor="rambase", doc_type=doc["doc_type"], document_id=doc["document_id"],
+                   identifier=doc["identifier"], outcome=outcome, attempts_before=doc.get("attempts", 0), **fields)
 
 
 def uncertain_check(doc: dict, what_happened: str, dag_id: str) -> str:

@@ -1,9 +1,18 @@
 """The load step every vendor shares: staged payloads in, one verdict per document out.
 
-A vendor's load operator says how to reach the vendor (``make_hook``, ``preflight``) and
-how to send one document (``send_one``, a coroutine on the vendor's client); this base
+A vendor's load operator says how to reach the vendor (``make_hook``: the hook owns auth and
+the session; ``preflight``) and how to send one request (``send_one``, a coroutine); this base
 reads the staged batches, keeps to the run's claims, sends with the delivery engine
 (core/delivery.py), and records every verdict at once.
+
+The contract, in the shape of Airflow's providers (the hook owns the session, the operator
+orchestrates, a trigger polls):
+- ``send_one(send, request)`` gets the run's ``SendContext`` (hook, client, ERP engine) and one
+  ``Request`` (its documents and what earlier tries learnt), and returns one ``SendOutcome``:
+  a final verdict, several verdicts (a batch), or "ask the vendor after the sends";
+- ``deferred(send, request, error)`` is the outcome when every try failed;
+- ``after_sends(context, send, undecided, stats)`` decides the documents left undecided.
+Nothing is set on the operator during ``execute``, and no staged row is ever written to.
 """
 
 from __future__ import annotations
@@ -14,23 +23,27 @@ import json
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from erp_outbound.core import runs, settings
 from erp_outbound.core.client import VendorClient
-from erp_outbound.core.delivery import Delivery
+from erp_outbound.core.delivery import Delivery, Request
 from erp_outbound.core.http import ConnectionConfigError, TransientError
 from erp_outbound.core.metrics import DeliveryMeter
 from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.storage import Folder, read_records, safe_name
-from erp_outbound.core.verdict import Outcome, Verdict
+from erp_outbound.core.verdict import Outcome, SendOutcome, Undecided, Verdict
 from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, JournalWriter
 from erp_outbound.pools import take_vendor_pool
 from erp_outbound.steps.transform import build_error_verdicts
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 @contextmanager
@@ -51,6 +64,13 @@ def preview_line(doc: dict) -> str:
     return json.dumps({**keys, "body": json.loads(doc["body"])}, ensure_ascii=False, default=str)
 
 
+@dataclass(slots=True)
+class Skipped:
+    """Documents of the load part this run no longer holds a claim on (not sent)."""
+
+    count: int = 0
+
+
 def percentile_ms(values: list[float], q: int) -> float | None:
     if not values:
         return None
@@ -59,11 +79,32 @@ def percentile_ms(values: list[float], q: int) -> float | None:
     return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000, 1)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendContext:
+    """What a vendor's send step works with in one run: made by the load step, passed to every call.
+
+    ``client`` is the session of the sends (``hook.client``): open while they last, closed by
+    ``after_sends``, which opens its own from ``hook`` when it must ask the vendor.
+    """
+
+    hook: Any  # the vendor's hook: auth, settings, sessions
+    client: VendorClient
+    erp: Engine  # the ERP, for bookkeeping a send commits around its request (RamBase)
+    documents_per_request: int = 1
+
+
+def deferred_verdict(vendor: str, doc: dict, error: TransientError) -> Verdict:
+    """A document left untouched after transient failures: DEFERRED, it goes again next run."""
+    return Verdict(vendor=vendor, doc_type=doc["doc_type"], document_id=doc["document_id"],
+                   identifier=doc["identifier"], outcome=Outcome.DEFERRED, message=error.reason,
+                   http_status=error.status, attempts_before=doc["attempts"])
+
+
 class LoadOperator(BaseOperator):
     """Base of the vendors' load operators. ``batches`` is one load part of the transform step.
 
-    With ``documents_per_request`` above 1, ``send_one`` gets lists of documents and
-    returns a verdict for each.
+    With ``documents_per_request`` above 1 (``request_size``), each request carries a list of
+    documents and its outcome has a verdict for each.
     """
 
     vendor: str = ""
@@ -86,41 +127,55 @@ class LoadOperator(BaseOperator):
     def make_hook(self):
         raise TypeError(f"{type(self).__name__} must say which hook reaches its vendor (make_hook)")
 
-    async def preflight(self, client: VendorClient) -> None:
+    def request_size(self, context) -> int:
+        """How many documents one request carries in this run."""
+        return self.documents_per_request
+
+    def send_context(self, context, **fields) -> SendContext:
+        """The run's send context; a vendor with run state of its own returns a subclass (GEP: batch size)."""
+        return SendContext(**fields)
+
+    async def preflight(self, send: SendContext) -> None:
         """Reach the vendor once (e.g. ping, get a token). Raise ConnectionConfigError or TransientError."""
 
-    async def send_one(self, client: VendorClient, doc: dict) -> Verdict:
-        """Send one item; its verdict, or TransientError (retried by the engine)."""
+    async def send_one(self, send: SendContext, request: Request) -> SendOutcome:
+        """Send one request; its outcome, or TransientError (retried by the engine)."""
         raise TypeError(f"{type(self).__name__} must say how one document is sent (send_one)")
 
-    # -- the shared step ----------------------------------------------------------
-    def deferred_verdict(self, item, error: TransientError):
-        """Left untouched: a DEFERRED verdict per document of the item."""
-        if isinstance(item, list):
-            return [self.deferred_verdict(doc, error) for doc in item]
-        return Verdict(self.vendor, item["doc_type"], item["document_id"], item["identifier"], Outcome.DEFERRED,
-                       message=error.reason, http_status=error.status, attempts_before=item["attempts"])
+    def deferred(self, send: SendContext, request: Request, error: TransientError) -> SendOutcome:
+        """Every try failed: the request's documents are left untouched (DEFERRED). Runs in a worker thread."""
+        verdicts = [deferred_verdict(self.vendor, doc, error) for doc in request.documents]
+        return SendOutcome.final(verdicts[0]) if len(verdicts) == 1 else SendOutcome.several(verdicts)
 
-    def requests_for(self, docs: Iterator[dict]) -> Iterator:
-        """What each request carries: one document, or a list of ``documents_per_request``."""
-        if self.documents_per_request <= 1:
-            yield from docs
+    def after_sends(self, context, send: SendContext, undecided: list[Undecided], stats: dict) -> dict:
+        """Decide the documents whose outcome said "ask the vendor after the sends"; the step's result."""
+        if undecided:
+            raise TypeError(f"{type(self).__name__} left {len(undecided)} documents undecided and has no "
+                            "after_sends to decide them")
+        return stats
+
+    # -- the shared step ----------------------------------------------------------
+    def requests_for(self, docs: Iterator[dict], size: int) -> Iterator[Request]:
+        """The requests: one document each, or lists of ``size``."""
+        if size <= 1:
+            for doc in docs:
+                yield Request([doc])
             return
         batch: list[dict] = []
         for doc in docs:
             batch.append(doc)
-            if len(batch) >= self.documents_per_request:
-                yield batch
+            if len(batch) >= size:
+                yield Request(batch)
                 batch = []
         if batch:
-            yield batch
+            yield Request(batch)
 
     def execute(self, context) -> dict:
         built = self.batches or {}
         batches = built.get("batches", [])
         total = sum(b["count"] for b in batches)
         dry_run = as_bool(form_value(context, "dry_run", self.dry_run, False))
-        self.engine = engine = ErpHook(self.erp_conn_id).engine  # one engine for the whole step
+        engine = ErpHook(self.erp_conn_id).engine  # one engine for the whole step
         if dry_run:  # writes nothing to the ERP: reconcile reports the build errors from the staging files
             return self.preview(context, batches, total)
         journal = Journal(engine, runs.run_id(context), dag_id=runs.dag_id(context))
@@ -128,22 +183,23 @@ class LoadOperator(BaseOperator):
         if total == 0 and not build_errors:
             self.log.info("Nothing to send.")
             return {"answered": 0, "deferred": 0}
-        self.hook = hook = self.make_hook()
+        hook = self.make_hook()
         delivery_settings = hook.delivery_settings()
         token = (self.extracted or {}).get("claim_token")
         claims = Claims.resume(engine, runs.run_id(context), token, dag_id=runs.dag_id(context)) if token else None
         if claims is not None:  # all still ours: no claim check per record batch for half a lease
             claims.hold_all(self.vendor, sum((self.extracted or {}).get("counts", {}).values()))
-        self.skipped = 0
+        skipped = Skipped()
         self.log.info("Sending %d documents to %s with up to %d requests at once",
                       total, hook.describe(), delivery_settings.max_concurrency)
         meter = DeliveryMeter(self.vendor, runs.dag_id(context))
         with JournalWriter(journal) as writer, garbage_collector_skipping_what_lives_now():
-            stats = asyncio.run(self._deliver(hook, delivery_settings, journal, build_errors,
-                                              self.documents(batches, claims), total, self.on_verdict(writer), meter))
-        stats["skipped_claims"] = self.skipped
+            stats, send, undecided = asyncio.run(self._deliver(
+                context, hook, engine, delivery_settings, journal, build_errors,
+                self.documents(batches, claims, skipped), total, writer, meter))
+        stats["skipped_claims"] = skipped.count
         self.log.info("Delivery: %s", {k: v for k, v in stats.items() if k != "transient_reasons"})
-        stats = self.after_delivery(context, stats)
+        stats = self.after_sends(context, send, undecided, stats)
         meter.emit(stats)
         self.last_result = stats | {"build_errors": len(build_errors)}
         return stats
@@ -157,40 +213,44 @@ class LoadOperator(BaseOperator):
                             doc_types=[b["doc_type"] for b in (self.batches or {}).get("batches", [])],
                             counts=self.last_result)
 
-    async def _deliver(self, hook, delivery_settings, journal: Journal, build_errors: list[Verdict],
-                       docs: Iterator[dict], total: int, record, meter: DeliveryMeter) -> dict:
+    async def _deliver(self, context, hook, engine: Engine, delivery_settings, journal: Journal,
+                       build_errors: list[Verdict], docs: Iterator[dict], total: int,
+                       writer: JournalWriter, meter: DeliveryMeter) -> tuple[dict, SendContext, list[Undecided]]:
+        undecided: list[Undecided] = []
+
+        def record(outcome: SendOutcome) -> None:
+            """Where outcomes go as they arrive: verdicts to the journal, the undecided kept for after the sends."""
+            for verdict in outcome.verdicts:
+                writer.put(verdict)
+            if outcome.undecided is not None:
+                undecided.append(outcome.undecided)
+
         async with hook.client(delivery_settings) as client:
-            reached = await self._preflight(hook, client)
+            send = self.send_context(context, hook=hook, client=client, erp=engine,
+                                     documents_per_request=max(1, self.request_size(context)))
+            reached = await self._preflight(send)
             if reached:
                 # Build errors count as attempts only once the vendor could hear about them.
                 await asyncio.to_thread(journal.record, build_errors)
-            delivery = Delivery(delivery_settings, meter.send(lambda item: self.send_one(client, item)),
-                                meter.defer(self.deferred_verdict), record, label=f"{self.vendor} requests")
-            requests_total = -(-total // max(1, self.documents_per_request))
-            result = await delivery.deliver(self.requests_for(docs), requests_total)
+            delivery = Delivery(delivery_settings, meter.send(lambda request: self.send_one(send, request)),
+                                meter.defer(lambda request, error: self.deferred(send, request, error)),
+                                record, label=f"{self.vendor} requests")
+            requests_total = -(-total // send.documents_per_request)
+            result = await delivery.deliver(self.requests_for(docs, send.documents_per_request), requests_total)
             if not reached and result.answered:
                 await asyncio.to_thread(journal.record, build_errors)
-            return result.as_dict() | client.stats_dict() | {
+            stats = result.as_dict() | client.stats_dict() | {
                 "latency_p50_ms": percentile_ms(result.latencies, 50),
                 "latency_p95_ms": percentile_ms(result.latencies, 95)}
+        return stats, send, undecided
 
-    def on_verdict(self, writer: JournalWriter):
-        """Where verdicts go as they arrive: the journal. None means "not decided yet"."""
-        def record(result) -> None:
-            for verdict in result if isinstance(result, list) else [result]:
-                if verdict is not None:
-                    writer.put(verdict)
-        return record
-
-    def after_delivery(self, context, stats: dict) -> dict:
-        return stats
-
-    async def _preflight(self, hook, client: VendorClient) -> bool:
+    async def _preflight(self, send: SendContext) -> bool:
         """A wrong connection fails now. A vendor still failing after the retry policy does not stop the
         run: the documents' own tries decide, and the outage breaker stops sending once most of them fail
         (core/breaker.py). True when the vendor answered."""
+        hook, client = send.hook, send.client
         try:
-            await client.policy.call(lambda: self.preflight(client))
+            await client.policy.call(lambda: self.preflight(send))
         except TransientError as exc:
             # A vendor's check names its connection already (e.g. Procuros' ping): name it once.
             failure = str(exc) if hook.conn_id in str(exc) else f"{hook.describe()}: {exc}"
@@ -203,14 +263,14 @@ class LoadOperator(BaseOperator):
             raise ConnectionConfigError(f"{hook.describe()}: {exc}") from exc
         return True
 
-    def documents(self, batches: list[dict], claims: Claims | None) -> Iterator[dict]:
-        """The staged documents this run still holds a claim on."""
+    def documents(self, batches: list[dict], claims: Claims | None, skipped: Skipped) -> Iterator[dict]:
+        """The staged documents this run still holds a claim on; ``skipped`` counts the others."""
         for batch in batches:
             for docs in read_records(batch["ref"]):  # a record batch at a time
                 if claims is not None:
                     held = claims.held(self.vendor, batch["doc_type"], [d["document_id"] for d in docs])
                     if len(held) < len(docs):
-                        self.skipped += len(docs) - len(held)
+                        skipped.count += len(docs) - len(held)
                         self.log.warning("%d %s documents lost their claim (lease expired); not sent by this run",
                                          len(docs) - len(held), batch["doc_type"])
                     docs = [d for d in docs if d["document_id"] in held]

@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from erp_outbound.core import alerts, assets, metrics, runs, settings
+from erp_outbound.core.links import RunReportLink
 from erp_outbound.core.params import as_bool, form_value
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.storage import Folder
@@ -17,8 +18,6 @@ from erp_outbound.erp.claims import Claims
 from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal, new_failures
 from erp_outbound.erp.writeback import apply_verdicts
-from erp_outbound.ui.links import RunReportLink
-from erp_outbound.ui.run_notes import RUN_NOTE_KEY
 
 
 class ReconcileOperator(BaseOperator):
@@ -83,7 +82,7 @@ class ReconcileOperator(BaseOperator):
         self._notes(report, applied)
         self.log.info("\n%s", report.render())
         # Shown on the run in the UI (a listener writes it there when the run ends: ui/run_notes.py).
-        context["ti"].xcom_push(key=RUN_NOTE_KEY, value=report.run_note())
+        context["ti"].xcom_push(key=runs.RUN_NOTE_KEY, value=report.run_note())
         files = report.write(Folder(self.reports_url or settings.reports_url()))
         self.log.info("Report files:\n%s", "\n".join(f"  {path}" for path in files.values()))
         if not dry_run:

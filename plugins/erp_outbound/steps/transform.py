@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from erp_outbound.core import runs, settings
 from erp_outbound.core.flows import flow
-from erp_outbound.core.storage import read_frame, read_lines
+from erp_outbound.core.storage import read_frame, read_records
 from erp_outbound.core.verdict import Outcome, Verdict
 
 # pandas (with core/batch.py, core/build.py) is imported in execute: DAG files import this operator, and
@@ -31,25 +30,37 @@ def payload_frame(doc_type: str, built: Built) -> pd.DataFrame:
     return frame
 
 
-def build_error_lines(doc_type: str, built: Built):
-    """One JSON line per document that could not be built."""
+def build_error_records(doc_type: str, built: Built):
+    """The documents that could not be built, as an Arrow table: their errors stay data (a list of
+    ``{field, messages}``), never JSON text, from here to the journal."""
+    import pyarrow as pa
+
     frame = built.errors
-    for document_id, identifier, attempts, errors in zip(
-        frame["document_id"], frame["identifier"], frame["attempts"], frame["errors"]
-    ):
-        yield json.dumps({"doc_type": doc_type, "document_id": document_id, "identifier": identifier,
-                          "attempts": int(attempts), "errors": json.loads(errors)}, ensure_ascii=False)
+    schema = pa.schema([
+        ("doc_type", pa.string()), ("document_id", pa.string()), ("identifier", pa.string()),
+        ("attempts", pa.int64()),
+        ("errors", pa.list_(pa.struct([("field", pa.string()), ("messages", pa.list_(pa.string()))]))),
+    ])
+    return pa.table({
+        "doc_type": [doc_type] * len(frame),
+        "document_id": [str(d) for d in frame["document_id"]],
+        "identifier": [str(i) for i in frame["identifier"]],
+        "attempts": [int(a) for a in frame["attempts"]],
+        "errors": [[{"field": name, "messages": [str(m) for m in messages]} for name, messages in errors.items()]
+                   for errors in frame["errors"]],
+    }, schema=schema)
 
 
 def build_error_verdicts(vendor: str, refs: list[str]) -> list[Verdict]:
     """The BUILD_ERROR verdicts staged by transform; load records them once the vendor is reachable."""
     verdicts = []
     for ref in refs:
-        for line in read_lines(ref):
-            row = json.loads(line)
-            verdicts.append(Verdict(vendor, row["doc_type"], row["document_id"], row["identifier"],
-                                    Outcome.BUILD_ERROR, message="cannot build the payload",
-                                    errors=row["errors"], attempts_before=row["attempts"]))
+        for rows in read_records(ref):
+            verdicts += [Verdict(vendor=vendor, doc_type=row["doc_type"], document_id=row["document_id"],
+                                 identifier=row["identifier"], outcome=Outcome.BUILD_ERROR,
+                                 message="cannot build the payload", attempts_before=row["attempts"],
+                                 errors={error["field"]: error["messages"] for error in row["errors"]})
+                         for row in rows]
     return verdicts
 
 
@@ -111,8 +122,8 @@ class BuildPayloadsOperator(BaseOperator):
                 ref = folder.write_records(f"{doc_type.lower()}-{n:05d}.arrow", payload_frame(doc_type, built))
                 batches.append({"doc_type": doc_type, "ref": ref, "count": len(built.payloads)})
             if len(built.errors):
-                error_refs.append(folder.write_lines(f"{doc_type.lower()}-{n:05d}-errors.jsonl",
-                                                     build_error_lines(doc_type, built)))
+                error_refs.append(folder.write_records(f"{doc_type.lower()}-{n:05d}-errors.arrow",
+                                                       build_error_records(doc_type, built)))
             payloads += len(built.payloads)
             errors += len(built.errors)
             self.log.info("%s chunk %d: %d payloads, %d build errors", doc_type, n, len(built.payloads), len(built.errors))

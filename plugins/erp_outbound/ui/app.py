@@ -28,13 +28,13 @@ from markupsafe import Markup, escape
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from erp_outbound.core.links import URL_PREFIX, run_page_path
 from erp_outbound.core.report import VENDOR_NAMES, is_web_link, report_stem, vendor_ids
 from erp_outbound.erp import migrations
 from erp_outbound.erp.hook import ErpHook, make_engine, sqlalchemy_url
 from erp_outbound.erp.state import utcnow
 from erp_outbound.ui import actions, attention, runs
 from erp_outbound.ui.guide import HOME, NoSuchPage, guide_html
-from erp_outbound.ui.links import URL_PREFIX, run_page_path
 
 ERP_CONN_ID_VARIABLE = "ERP_OUTBOUND_ERP_CONN_ID"  # the ERP whose journal the page reads (default erp_default)
 SHOWN_PER_TYPE = 200  # documents listed per vendor and type; the rest are counted

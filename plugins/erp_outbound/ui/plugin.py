@@ -10,7 +10,7 @@ from functools import cached_property
 
 from airflow.plugins_manager import AirflowPlugin
 
-from erp_outbound.ui.links import URL_PREFIX, RunReportLink
+from erp_outbound.core.links import URL_PREFIX, RunReportLink
 
 
 class ErpOutboundPlugin(AirflowPlugin):

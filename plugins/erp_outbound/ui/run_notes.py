@@ -2,7 +2,7 @@
 
 A task cannot set its run's note in Airflow 3.3: the execution API, a task's only way to the metadata DB, has
 no call for it (the task SDK only reads ``dag_run.note``; the note is set when a run is triggered or by a
-person through the REST API). So the reconcile step leaves the note as an XCom (``RUN_NOTE_KEY``) and this
+person through the REST API). So the reconcile step leaves the note as an XCom (``core.runs.RUN_NOTE_KEY``) and this
 listener, which Airflow calls where the run's state is decided (the scheduler; ``dag.test()`` in one process),
 writes it onto the run in that process's own session. A note a person wrote stays, first.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from airflow.listeners import hookimpl
 
-RUN_NOTE_KEY = "erp_outbound_run_note"
+from erp_outbound.core import runs
+
 NOTE_LIMIT = 1000  # characters: Airflow's dag_run_note.content
 
 
@@ -47,7 +48,7 @@ def _note_on(dag_run, session) -> None:
     from airflow.models.xcom import XComModel
 
     entry = session.scalars(XComModel.get_many(run_id=dag_run.run_id, dag_ids=dag_run.dag_id,
-                                               key=RUN_NOTE_KEY)).first()
+                                               key=runs.RUN_NOTE_KEY)).first()
     if entry is None:  # not one of our DAGs, or reconcile did not get that far
         return
     text = XComModel.deserialize_value(entry)

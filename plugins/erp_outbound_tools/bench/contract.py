@@ -51,7 +51,7 @@ def _chunks(erp_url: str):
     from erp_outbound.core import settings
     from erp_outbound.core.flows import flow
     from erp_outbound.erp.hook import make_engine
-    from erp_outbound.steps.extract import pending_chunks
+    from erp_outbound.steps.pending import pending_chunks
 
     return list(pending_chunks(make_engine(erp_url), flow("procuros", "ORDER"), settings.chunk_size()))
 

@@ -1,4 +1,8 @@
-"""The extra link on each reconcile task: its run's report on the Deliveries page."""
+"""Where a run's report lives on the Deliveries page, and the extra link on the tasks that report a run.
+
+The steps (reconcile, the Procuros tasks' report) and the UI plugin both use it; the runtime
+steps import nothing of ``ui/``.
+"""
 
 from __future__ import annotations
 
