@@ -167,6 +167,9 @@ def test_an_operator_that_leaves_documents_undecided_must_decide_them():
 
 
 LOAD_OPERATORS = ["steps.load", "procuros.operators", "rambase.operators", "gep.operators"]
+# The one result kept on the operator: the counts OpenLineage reads after execute, in a forked process where the
+# task's XCom cannot be read back (get_openlineage_facets_on_complete). No send step reads it.
+KEPT_FOR_LINEAGE = {"LoadOperator.execute: self.lineage_counts"}
 
 
 @pytest.mark.parametrize("module", LOAD_OPERATORS)
@@ -186,4 +189,4 @@ def test_no_load_operator_sets_attributes_outside_its_constructor(module):
                     offenders += [f"{cls.name}.{function.name}: self.{t.attr}" for t in targets
                                   if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
                                   and t.value.id == "self"]
-    assert offenders == []
+    assert [o for o in offenders if o not in KEPT_FOR_LINEAGE] == []

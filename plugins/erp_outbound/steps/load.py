@@ -121,7 +121,9 @@ class LoadOperator(BaseOperator):
         self.extracted = extracted
         self.erp_conn_id = erp_conn_id
         self.dry_run = dry_run
-        self.last_result: dict = {}  # what execute returned, for get_openlineage_facets_on_complete
+        # The counts execute returned, for get_openlineage_facets_on_complete: the provider calls it in a forked
+        # process, where the task's own XCom cannot be read back. Nothing at send time reads it.
+        self.lineage_counts: dict = {}
 
     # -- what a vendor provides -------------------------------------------------
     def make_hook(self):
@@ -199,19 +201,20 @@ class LoadOperator(BaseOperator):
                 self.documents(batches, claims, skipped), total, writer, meter))
         stats["skipped_claims"] = skipped.count
         self.log.info("Delivery: %s", {k: v for k, v in stats.items() if k != "transient_reasons"})
-        stats = self.after_sends(context, send, undecided, stats)
+        stats = self.after_sends(context, send, undecided, stats) | {"build_errors": len(build_errors)}
         meter.emit(stats)
-        self.last_result = stats | {"build_errors": len(build_errors)}
+        self.lineage_counts = stats
         return stats
 
     def get_openlineage_facets_on_complete(self, task_instance):
-        """The OpenLineage provider asks this once the task succeeded: ERP tables in, the endpoint out."""
+        """The OpenLineage provider asks this once the task succeeded: ERP tables in, the endpoint out, and
+        the counts this task returned."""
         from erp_outbound.core.lineage import load_lineage
 
         return load_lineage(vendor=self.vendor, base_url=self.make_hook().base_url, endpoint=self.endpoint,
                             erp_url=ErpHook(self.erp_conn_id).url,
                             doc_types=[b["doc_type"] for b in (self.batches or {}).get("batches", [])],
-                            counts=self.last_result)
+                            counts=self.lineage_counts)
 
     async def _deliver(self, context, hook, engine: Engine, delivery_settings, journal: Journal,
                        build_errors: list[Verdict], docs: Iterator[dict], total: int,
