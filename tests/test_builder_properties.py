@@ -31,7 +31,7 @@ import test_procuros_transforms as first
 from erp_outbound.core.batch import Extracted
 from erp_outbound.core.contract import build_checked
 from erp_outbound.core.flows import flow
-from erp_outbound.steps.transform import build_error_lines, payload_frame
+from erp_outbound.steps.transform import build_error_records, payload_frame
 
 TZ = "Europe/Berlin"
 
@@ -145,14 +145,13 @@ def assert_each_document_ends_well(vendor: str, doc_type: str, data: Extracted, 
             assert reference.transaction_errors(payload) == [], (document_id, body[:500])
         assert first.empty_values(payload) == [], (document_id, body[:500])
 
-    for document_id, errors in zip(error_ids, built.errors["errors"]):
-        named = json.loads(errors, parse_constant=_refuse)
-        assert named and all(field and isinstance(field, str) for field in named), (document_id, errors)
+    for document_id, named in zip(error_ids, built.errors["errors"]):  # data: {field: [messages]}
+        assert named and all(field and isinstance(field, str) for field in named), (document_id, named)
         assert all(messages and all(isinstance(m, str) and m for m in messages) for messages in named.values())
 
-    # Staged as the transform stages them: an Arrow file of payloads, JSON lines of build errors (UTF-8).
+    # Staged as the transform stages them: Arrow tables of payloads and of build errors.
     pa.Table.from_pandas(payload_frame(doc_type, built))
-    "\n".join(build_error_lines(doc_type, built)).encode("utf-8")
+    build_error_records(doc_type, built)
 
 
 @pytest.mark.parametrize("doc_type", sorted(PROCUROS))

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 from conftest import connect
-from erp_outbound.core.client import AnswerLost
+from erp_outbound.core.session import AnswerLost
 from erp_outbound.core.http import Answer, TransientError
 from erp_outbound.core.report import RunReport
 from erp_outbound.core.verdict import Outcome, Verdict

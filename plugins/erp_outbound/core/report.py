@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from tabulate import tabulate
-
 from erp_outbound.core.storage import Folder, safe_name
 from erp_outbound.core.verdict import Outcome, Verdict
 
@@ -339,6 +337,8 @@ def fitted_table(headers: list[str], rows: list[list], width: int = LOG_WIDTH,
     cells = [[_wrap_cell(cell, w) if w < natural else cell for cell, w, natural in zip(row, fitted, widths)]
              for row in texts]
     # Numbers right-aligned only in count tables: a document number such as 0012 stays as it is.
+    from tabulate import tabulate  # where a table is drawn: DAG files import this module through reconcile
+
     return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=not numbers)
 
 

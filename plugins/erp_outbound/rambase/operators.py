@@ -18,7 +18,6 @@ from erp_outbound.erp.hook import ErpHook
 from erp_outbound.erp.journal import Journal
 from erp_outbound.erp.sql import statement
 from erp_outbound.rambase.hook import RambaseClient, RambaseHook
-from erp_outbound.rambase.triggers import RambaseOperationTrigger
 from erp_outbound.rambase.verdicts import (
     describe_answer,
     rambase_verdict,
@@ -172,6 +171,9 @@ class RambaseForwardInvoicesOperator(RambaseLoadOperator):
         running = {op.instance_id: op.carried() for op in undecided if isinstance(op, RunningOperation)}
         if not running:
             return super().after_sends(context, send, undecided, stats)
+        # Airflow's trigger base is imported only when a run defers: DAG files import this module.
+        from erp_outbound.rambase.triggers import RambaseOperationTrigger
+
         self.log.info("%d RamBase operations are still running; waiting for them in the triggerer", len(running))
         self.defer(
             trigger=RambaseOperationTrigger(
