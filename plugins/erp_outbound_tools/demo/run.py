@@ -99,15 +99,14 @@ def _render_saved(path: Path) -> str:
     outcomes = list(data["totals"].keys())[:-1]
     rows = [[t] + [c.get(o, 0) for o in outcomes] for t, c in data["by_type"].items()]
     rows.append(["TOTAL"] + [data["totals"][o] for o in outcomes])
-    failures = [[f["doc_type"], f["identifier"], f["outcome"], f["reason"][:80],
-                 f.get("vendor_link") or f["error_url"] or f.get("error_code") or "-", f["reported"] or "-"]
-                for f in data["failures"][:25]]
+    # The documents as the reconcile log shows them: every reason whole, wrapped, each link on a line of its own.
+    from erp_outbound.core.report import document_blocks
+
     return "\n".join([
         f"Run report ({path}):",
         tabulate(rows, headers=["type"] + outcomes, tablefmt="simple"),
         "",
-        tabulate(failures, headers=["type", "document", "outcome", "reason", "vendor link", "reported"],
-                 tablefmt="simple"),
+        *document_blocks(data["failures"][:25]),
         f"({len(data['failures'])} documents need attention; all of them in {path.with_suffix('.csv')})",
     ])
 
