@@ -1,7 +1,7 @@
 """Airflow DAG procuros_outgoing: send pending ERP documents to Procuros and write the verdicts back.
 
 **What it does.** Sends the twelve document types Procuros takes from an ERP
-([the twelve document types](/erp-outbound/guide#the-twelve-document-types)): {document_types}.
+([the twelve document types](/erp-outbound/guide/integrators/procuros#the-twelve-document-types)): {document_types}.
 Reads those whose Status is empty in the ERP (`extract`, claimed so no other run sends them), builds each
 one's Procuros transaction with pandas (`transform`; a document that cannot be built gets a build
 error naming the field), sends it with `POST /v2/transactions` (`load`), and writes every answer
