@@ -163,8 +163,11 @@ def test_an_operator_fixes_a_build_error_resends_it_and_watches_it_leave_needs_a
     run = airflow.client(timeout=API_TIMEOUT).dag_run(PROCUROS, run_id)
     assert run["conf"] == {"only_ids": [order["id"]], "doc_types": ["ORDER"]}
     assert run["run_type"] == "manual" and run["triggering_user_name"] == OPERATOR_USER
-    assert run["note"] == (f"Resend from the Deliveries page by {OPERATOR_USER}: ORDER {order['number']} "
-                           f"(ERP id {order['id']})")
+    # The Resend's note stays first; the run's own note (issue 23: its counts) follows it once the run ended.
+    said, _, counts = run["note"].partition("\n\n")
+    assert said == (f"Resend from the Deliveries page by {OPERATOR_USER}: ORDER {order['number']} "
+                    f"(ERP id {order['id']})")
+    assert counts == "1 documents: 1 delivered."
     assert ledger_count(airflow, order["number"]) == 1
     (row,) = audit_rows(erp, document_id=order["id"], doc_type="ORDER")
     assert (row["user_name"], row["action"], row["result"], row["run_id"]) == (OPERATOR_USER, "resend", "started",
