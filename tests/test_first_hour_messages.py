@@ -7,9 +7,9 @@ import logging
 
 import pytest
 from conftest import connect
-from erp_outbound.core.session import AnswerLost
 from erp_outbound.core.http import Answer, TransientError
 from erp_outbound.core.report import RunReport
+from erp_outbound.core.session import AnswerLost
 from erp_outbound.core.verdict import Outcome, Verdict
 from erp_outbound.erp.hook import make_engine
 from erp_outbound.erp.journal import Journal
@@ -18,6 +18,7 @@ from erp_outbound.procuros.error_reports import ErrorReporter
 from erp_outbound.procuros.hook import ProcurosHook
 from erp_outbound.procuros.operators import ProcurosSendTransactionsOperator
 from erp_outbound.rambase.operators import RambaseForwardInvoicesOperator
+from erp_outbound.steps.load import SendContext
 from erp_outbound.steps.reconcile import ReconcileOperator
 
 RAMBASE_500 = {"error": {"httpStatusCode": 500, "message": "Deadlock while saving the invoice",
@@ -66,7 +67,8 @@ def test_the_first_checks_warning_names_the_connection_once(capsys):
     class Client:
         policy = Policy()
 
-    assert asyncio.run(operator._preflight(Hook(), Client())) is False
+    send = SendContext(hook=Hook(), client=Client(), erp=None)
+    assert asyncio.run(operator._preflight(send)) is False
     out = capsys.readouterr()
     warning = [line for line in (out.out + out.err).splitlines() if "first check" in line]
     assert len(warning) == 1 and warning[0].count("procuros_default") == 1, warning
@@ -96,11 +98,11 @@ def test_a_rambase_500_with_its_error_body_is_read_and_an_uncertain_reason_says_
     operator = RambaseForwardInvoicesOperator(task_id="load", batches={})
     doc = {"doc_type": "INVOICE_FORWARDING", "document_id": "7", "identifier": "151150", "attempts": 0,
            "body": "{}"}
-    answered = operator._lost(doc, TransientError(describe_answer(answer), status=500))
+    [answered] = operator._lost(doc, TransientError(describe_answer(answer), status=500)).verdicts
     assert answered.outcome is Outcome.UNCERTAIN
     assert not answered.message.startswith("No answer")
     assert answered.message.startswith("The forwarding request was answered HTTP 500: Deadlock while saving")
-    silent = operator._lost(doc, TransientError("timeout after 30s"))
+    [silent] = operator._lost(doc, TransientError("timeout after 30s")).verdicts
     assert silent.message.startswith("No answer to the forwarding request (timeout after 30s)")
 
 
