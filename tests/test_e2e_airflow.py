@@ -252,7 +252,10 @@ def test_the_reconcile_log_fits_the_viewer_beside_the_grid_and_the_runs_table_fi
         expect(desk.get_by_role("heading", name="Recent runs")).to_be_visible()
         fit = desk.locator("html").evaluate(
             "h => ({page: h.scrollWidth, visible: h.clientWidth, "
-            "table: document.querySelector('table.runs').getBoundingClientRect().right})")
+            "table: document.querySelector('table.runs').getBoundingClientRect().right, "
+            "wider: [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+            "h.clientWidth).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + "
+            "Math.round(e.getBoundingClientRect().right))})")
         assert fit["table"] <= fit["visible"] and fit["page"] <= fit["visible"], (width, fit)
     context.close()
 
