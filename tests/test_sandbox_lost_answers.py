@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from erp_outbound_tools.sandbox import SandboxConfig, SandboxServer
-from test_sandbox_procuros import AUTH, tx
+from test_sandbox_procuros import AUTH, TOKEN, tx
 
 TASK_ID = "11111111-2222-3333-4444-555555555555"
 RAMBASE_CLIENT = {"grant_type": "client_credentials", "client_id": "sandbox-client", "client_secret": "sandbox-secret"}
@@ -71,7 +71,7 @@ ACTIONS: dict[str, tuple[Call, Callable[[dict], Any]]] = {
 
 @pytest.fixture
 def sandbox():
-    config = SandboxConfig.from_dict({"procuros": {"tokens": ["sandbox-token"],
+    config = SandboxConfig.from_dict({"procuros": {"tokens": [TOKEN],
                                                    "tasks": [{"procurosTaskId": TASK_ID, "type": "EXPORT_CUSTOMERS"}]}})
     with SandboxServer(config) as server:
         # Each test's own token requests (not faulted) come first; the reset then zeroes the counts

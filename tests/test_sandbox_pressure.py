@@ -12,7 +12,7 @@ import requests
 
 from erp_outbound_tools.sandbox import SandboxConfig, SandboxServer
 from erp_outbound_tools.sandbox.pressure import Pressure, PressureConfig, TokenBucket
-from test_sandbox_procuros import AUTH, tx
+from test_sandbox_procuros import AUTH, TOKEN, tx
 
 
 class Clock:
@@ -36,7 +36,7 @@ def start(clock):
     servers = []
 
     def make(**config) -> SandboxServer:
-        config.setdefault("procuros", {"tokens": ["sandbox-token"]})
+        config.setdefault("procuros", {"tokens": [TOKEN]})
         servers.append(SandboxServer(SandboxConfig.from_dict(config), clock=clock).start())
         return servers[-1]
 
