@@ -27,12 +27,17 @@ class BlockTools:
         return None
 
 
+# Modules that serve an optional extra alone: imported only by the code that extra's package calls (the
+# OpenLineage provider calls a load's get_openlineage_facets_on_complete, which imports the facet).
+EXTRA_ONLY = {"erp_outbound.core.lineage_facets": "openlineage"}
+
+
 def runtime_modules() -> list[str]:
     import erp_outbound
 
     # migrations.env runs only inside Alembic (it migrates as it is imported).
     return sorted(m.name for m in pkgutil.walk_packages(erp_outbound.__path__, "erp_outbound.")
-                  if not m.name.endswith(".migrations.env"))
+                  if not m.name.endswith(".migrations.env") and m.name not in EXTRA_ONLY)
 
 
 def main(dags_folder: str, erp_url: str, block_tools: bool) -> dict:
