@@ -97,8 +97,9 @@ class ReconcileOperator(BaseOperator):
         extras = assets.delivery_extras(report.summary(), report.dag_id, report.run_id, files)
         if extras:
             assets.emit_deliveries(context["outlet_events"], self.vendor, extras)
-            self.log.info("Asset events for the delivered types: %s",
-                          ", ".join(assets.delivery_asset(self.vendor, t).name for t in extras))
+            # One asset a line, as the report files: a list of twelve names would run past the log viewer.
+            self.log.info("Asset events for the delivered types:\n%s",
+                          "\n".join(f"  {assets.delivery_asset(self.vendor, t).name}" for t in extras))
         return report.summary() | {"report_files": files}
 
     def _alert_new_errors(self, report: RunReport, files: dict[str, str]) -> None:
