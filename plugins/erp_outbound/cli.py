@@ -16,6 +16,13 @@ from packaging.requirements import Requirement
 COMMANDS_GROUP = "erp_outbound.commands"
 
 
+
+def add_erp_arguments(parser) -> None:
+    """Which ERP a command works on: an Airflow connection, or a SQLAlchemy URL."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--conn-id", default="erp_default", help="the Airflow connection of the ERP (default erp_default)")
+    where.add_argument("--db", help="the ERP's SQLAlchemy URL instead of a connection")
+
 def _status(args) -> int:
     from erp_outbound.erp.hook import make_engine
     from erp_outbound.erp.status import render_status
@@ -157,9 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     p = db_sub.add_parser("upgrade", help="create or migrate the bookkeeping tables (claims, verdict journal, "
                                           "error reports); safe to run again")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--conn-id", default="erp_default", help="the Airflow connection of the ERP (default erp_default)")
-    where.add_argument("--db", help="the ERP's SQLAlchemy URL instead of a connection")
+    add_erp_arguments(p)
     p.add_argument("--revision", default="head", help="migrate up to this revision (default: the latest)")
     p.set_defaults(func=_db_upgrade)
 
@@ -170,9 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                                       "verdict of a document that still needs attention, an unapplied entry, or an "
                                       "entry of a run holding claims. Defaults come from ERP_OUTBOUND_RETENTION_DAYS "
                                       "(400), ERP_OUTBOUND_PRUNE_BATCH (1000), ERP_OUTBOUND_REPORTS_KEEP (25).")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--conn-id", default="erp_default", help="the Airflow connection of the ERP (default erp_default)")
-    where.add_argument("--db", help="the ERP's SQLAlchemy URL instead of a connection")
+    add_erp_arguments(p)
     p.add_argument("--days", type=int, help="keep what is younger than this many days")
     p.add_argument("--batch", type=int, help="rows deleted per transaction")
     p.add_argument("--pause", type=float, default=0.0, help="seconds between batches (default 0)")
@@ -194,9 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                                    "(`erp-outbound status` lists them with what to check). --as delivered: the "
                                    "vendor acted, the row gets its final status and is never sent again. --as "
                                    "pending: it did not, the next run sends it again. Only uncertain rows change.")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--conn-id", default="erp_default", help="the Airflow connection of the ERP (default erp_default)")
-    where.add_argument("--db", help="the ERP's SQLAlchemy URL instead of a connection")
+    add_erp_arguments(p)
     p.add_argument("--vendor", required=True, help="e.g. rambase")
     p.add_argument("--dag", required=True, help="the DAG that sent them, e.g. rambase_invoice_forwarding")
     p.add_argument("--as", dest="as_", required=True, choices=["delivered", "pending"],
