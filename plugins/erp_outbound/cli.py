@@ -16,7 +16,6 @@ from packaging.requirements import Requirement
 COMMANDS_GROUP = "erp_outbound.commands"
 
 
-
 def add_erp_arguments(parser) -> None:
     """Which ERP a command works on: an Airflow connection, or a SQLAlchemy URL."""
     where = parser.add_mutually_exclusive_group()
