@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,13 +12,18 @@ from erp_outbound.core import jsontext as J
 from erp_outbound.core.batch import Built
 
 
+# A message: a text, a text per row, or a function returning either. A function is called only when a row
+# fails: a column-wide message costs a string operation over every row, and most chunks have no failures.
+Message = str | pd.Series | Callable[[], str | pd.Series]
+
+
 @dataclass
 class Problems:
     """Build errors, collected column-wise: (document_id, field, message)."""
 
     parts: list[pd.DataFrame] = field(default_factory=list)
 
-    def add(self, mask: pd.Series, field_name: str | pd.Series, message: str | pd.Series) -> None:
+    def add(self, mask: pd.Series, field_name: str | pd.Series, message: Message) -> None:
         """Flag the documents (index = document id) where ``mask`` is true."""
         mask = mask.fillna(False).astype(bool)
         if mask.any():
@@ -28,7 +34,7 @@ class Problems:
                 "message": _pick(message, mask),
             }))
 
-    def add_lines(self, lines: pd.DataFrame, mask: pd.Series, attribute: str, message: str | pd.Series) -> None:
+    def add_lines(self, lines: pd.DataFrame, mask: pd.Series, attribute: str, message: Message) -> None:
         """Flag lines: the field names the line, e.g. ``items[2].identifiers``."""
         mask = mask.fillna(False).astype(bool)
         if mask.any():
@@ -64,6 +70,8 @@ def shown(values: pd.Series) -> pd.Series:
 
 
 def _pick(value, mask: pd.Series):
+    if callable(value):
+        value = value()
     if isinstance(value, pd.Series):
         return value[mask].astype(str).to_numpy()
     return value

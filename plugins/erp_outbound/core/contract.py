@@ -61,11 +61,21 @@ class Contract:
         """``built`` with every payload that breaks the contract moved to the build errors."""
         if doc_type not in self.schemas:
             raise ValueError(f"{self.vendor}'s contract has no schema for {doc_type}")
+        import msgspec
+
         payloads = built.payloads
         if payloads.empty:
             return built
+        # The common path, one strict parse and one is_valid a payload, looked up once per chunk: at 100,000
+        # documents a chunk, every attribute or cache lookup per document shows in the transform's speed.
+        decode, is_valid = msgspec.json.Decoder().decode, self.validator(doc_type).is_valid
         found: list[tuple[str, str, str]] = []
         for document_id, body in zip(payloads["document_id"].tolist(), payloads["body"].tolist()):
+            try:
+                if is_valid(decode(body)):
+                    continue
+            except (msgspec.DecodeError, UnicodeError):
+                pass
             for field_name, message in self.violations(doc_type, body):
                 found.append((document_id, field_name, message))
         if not found:
@@ -191,7 +201,12 @@ def lone_surrogates(data: Extracted, doc_flow) -> Problems:
             values = frame[column]
             if values.dtype != object:
                 continue
-            if _has_signaling_nan(values):  # Decimal('sNaN') stops pandas itself; it is NaN, an unreadable number
+            # One pass in C tells what a column holds; most hold only texts (no Decimal) or no texts at all.
+            kind = pd.api.types.infer_dtype(values, skipna=True)
+            if kind in _NO_TEXT:
+                continue
+            # Decimal('sNaN') stops pandas itself; it is NaN, an unreadable number
+            if kind not in ("string", "empty") and _has_signaling_nan(values):
                 values = frame[column] = values.map(lambda v: _QUIET_NAN if isinstance(v, decimal.Decimal)
                                                     and v.is_snan() else v)
             if _encodes(values):  # the common case: one join, one encode
@@ -226,6 +241,9 @@ def _party_problems(data: Extracted, doc_flow, party_ids, column: str, messages:
 
 
 _QUIET_NAN = decimal.Decimal("NaN")
+# What pandas' infer_dtype calls a column without a single text (a Decimal('sNaN') makes it "decimal" or "mixed").
+_NO_TEXT = frozenset({"integer", "floating", "boolean", "datetime", "datetime64", "date", "time", "timedelta",
+                      "timedelta64", "period", "interval", "bytes", "complex"})
 
 
 def _has_signaling_nan(values: pd.Series) -> bool:

@@ -9,7 +9,9 @@ schema is carried over as it is, with three translations:
   silently (spec.py's walk reports them for the same reason). Wherever a value sits (the root,
   a property, an array's items) and its schema declares properties and allows no others, it gets
   ``unevaluatedProperties: false``: 2020-12 counts the properties its ``allOf`` parts and the
-  valid ``oneOf`` branch declare, as the walk does.
+  valid ``oneOf`` branch declare, as the walk does. Where the schema combines nothing, it is
+  inlined with ``additionalProperties: false`` instead: the same rule, checked without collecting
+  annotations (``plain_object``; tests/test_payload_contract.py holds both translations equal).
 
 One schema per transaction type, the request schema of ``POST /v2/transactions`` that the
 description's discriminator names (``SentInvoiceTransaction`` for INVOICE).
@@ -23,14 +25,18 @@ from erp_outbound.core.contract import SCHEMA_DIALECT, Contract
 from erp_outbound.procuros.spec import SCHEMA_REF, load_spec
 
 _DEFS = "#/$defs/"
+# Siblings of a ``$ref`` that validate nothing (OpenAPI 3.0 ignores every sibling; 2020-12 applies them).
+_ANNOTATIONS = {"description", "title", "default", "example", "examples", "deprecated", "readOnly", "writeOnly"}
 # Kept out: annotations that are no validation, and OpenAPI words 2020-12 does not have.
 _DROPPED = {"example", "examples", "discriminator", "nullable", "deprecated", "xml", "externalDocs",
             "readOnly", "writeOnly"}
 
 
 class _Translation:
-    def __init__(self, components: dict[str, dict]):
+    def __init__(self, components: dict[str, dict], inline_plain_objects: bool = True):
         self.components = components
+        self.inline_plain_objects = inline_plain_objects
+        self.inlining: list[str] = []  # the schemas being inlined (plain_object), so a recursive one is not
 
     def resolve(self, schema: dict) -> dict:
         while "$ref" in schema:
@@ -56,6 +62,10 @@ class _Translation:
     def schema(self, schema: Any, where_a_value_sits: bool = False) -> Any:
         if not isinstance(schema, dict):
             return schema
+        if where_a_value_sits and self.inline_plain_objects and self.closed(schema):
+            plain = self.plain_object(schema)
+            if plain is not None:
+                return plain
         out: dict[str, Any] = {}
         for key, value in schema.items():
             if key in _DROPPED:
@@ -76,11 +86,37 @@ class _Translation:
             out["unevaluatedProperties"] = False
         return out
 
+    def plain_object(self, schema: dict) -> dict | None:
+        """A closed value whose schema combines nothing (no allOf, oneOf or anyOf, its ``$ref`` followed): its
+        own properties are all it may have, so ``additionalProperties: false`` says what ``unevaluatedProperties:
+        false`` says, at a fraction of the cost (no annotations to collect: about a third of a payload's check).
+        The schema is inlined, as ``additionalProperties`` sees only the properties beside it. None where it
+        combines schemas, where the ``$ref`` has siblings that validate, or where it refers to itself."""
+        name = schema["$ref"].removeprefix(SCHEMA_REF) if "$ref" in schema else None
+        if name is not None and (set(schema) - _ANNOTATIONS - {"$ref"} or name in self.inlining):
+            return None
+        parts = self.parts(schema)
+        if len(parts) != 1:
+            return None
+        target = parts[0]
+        if name is not None:
+            self.inlining.append(name)
+        try:
+            out = self.schema({k: v for k, v in target.items() if k != "$ref"})
+        finally:
+            if name is not None:
+                self.inlining.pop()
+        out["additionalProperties"] = False
+        return out
 
-def contract(path: str | None = None) -> Contract:
-    """The contract of every Procuros transaction type, from the packaged description (or ``path``)."""
+
+def contract(path: str | None = None, *, inline_plain_objects: bool = True) -> Contract:
+    """The contract of every Procuros transaction type, from the packaged description (or ``path``).
+
+    ``inline_plain_objects=False`` keeps every closed value as ``unevaluatedProperties: false`` (the literal
+    translation the tests hold the inlined one against)."""
     spec = load_spec(path)
-    translation = _Translation(spec.schemas)
+    translation = _Translation(spec.schemas, inline_plain_objects)
     defs = {name: translation.schema(schema) for name, schema in spec.schemas.items()}
     schemas = {}
     for tx_type, schema_name in spec.transaction_schemas.items():

@@ -20,9 +20,9 @@ def _whole_number(frame: pd.DataFrame, column: str, name: str, minimum: int, pro
     values = J.numeric(raw)
     given = raw.notna() & (raw.astype("string").str.strip() != "")
     problems.add(given & (values.isna() | (values % 1 != 0) | (values.abs() > J.EXACT_INTEGER)), name,
-                 f"{name} is not a whole number: " + shown(raw))
+                 lambda: f"{name} is not a whole number: " + shown(raw))
     problems.add(values.notna() & (values < minimum), name,
-                 f"{name} must be at least {minimum}, the ERP has " + shown(raw) + f" ({column})")
+                 lambda: f"{name} must be at least {minimum}, the ERP has " + shown(raw) + f" ({column})")
     if required:
         problems.add(~given, name, f"{name} is empty ({column})")
     return J.integer(values)
@@ -36,7 +36,7 @@ def _code(frame: pd.DataFrame, column: str, name: str, allowed: frozenset[str], 
           problems: Problems) -> pd.Series:
     values = frame[column].astype(J.TEXT).str.strip().mask(lambda s: s == "") if column in frame else \
         pd.Series(pd.NA, index=frame.index, dtype=J.TEXT)
-    problems.add(values.notna() & ~values.isin(allowed), name, f"{name} " + shown(values) + f" is not {what}")
+    problems.add(values.notna() & ~values.isin(allowed), name, lambda: f"{name} " + shown(values) + f" is not {what}")
     return J.string(values)
 
 

@@ -1,7 +1,7 @@
 """The contract check's cost (``make bench LEGS=contract``): the transform with and without it.
 
 One ERP of ORDERs (5 lines each, bench/workload.py), extracted once into chunks; then, interleaved
-and repeated (best of ``rounds`` each, as the machine is shared):
+and repeated (the median of ``rounds`` each, as the machine is shared):
 
 - ``baseline``: today's transform, the builder of a git commit (``--contract-baseline``, default
   ``main``) exported with ``git archive`` and run in a subprocess on the same chunks;
@@ -30,20 +30,19 @@ TZ = "Europe/Berlin"
 
 # Runs inside the baseline's export: times its builder on the pickled chunks, prints seconds per round.
 _BASELINE = """
-import gc, json, pickle, sys, time
+import gc, json, pickle, statistics, sys, time
 from erp_outbound.core.batch import Extracted
 from erp_outbound.core.flows import flow
 frames, rounds = pickle.load(open(sys.argv[1], "rb")), int(sys.argv[2])
 order = flow("procuros", "ORDER")
-best = None
+times = []
 for _ in range(rounds):
     chunks = [Extracted(h.reset_index(drop=True), l, p.reset_index(drop=True)) for h, l, p in frames]
     gc.collect()
     started = time.perf_counter()
     built = sum(len(order.build(chunk, "Europe/Berlin").payloads) for chunk in chunks)
-    seconds = time.perf_counter() - started
-    best = seconds if best is None else min(best, seconds)
-print(json.dumps({"documents": built, "seconds": best}))
+    times.append(time.perf_counter() - started)
+print(json.dumps({"documents": built, "seconds": statistics.median(times)}))
 """
 
 
@@ -75,8 +74,9 @@ def _timed(run, chunks) -> tuple[int, float]:
     return built, time.perf_counter() - started
 
 
-def run(size: int, workdir: Path, baseline_commit: str = "main", rounds: int = 3) -> dict:
+def run(size: int, workdir: Path, baseline_commit: str = "main", rounds: int = 5) -> dict:
     import copy
+    import statistics
 
     from erp_outbound.core.contract import build_checked, contract
     from erp_outbound.core.flows import flow
@@ -90,13 +90,14 @@ def run(size: int, workdir: Path, baseline_commit: str = "main", rounds: int = 3
     frames = workdir / "bench-contract-chunks.pickle"
     frames.write_bytes(pickle.dumps([(c.headers, c.lines, c.parties) for c in chunks]))
 
-    best = {"off": None, "on": None}
+    times: dict[str, list[float]] = {"off": [], "on": []}
     documents = 0
     for _ in range(rounds):
         for label, build in (("off", lambda c: order.build(c, TZ)),
                              ("on", lambda c: build_checked("procuros", order, c, TZ))):
             documents, seconds = _timed(build, copy.deepcopy(chunks))
-            best[label] = seconds if best[label] is None else min(best[label], seconds)
+            times[label].append(seconds)
+    median = {label: statistics.median(seconds) for label, seconds in times.items()}
 
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         plugins = _export(baseline_commit, Path(tmp))
@@ -105,7 +106,7 @@ def run(size: int, workdir: Path, baseline_commit: str = "main", rounds: int = 3
                                 capture_output=True, text=True, check=True)
     baseline = json.loads(answer.stdout.strip().splitlines()[-1])
     rate = {"baseline": baseline["documents"] / baseline["seconds"],
-            "off": documents / best["off"], "on": documents / best["on"]}
+            "off": documents / median["off"], "on": documents / median["on"]}
     return {"documents": documents, "chunks": len(chunks), "baseline_commit": baseline_commit,
             "docs_per_second": {k: round(v, 1) for k, v in rate.items()},
             "on_vs_baseline": round(rate["on"] / rate["baseline"], 2),
@@ -114,7 +115,7 @@ def run(size: int, workdir: Path, baseline_commit: str = "main", rounds: int = 3
 
 def report(result: dict) -> None:
     rates = result["docs_per_second"]
-    print(f"\nContract check ({result['documents']} ORDERs, 5 lines, {result['chunks']} chunks; best of rounds):")
+    print(f"\nContract check ({result['documents']} ORDERs, 5 lines, {result['chunks']} chunks; median of rounds):")
     print(f"  today's transform ({result['baseline_commit']}): {rates['baseline']} docs/s")
     print(f"  this checkout, check off: {rates['off']} docs/s")
     print(f"  this checkout, check on:  {rates['on']} docs/s  = {result['on_vs_baseline']}x today's, "

@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parse-runs", type=int, default=7, help="fresh interpreters per DAG file (parse leg)")
     parser.add_argument("--contract-baseline", default="main",
                         help="the contract leg's baseline: the git commit whose transform is today's (default main)")
-    parser.add_argument("--contract-rounds", type=int, default=3)
+    parser.add_argument("--contract-rounds", type=int, default=5, help="rounds of each contract leg; the median counts")
     parser.add_argument("--journal-rows", type=int, default=1_000_000,
                         help="journal rows the journal leg builds on PostgreSQL and MariaDB (scratch databases)")
     from erp_outbound_tools.bench import engine

@@ -133,21 +133,21 @@ def party_of(ids: pd.Series, parties: pd.DataFrame, column: str, role: str, prob
     known = ids.isin(parties.index)
     if required:
         problems.add(ids.isna(), field, f"no {role} party ({column} is empty)")
-    problems.add(ids.notna() & ~known, field, f"{role} party " + shown(ids) + " is not in the ERP's partners")
+    problems.add(ids.notna() & ~known, field, lambda: f"{role} party " + shown(ids) + " is not in the ERP's partners")
     found = ids.where(known)
     has_identifier = found.map(parties["has_identifier"]).astype("boolean")
     problems.add(
         found.notna() & ~has_identifier.fillna(False) & (required or role != "shipTo"),
         f"{field}.identifiers",
-        f"{role} party " + shown(ids) + " has no GLN, German VAT id or DUNS",
+        lambda: f"{role} party " + shown(ids) + " has no GLN, German VAT id or DUNS",
     )
     bad_country = found.map(parties["bad_country"])
     problems.add(bad_country.notna(), f"{field}.postalAddress.countryCode",
-                 f"{role} party " + shown(ids) + " has country code " + shown(bad_country)
+                 lambda: f"{role} party " + shown(ids) + " has country code " + shown(bad_country)
                  + ", not an ISO 3166 alpha-2 code")
     bad_email = found.map(parties["bad_email"])
     problems.add(bad_email.notna(), f"{field}.contacts.email",
-                 f"{role} party " + shown(ids) + " has contact email " + shown(bad_email)
+                 lambda: f"{role} party " + shown(ids) + " has contact email " + shown(bad_email)
                  + ", not an email address")
     return J._text(found.map(parties["json"]))
 
@@ -166,7 +166,7 @@ def required_line_text(lines: pd.DataFrame, column: str, name: str, problems: Pr
 
 def required_datetime(headers: pd.DataFrame, column: str, name: str, tz: str, problems: Problems) -> pd.Series:
     text, bad = datetimes(headers[column], tz)
-    problems.add(bad, name, f"{name} is not a date: " + shown(headers[column]))
+    problems.add(bad, name, lambda: f"{name} is not a date: " + shown(headers[column]))
     problems.add(headers[column].isna(), name, f"{name} is empty ({column})")
     return text
 
@@ -175,28 +175,34 @@ def optional_datetime(headers: pd.DataFrame, column: str, name: str, tz: str, pr
     if column not in headers:
         return pd.Series(pd.NA, index=headers.index, dtype=J.TEXT)
     text, bad = datetimes(headers[column], tz)
-    problems.add(bad, name, f"{name} is not a date: " + shown(headers[column]))
+    problems.add(bad, name, lambda: f"{name} is not a date: " + shown(headers[column]))
     return text
 
 
 def currency(headers: pd.DataFrame, problems: Problems, column: str = "currency") -> pd.Series:
     values = headers[column].astype(J.TEXT).str.strip() if column in headers else pd.Series(pd.NA, index=headers.index, dtype=J.TEXT)
     bad = values.notna() & ~values.str.fullmatch(r"[A-Z]{3}").fillna(False)
-    problems.add(bad, "currency", "currency " + shown(values) + " is not an ISO 4217 code")
+    problems.add(bad, "currency", lambda: "currency " + shown(values) + " is not an ISO 4217 code")
     return J.string(values)
 
 
 def gtins(lines: pd.DataFrame, problems: Problems, field: str = "identifiers") -> pd.Series:
     """Each line's GTIN; a missing or malformed one is a build error, as is a line number used twice."""
     gtin = lines["gtin"].astype(J.TEXT).str.strip().mask(lambda s: s == "")
-    product = shown(lines.get("product_id", pd.Series(pd.NA, index=lines.index)))
-    problems.add_lines(lines, gtin.isna(), field, "product " + product + " has no GTIN")
+
+    def product() -> pd.Series:
+        return shown(lines.get("product_id", pd.Series(pd.NA, index=lines.index)))
+
+    problems.add_lines(lines, gtin.isna(), field, lambda: "product " + product() + " has no GTIN")
     malformed = gtin.notna() & ~gtin.str.fullmatch(r"\d{8}|\d{12,14}").fillna(False)
-    problems.add_lines(lines, malformed, field, "GTIN " + shown(gtin) + " of product " + product + " is not 8, 12, 13 or 14 digits")
+    problems.add_lines(lines, malformed, field,
+                       lambda: "GTIN " + shown(gtin) + " of product " + product() + " is not 8, 12, 13 or 14 digits")
     wrong_check = gtin.notna() & ~malformed & ~gs1_check_digit_ok(gtin.fillna("0" * 14).where(~malformed, "0" * 14))
-    problems.add_lines(lines, wrong_check, field, "GTIN " + shown(gtin) + " of product " + product + " has a wrong check digit")
+    problems.add_lines(lines, wrong_check, field,
+                       lambda: "GTIN " + shown(gtin) + " of product " + product() + " has a wrong check digit")
     duplicate = lines.duplicated(["document_id", "line_number"], keep="last")
-    problems.add_lines(lines, duplicate, "lineNumber", "line number " + shown(lines["line_number"]) + " appears twice")
+    problems.add_lines(lines, duplicate, "lineNumber",
+                       lambda: "line number " + shown(lines["line_number"]) + " appears twice")
     return gtin
 
 
@@ -238,14 +244,15 @@ def optional_number(lines: pd.DataFrame, column: str, name: str, problems: Probl
     """A number that may be missing, but not unreadable (e.g. '12,50')."""
     values = J.numeric(lines[column])
     unreadable = lines[column].notna() & values.isna()
-    problems.add_lines(lines, unreadable, name, f"{name} is not a number: " + shown(lines[column]))
+    problems.add_lines(lines, unreadable, name, lambda: f"{name} is not a number: " + shown(lines[column]))
     return J.number(values, decimals)
 
 
 def unit_of_measure(lines: pd.DataFrame, problems: Problems) -> pd.Series:
     units = lines["unit_of_measure"].astype(J.TEXT).str.strip().str.upper()
     bad = units.notna() & ~units.isin(UNITS_OF_MEASURE)
-    problems.add_lines(lines, bad, "unitOfMeasure", "unit of measure " + shown(units) + " is not a Procuros unit")
+    problems.add_lines(lines, bad, "unitOfMeasure",
+                       lambda: "unit of measure " + shown(units) + " is not a Procuros unit")
     return J.string(units)
 
 
@@ -262,14 +269,15 @@ def quantity_values(lines: pd.DataFrame, column: str, name: str, problems: Probl
     values = J.numeric(lines[column])
     given = lines[column].notna()
     problems.add_lines(lines, (given | required) & values.isna() | (values < 0), name,
-                       f"{name} is missing, not a number or negative ({column}): " + shown(lines[column]))
+                       lambda: f"{name} is missing, not a number or negative ({column}): " + shown(lines[column]))
     return values
 
 
 def required_number(lines: pd.DataFrame, column: str, name: str, problems: Problems, decimals: int = 2) -> pd.Series:
     """A number that must be there (an amount: negative values are fine)."""
     values = J.numeric(lines[column])
-    problems.add_lines(lines, values.isna(), name, f"{name} is missing or not a number ({column}): " + shown(lines[column]))
+    problems.add_lines(lines, values.isna(), name,
+                       lambda: f"{name} is missing or not a number ({column}): " + shown(lines[column]))
     return J.number(values, decimals)
 
 
@@ -278,7 +286,10 @@ def code(frame: pd.DataFrame, column: str, name: str, allowed: tuple[str, ...], 
     """An optional code from the spec's enum (upper-cased); any other value is a build error."""
     values = frame[column].astype(J.TEXT).str.strip().str.upper().mask(lambda s: s == "")
     bad = values.notna() & ~values.isin(allowed)
-    message = f"{name} " + shown(frame[column]) + f" ({column}) is not one of {', '.join(allowed)}"
+
+    def message() -> pd.Series:
+        return f"{name} " + shown(frame[column]) + f" ({column}) is not one of {', '.join(allowed)}"
+
     if lines:
         problems.add_lines(frame, bad, name, message)
     else:
@@ -289,7 +300,7 @@ def code(frame: pd.DataFrame, column: str, name: str, allowed: tuple[str, ...], 
 def line_datetime(lines: pd.DataFrame, column: str, name: str, tz: str, problems: Problems) -> pd.Series:
     """An optional date-time of a line (with its UTC offset)."""
     text, bad = datetimes(lines[column], tz)
-    problems.add_lines(lines, bad, name, f"{name} is not a date: " + shown(lines[column]))
+    problems.add_lines(lines, bad, name, lambda: f"{name} is not a date: " + shown(lines[column]))
     return text
 
 
@@ -299,7 +310,7 @@ def dates(lines: pd.DataFrame, column: str, name: str, tz: str, problems: Proble
     values = lines[column]
     parsed = _parse_times(values, tz).dt.tz_localize(None)
     given = values.notna() & (values.astype("string").str.strip() != "")
-    problems.add_lines(lines, given & parsed.isna(), name, f"{name} is not a date: " + shown(values))
+    problems.add_lines(lines, given & parsed.isna(), name, lambda: f"{name} is not a date: " + shown(values))
     text = np.datetime_as_string(parsed.to_numpy().astype("datetime64[D]"), unit="D")
     return J.string(pd.Series(text, index=lines.index).where(parsed.notna()))
 

@@ -16,7 +16,7 @@ def _quantities(lines, problems: Problems, shipped_column: str):
     ordered = C.quantity_values(lines, "ordered_quantity", "orderedQuantity", problems, required=True)
     shipped = C.quantity_values(lines, shipped_column, "shippedQuantity", problems, required=True)
     problems.add_lines(lines, shipped > ordered, "shippedQuantity",
-                       "shipped quantity " + C.shown(lines[shipped_column]) + f" ({shipped_column}) is more than the "
+                       lambda: "shipped quantity " + C.shown(lines[shipped_column]) + f" ({shipped_column}) is more than the "
                        "ordered " + C.shown(lines["ordered_quantity"]) + " (ordered_quantity)")
     return J.number(ordered, 3), J.number(shipped, 3), shipped
 

@@ -17,8 +17,8 @@ def _billed_items(data: Extracted, problems: Problems) -> tuple[pd.Series, pd.Da
     quantity = J.numeric(lines["quantity"])
     price = J.numeric(lines["unit_price"])
     rate = J.numeric(lines["tax_rate"])
-    problems.add_lines(lines, price.isna(), "unitPrice", "unit price (unit_price) is missing or not a number: " + C.shown(lines["unit_price"]))
-    problems.add_lines(lines, rate.isna(), "tax.percentage", "tax rate (tax_rate) is missing or not a number: " + C.shown(lines["tax_rate"]))
+    problems.add_lines(lines, price.isna(), "unitPrice", lambda: "unit price (unit_price) is missing or not a number: " + C.shown(lines["unit_price"]))
+    problems.add_lines(lines, rate.isna(), "tax.percentage", lambda: "tax rate (tax_rate) is missing or not a number: " + C.shown(lines["tax_rate"]))
     net = C.money(quantity * price)
     tax = C.money(net * rate / 100)
     items = J.nest(J.obj({

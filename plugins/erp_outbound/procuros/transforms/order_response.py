@@ -26,7 +26,7 @@ def build(data: Extracted, tz: str) -> Built:
     }, li), lines["document_id"], h.index)
     response_type = h["response_type"].astype(J.TEXT).str.strip().str.upper()
     problems.add(response_type.notna() & ~response_type.isin(RESPONSE_TYPES), "type",
-                 "response type " + C.shown(response_type) + " is not ACCEPT, REJECT or CHANGE")
+                 lambda: "response type " + C.shown(response_type) + " is not ACCEPT, REJECT or CHANGE")
     header = J.obj({
         "type": J.string(response_type),
         "version": J.integer(h["version"]),

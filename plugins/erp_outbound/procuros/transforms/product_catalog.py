@@ -26,11 +26,11 @@ def build(data: Extracted, tz: str) -> Built:
     deleted = lines["action"].astype(J.TEXT).str.strip().str.upper() == "DELETED"
     price = J.numeric(lines["unit_price"])
     problems.add_lines(lines, price.isna() & ~deleted.fillna(False), "unitPrice",
-                       "unit price (unit_price) is missing or not a number: " + C.shown(lines["unit_price"]))
+                       lambda: "unit price (unit_price) is missing or not a number: " + C.shown(lines["unit_price"]))
     valid_from, valid_until = (pd.to_datetime(lines[c], errors="coerce", format="mixed")
                                for c in ("price_valid_from", "price_valid_until"))
     problems.add_lines(lines, valid_until < valid_from, "unitPriceValidUntilDate",
-                       "the price is valid until " + C.shown(lines["price_valid_until"]) + ", before it is valid from "
+                       lambda: "the price is valid until " + C.shown(lines["price_valid_until"]) + ", before it is valid from "
                        + C.shown(lines["price_valid_from"]) + " (price_valid_until, price_valid_from)")
     items = J.nest(J.obj({
         "lineNumber": J.integer(lines["line_number"]),

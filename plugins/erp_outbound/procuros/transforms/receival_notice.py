@@ -18,7 +18,7 @@ def build(data: Extracted, tz: str) -> Built:
     rejected = C.quantity_values(lines, "rejected_quantity", "rejectedQuantity", problems)
     reason = J.string(lines["reject_reason"])
     problems.add_lines(lines, (rejected > 0) & reason.isna(), "rejectReason",
-                       "rejected quantity " + C.shown(lines["rejected_quantity"]) + " has no reason (reject_reason)")
+                       lambda: "rejected quantity " + C.shown(lines["rejected_quantity"]) + " has no reason (reject_reason)")
     items = J.nest(J.obj({
         "lineNumber": J.integer(lines["line_number"]),
         "orderLineNumber": J.integer(lines["order_line_number"]),

@@ -43,7 +43,7 @@ def build(data: Extracted, tz: str) -> Built:
     }, groups.index), groups["document_id"], h.index)
     problems.add(locations.isna(), "locations", "the document has no lines")
     start, end = (pd.to_datetime(h[c], errors="coerce", format="mixed") for c in ("period_start", "period_end"))
-    problems.add(end < start, "salesPeriodEndDate", "the sales period ends (period_end " + C.shown(h["period_end"])
+    problems.add(end < start, "salesPeriodEndDate", lambda: "the sales period ends (period_end " + C.shown(h["period_end"])
                  + ") before it starts (period_start " + C.shown(h["period_start"]) + ")")
     header = J.obj({
         "salesReportIdentifier": C.required_text(h, "report_number", "salesReportIdentifier", problems),
