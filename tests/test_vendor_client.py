@@ -538,7 +538,57 @@ def test_a_cut_is_verified_by_the_next_window():
     for _ in range(40):  # a normal window at the new pace: the 429s were load-driven
         clock.now += 0.01
         pacer.answered(throttled=False, sent_at=clock.now)
-    assert pacer.state is PaceState.HOLDING and pacer.rate == paced
+    # The cut's window was closed early (rough): its pace is a floor to climb from, not a limit to hold.
+    assert pacer.state is PaceState.CLIMBING and pacer.rate == paced
+
+
+def _window(pacer: RateController, clock: Clock, answers: int | None = None, throttled: int = 0) -> None:
+    """One full window (0.25 s) of answers sent at the current pace (else 40), the first ``throttled`` 429s."""
+    rate = pacer.rate or 160.0
+    answers = answers or max(20, round(rate * 0.26))
+    for n in range(answers):
+        clock.now += 0.26 / answers
+        pacer.answered(throttled=n < throttled, sent_at=clock.now)
+
+
+def test_after_a_rough_cut_the_pace_climbs_then_steps_back_at_the_first_429s():
+    clock = Clock()
+    pacer = RateController(clock=clock)
+    for n in range(40):  # the start of a run: a burst of 429s closes the window early
+        clock.now += 0.001
+        pacer.answered(throttled=n >= 20)
+    _window(pacer, clock)
+    floor = pacer.rate
+    assert pacer.state is PaceState.CLIMBING
+    paces = []
+    for _ in range(5):
+        _window(pacer, clock)
+        paces.append(pacer.rate)
+    steps = [round(b / a - 1, 3) for a, b in zip([floor] + paces, paces)]
+    assert steps == [0.01, 0.02, 0.04, 0.05, 0.05]  # doubling, capped: an overshoot stays small
+    _window(pacer, clock, throttled=3)  # the limit: back two steps, to a pace a normal window was seen at
+    assert pacer.state is PaceState.HOLDING and pacer.rate == pytest.approx(paces[-3])
+    assert pacer.noise == 0
+
+
+def test_a_429_left_over_after_a_cut_is_no_evidence_of_random_429s():
+    clock = Clock()
+    pacer = RateController(clock=clock)
+    _window(pacer, clock, answers=60, throttled=6)  # a full window over the limit: a cut
+    assert pacer.state is PaceState.VERIFYING
+    paced = pacer.rate
+    _window(pacer, clock, answers=50, throttled=1)  # one 429 more: cut again, never "random"
+    assert pacer.state is PaceState.VERIFYING and pacer.rate < paced and pacer.noise == 0
+
+
+def test_a_rising_share_of_429s_under_a_pace_is_not_learnt_as_random():
+    clock = Clock()
+    pacer = RateController(clock=clock)
+    pacer.noise, pacer.state, pacer.rate = 0.05, PaceState.HOLDING, 200.0
+    _window(pacer, clock, answers=100, throttled=9)  # within 3 standard errors of 5%: a normal window
+    assert pacer.noise == 0.05 and pacer.rate == 200.0  # neither learnt nor raised on
+    _window(pacer, clock, answers=100, throttled=2)
+    assert pacer.noise < 0.05 and pacer.rate > 200.0
 
 
 def test_the_connection_ceiling_holds():

@@ -248,12 +248,14 @@ class LoadOperator(BaseOperator):
         return stats, send, undecided
 
     async def _preflight(self, send: SendContext) -> bool:
-        """A wrong connection fails now. A vendor still failing after the retry policy does not stop the
-        run: the documents' own tries decide, and the outage breaker stops sending once most of them fail
-        (core/breaker.py). True when the vendor answered."""
-        hook, client = send.hook, send.client
+        """A wrong connection fails now. A transient failure (429, 5xx, no answer) says nothing about the
+        connection and is not retried: waiting out its Retry-After or backoff would hold every sender for
+        nothing. The documents' own tries decide (a 401 or 403 on one stops the run as it would here), and
+        the outage breaker stops sending once most of them fail (core/breaker.py). True when the vendor
+        answered."""
+        hook = send.hook
         try:
-            await client.policy.call(lambda: self.preflight(send))
+            await self.preflight(send)
         except TransientError as exc:
             # A vendor's check names its connection already (e.g. Procuros' ping): name it once.
             failure = str(exc) if hook.conn_id in str(exc) else f"{hook.describe()}: {exc}"
