@@ -12,8 +12,8 @@ short window is refined by the next). The next window tells the two kinds of 429
 - back to normal: the 429s were load-driven. The pace is held, then probed upward by 1%
   after each normal window (a vendor that raised its limit is found again slowly, never
   by a flood of 429s); too many 429s cut it again. A pace far above what is sent is dropped.
-  After a cut from a rough window (closed early on a burst of 429s, as at a run's start) the pace
-  is only a floor: it climbs by a step that doubles from 1% up to 5%; at the first 429s it goes
+  After cuts that began with a rough window (closed early on a burst of 429s, as at a run's start) the pace
+  is only a floor: it climbs by a step that doubles from 1% up to 4%; at the first 429s it goes
   back two steps (a pace seen normal) and is held.
 - the same share within three standard errors, and an accepted rate that fell with the
   sent rate (it stays at the vendor's limit when the 429s are load-driven): the 429s are
@@ -35,9 +35,9 @@ The controller is a state machine (``PaceState``): each closed window gets a ver
 | UNPACED | stay | cut: VERIFYING | (not judged: no cut to compare with) |
 | PROBING | raise the pace, the step doubling | cut: VERIFYING | |
 | HOLDING | raise the pace 1% | cut: VERIFYING | |
-| CLIMBING | raise the pace, the step doubling up to 5% | back two steps: HOLDING | |
-| VERIFYING | hold: HOLDING (after a rough cut: CLIMBING) | cut again: VERIFYING | undo the cuts; after a rough cut: cut again, RECHECKING |
-| RECHECKING | hold: HOLDING (after a rough cut: CLIMBING) | cut again: VERIFYING | undo the cuts |
+| CLIMBING | raise the pace, the step doubling up to 4% | back two steps: HOLDING | |
+| VERIFYING | hold: HOLDING (after cuts begun by a rough one: CLIMBING) | cut again: VERIFYING | undo the cuts; after a rough cut: cut again, RECHECKING |
+| RECHECKING | hold: HOLDING (after cuts begun by a rough one: CLIMBING) | cut again: VERIFYING | undo the cuts |
 
 Undoing the cuts returns to the pace before them: UNPACED, or PROBING from that pace. A raised
 pace far above what is sent is dropped (UNPACED).
@@ -59,8 +59,7 @@ WINDOW_SECONDS = 0.25
 WINDOW_ANSWERS = 20  # fewer answers cannot tell a share from chance
 UNDER = 0.95  # pace this share of the accepted rate after a cut
 FIRST_PROBE = 0.01  # upward step after a normal window once a limit is known; without one it doubles
-RANDOM_EVIDENCE = 5  # 429s each window needs before two of them may show a random share
-CLIMB_STEP = 0.05  # the largest step up from a rough estimate of the limit (CLIMBING)
+CLIMB_STEP = 0.04  # the largest step up from a rough estimate of the limit (CLIMBING)
 MIN_RATE = 1.0  # requests per second: a cut never stops sending
 
 
@@ -73,7 +72,7 @@ class PaceState(enum.Enum):
     UNPACED = "unpaced"  # no pace of ours: send as fast as the senders go (the ceiling still holds)
     PROBING = "probing"  # paced, no limit known: raise the pace by a step that doubles
     HOLDING = "holding"  # a load-driven limit was confirmed: hold the pace, creep up 1% a window
-    CLIMBING = "climbing"  # a limit roughly estimated (a window closed early): climb, the step doubling to 5%
+    CLIMBING = "climbing"  # a limit roughly estimated (a window closed early): climb, the step doubling to 4%
     VERIFYING = "verifying"  # just cut: the next window tells load-driven 429s from random ones
     RECHECKING = "rechecking"  # looked random after a rough cut: one more window has to look random too
 
@@ -89,7 +88,6 @@ class Cut:
     """The window that caused the last cut: the next window is compared with it."""
 
     share: float  # of 429s
-    throttled: int  # 429s
     sent_rate: float
     accepted_rate: float
     rough: bool  # its window was closed early: its accepted rate holds the vendor's burst allowance
@@ -126,6 +124,7 @@ class RateController:
         self._changed_at = clock()  # answers to requests sent before this are not judged
         self._last_cut: Cut | None = None  # while a series of cuts is verified
         self._pace_before_cuts: float | None = None  # the pace before that series
+        self._series_rough = False  # that series began with a rough cut (its later windows are judged at its pace)
         self._probe = FIRST_PROBE
         self._climbed: deque[float] = deque(maxlen=2)  # the paces of the last two raises while CLIMBING
         self._next_start = clock()
@@ -205,8 +204,6 @@ class RateController:
         # the vendor keeps accepting its limit however fast we send.
         span = w.span(now)
         sent, accepted = w.all_answers / span, w.accepted / span
-        if min(w.throttled, cause.throttled) < RANDOM_EVIDENCE:  # a 429 or two left over tell nothing
-            return WindowVerdict.TOO_MANY
         same_share = abs(share - cause.share) <= 3 * standard_error(cause.share, w.answers)
         accepted_fell = accepted < cause.accepted_rate * (1 + sent / cause.sent_rate) / 2
         return WindowVerdict.LOOKS_RANDOM if same_share and accepted_fell else WindowVerdict.TOO_MANY
@@ -222,17 +219,11 @@ class RateController:
         return PaceState.UNPACED
 
     def _raise(self, w: Window, now: float) -> PaceState:
-        """A normal window under a pace: raise it (no new judgement needed: slower requests still count).
-
-        Not while its share of 429s is above the known random share: near a limit (a deep token bucket hides
-        an overshoot for seconds) a share that rises as the pace does is load-driven, and raising on would
-        follow it up. Such a share is not learnt as random either (``_learn_noise`` under a pace)."""
-        self._learn_noise(w, paced=True)
+        """A normal window under a pace: raise it (no new judgement needed: slower requests still count)."""
+        self._learn_noise(w)
         if self.rate > 2 * w.all_answers / w.span(now):
             self.rate = None  # the pace no longer binds: something else limits us
             return PaceState.UNPACED
-        if self.noise and w.throttled / w.answers > self.noise:
-            return self.state
         if self.state is PaceState.HOLDING:
             self.rate *= 1 + FIRST_PROBE  # a known limit: creep
             return PaceState.HOLDING
@@ -248,10 +239,11 @@ class RateController:
     def _hold(self, w: Window, now: float) -> PaceState:
         """The window after a cut was normal: the 429s were load-driven; hold this pace.
 
-        After a cut from a rough window (closed early on a burst of 429s, as at the start of a run) the pace
-        is only a floor: a few dozen milliseconds of answers put the limit 10-35% low at 16-64 senders (seen
-        in make bench), and creeping 1% a window from there takes 3-10 s. It is climbed from (CLIMBING)."""
-        rough = self._last_cut.rough
+        After a series of cuts that began with a rough window (closed early on a burst of 429s, as at the
+        start of a run) the pace is only a floor: a few dozen milliseconds of answers put the limit 10-35% low
+        at 16-64 senders (seen in make bench), and the series' later windows measure little more than the pace
+        they were cut to; creeping 1% a window from there takes 3-10 s. It is climbed from (CLIMBING)."""
+        rough = self._series_rough or self._last_cut.rough
         self._last_cut = None
         self._probe = FIRST_PROBE
         self._climbed.clear()
@@ -297,6 +289,7 @@ class RateController:
         """Too many 429s: the first cut of a series (undoing the series returns to the pace before it)."""
         self._pace_before_cuts = self.rate
         self._cut(w, now)
+        self._series_rough = self._last_cut.rough
         return PaceState.VERIFYING
 
     def _cut_again(self, w: Window, now: float) -> PaceState:
@@ -306,12 +299,9 @@ class RateController:
         return PaceState.VERIFYING
 
     # -- helpers -------------------------------------------------------------------
-    def _learn_noise(self, w: Window, paced: bool = False) -> None:
-        """The known random share follows normal windows; under a pace of ours only downward, as a share above
-        it there may be ours."""
-        share = w.throttled / w.answers
-        if self.noise and not (paced and share > self.noise):
-            self.noise = 0.8 * self.noise + 0.2 * share
+    def _learn_noise(self, w: Window) -> None:
+        if self.noise:
+            self.noise = 0.8 * self.noise + 0.2 * (w.throttled / w.answers)
 
     def _set(self, rate: float | None, now: float) -> None:
         self.rate = rate
@@ -338,7 +328,7 @@ class RateController:
         log.info("429s on %d of %d answers (%.0f sent/s, %.0f accepted/s): pace %.0f/s", w.throttled, w.answers,
                  sent_rate, accepted_rate, self.rate)
         self._probe = FIRST_PROBE
-        self._last_cut = Cut(share=w.throttled / w.answers, throttled=w.throttled, sent_rate=sent_rate, accepted_rate=w.accepted / span,
+        self._last_cut = Cut(share=w.throttled / w.answers, sent_rate=sent_rate, accepted_rate=w.accepted / span,
                              rough=span < self.window_seconds)
 
 
