@@ -580,6 +580,29 @@ def test_after_a_rough_cut_the_pace_climbs_then_steps_back_at_the_first_429s():
     assert pacer.noise == 0
 
 
+def test_a_held_limit_is_not_probed_in_a_runs_last_stretch():
+    clock = Clock()
+    pacer = RateController(clock=clock)
+    pacer.state, pacer.rate = PaceState.HOLDING, 200.0
+    pacer.note_remaining(1000)  # 5 s of work left: probe on
+    _window(pacer, clock)
+    assert pacer.rate == pytest.approx(202.0)
+    pacer.note_remaining(300)  # 1.5 s left: a probe's 429 would cost a Retry-After after everything else
+    _window(pacer, clock)
+    assert pacer.rate == pytest.approx(202.0) and pacer.state is PaceState.HOLDING
+
+
+def test_the_delivery_engine_tells_the_pace_what_is_left():
+    left: list[int] = []
+
+    async def send(item):
+        return item
+
+    settings = DeliverySettings(max_concurrency=2)
+    Delivery(settings, send, lambda item, error: item, lambda verdict: None, on_remaining=left.append).run(range(5), 5)
+    assert sorted(left, reverse=True) == [4, 3, 2, 1, 0]
+
+
 def test_the_connection_ceiling_holds():
     pacer = RateController(ceiling=100, clock=Clock())
     starts = []

@@ -113,6 +113,7 @@ class Delivery(Generic[Item]):
         progress_every: float = 10.0,
         policy: RetryPolicy | None = None,
         breaker: OutageBreaker | None = None,
+        on_remaining: Callable[[int], None] | None = None,
     ):
         self.settings = settings
         self.send = send
@@ -122,6 +123,7 @@ class Delivery(Generic[Item]):
         self.progress_every = progress_every
         self.policy = policy or RetryPolicy(settings)
         self.breaker = breaker or settings.breaker()
+        self.on_remaining = on_remaining  # told how many items are left as each finishes (the client's pace)
         self.stats = DeliveryStats()
 
     def run(self, items: Iterable[Item], total: int) -> DeliveryStats:
@@ -288,6 +290,8 @@ class Delivery(Generic[Item]):
     def _finish(self, verdict) -> None:
         self.on_verdict(verdict)
         self._progress.advance()
+        if self.on_remaining is not None:
+            self.on_remaining(self.stats.total - self._progress.done)
         self._open -= 1
         self._room.release()
         self._maybe_done()

@@ -34,7 +34,7 @@ The controller is a state machine (``PaceState``): each closed window gets a ver
 |---|---|---|---|
 | UNPACED | stay | cut: VERIFYING | (not judged: no cut to compare with) |
 | PROBING | raise the pace, the step doubling | cut: VERIFYING | |
-| HOLDING | raise the pace 1% | cut: VERIFYING | |
+| HOLDING | raise the pace 1% (not in a run's last 2 s) | cut: VERIFYING | |
 | CLIMBING | raise the pace, the step doubling up to 4% | back two steps: HOLDING | |
 | VERIFYING | hold: HOLDING (after cuts begun by a rough one: CLIMBING) | cut again: VERIFYING | undo the cuts; after a rough cut: cut again, RECHECKING |
 | RECHECKING | hold: HOLDING (after cuts begun by a rough one: CLIMBING) | cut again: VERIFYING | undo the cuts |
@@ -60,6 +60,7 @@ WINDOW_ANSWERS = 20  # fewer answers cannot tell a share from chance
 UNDER = 0.95  # pace this share of the accepted rate after a cut
 FIRST_PROBE = 0.01  # upward step after a normal window once a limit is known; without one it doubles
 CLIMB_STEP = 0.04  # the largest step up from a rough estimate of the limit (CLIMBING)
+LAST_STRETCH_SECONDS = 2.0  # a held limit is not probed once the backlog ends within this (last_stretch)
 MIN_RATE = 1.0  # requests per second: a cut never stops sending
 
 
@@ -127,8 +128,21 @@ class RateController:
         self._series_rough = False  # that series began with a rough cut (its later windows are judged at its pace)
         self._probe = FIRST_PROBE
         self._climbed: deque[float] = deque(maxlen=2)  # the paces of the last two raises while CLIMBING
+        self._remaining: int | None = None  # requests the run has left (note_remaining), when told
         self._next_start = clock()
         self._window = Window(clock())
+
+    # -- the backlog ----------------------------------------------------------------
+    def note_remaining(self, requests: int) -> None:
+        """How many requests the run has left (the delivery engine tells, as they finish)."""
+        self._remaining = requests
+
+    def last_stretch(self) -> bool:
+        """Whether the run's backlog ends within LAST_STRETCH_SECONDS at the current pace. A 1% probe there
+        gains a percent of a few seconds, and its 429s would cost a whole Retry-After after everything
+        else: a held limit is no longer probed."""
+        return self._remaining is not None and self.rate is not None and \
+            self._remaining < self.rate * LAST_STRETCH_SECONDS
 
     # -- before a request ---------------------------------------------------------
     def delay(self) -> float:
@@ -225,7 +239,8 @@ class RateController:
             self.rate = None  # the pace no longer binds: something else limits us
             return PaceState.UNPACED
         if self.state is PaceState.HOLDING:
-            self.rate *= 1 + FIRST_PROBE  # a known limit: creep
+            if not self.last_stretch():
+                self.rate *= 1 + FIRST_PROBE  # a known limit: creep
             return PaceState.HOLDING
         if self.state is PaceState.CLIMBING:  # a rough floor: the step doubles, but an overshoot stays small
             self._climbed.append(self.rate)

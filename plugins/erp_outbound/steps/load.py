@@ -237,7 +237,7 @@ class LoadOperator(BaseOperator):
                 await asyncio.to_thread(journal.record, build_errors)
             delivery = Delivery(delivery_settings, meter.send(lambda request: self.send_one(send, request)),
                                 meter.defer(lambda request, error: self.deferred(send, request, error)),
-                                record, label=f"{self.vendor} requests")
+                                record, label=f"{self.vendor} requests", on_remaining=client.pacer.note_remaining)
             requests_total = -(-total // send.documents_per_request)
             result = await delivery.deliver(self.requests_for(docs, send.documents_per_request), requests_total)
             if not reached and result.answered:
