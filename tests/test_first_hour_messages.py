@@ -60,12 +60,9 @@ def test_the_first_checks_warning_names_the_connection_once(capsys):
         def describe(self):
             return "connection 'procuros_default' (http://127.0.0.1:9)"
 
-    class Policy:
-        async def call(self, attempt):
-            raise TransientError("Procuros connection 'procuros_default' (http://127.0.0.1:9): timeout after 15s")
-
     class Client:
-        policy = Policy()
+        async def ping(self):
+            raise TransientError("Procuros connection 'procuros_default' (http://127.0.0.1:9): timeout after 15s")
 
     send = SendContext(hook=Hook(), client=Client(), erp=None)
     assert asyncio.run(operator._preflight(send)) is False
