@@ -592,6 +592,39 @@ def test_a_held_limit_is_not_probed_in_a_runs_last_stretch():
     assert pacer.rate == pytest.approx(202.0) and pacer.state is PaceState.HOLDING
 
 
+def test_a_pace_over_the_limit_is_eased_under_it_in_a_runs_last_stretch():
+    # A pace that crept 1% a window over the vendor's limit drains its bucket; a 429 in the last seconds is
+    # retried after its Retry-After, when everything else is done: the run's end waits on it (make bench saw a
+    # second with nothing sent). In the last stretch the pace goes to where a cut to the limit seen would put it.
+    for state in (PaceState.HOLDING, PaceState.CLIMBING):
+        clock = Clock()
+        pacer = RateController(clock=clock)
+        pacer.state, pacer.rate, pacer.limit_seen = state, 210.0, 200.0
+        pacer.note_remaining(300)
+        _window(pacer, clock)
+        assert pacer.rate == pytest.approx(190.0) and pacer.state is state
+        pacer.rate = 180.0  # already under it: left as it is, not probed
+        _window(pacer, clock)
+        assert pacer.rate == pytest.approx(180.0)
+
+
+def test_a_rough_start_is_measured_from_its_first_answer():
+    # The start of a run on a busy machine: connections open and the first answers come 40 ms after the first
+    # request, then spread out. Counted from the first request, the accepted rate was 25-35% under the limit and
+    # the climb from it took 3 s; counted from the first answer it is the rate the vendor accepted at.
+    clock = Clock()
+    pacer = RateController(clock=clock)
+    booked = clock.now
+    clock.now += 0.04
+    for n in range(48):  # 400 answers a second, the last 20 of them 429s: the window is closed early (rough)
+        clock.now += 0.0025
+        pacer.answered(throttled=n >= 28, sent_at=booked)
+    assert pacer.state is PaceState.VERIFYING and pacer.cuts == 1
+    from_first_answer = 28 / (47 * 0.0025)  # 238/s; from the first request it would be 28 / 0.16 = 175/s
+    assert pacer.limit_seen == pytest.approx(from_first_answer)
+    assert pacer.rate == pytest.approx(0.95 * from_first_answer)
+
+
 def test_the_delivery_engine_tells_the_pace_what_is_left():
     left: list[int] = []
 
