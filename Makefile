@@ -84,9 +84,10 @@ SIZES ?= 1000,10000,100000
 LEGS ?= parse,sizes,engine
 ENGINE_DOCUMENTS ?= 3000
 JOURNAL_ROWS ?= 1000000
+CONTRACT_BASELINE ?= main
 bench: install db
 	$(BIN)/python -m erp_outbound_tools.bench.run --sizes $(SIZES) --legs $(LEGS) --documents $(ENGINE_DOCUMENTS) \
-		--journal-rows $(JOURNAL_ROWS) --workdir .bench
+		--journal-rows $(JOURNAL_ROWS) --contract-baseline $(CONTRACT_BASELINE) --workdir .bench
 
 # The same backlog on one and on two Celery workers (CeleryExecutor; broker: the local Redis; metadata DB,
 # result backend and ERP: scratch databases on the local PostgreSQL): wall time, which worker ran each
