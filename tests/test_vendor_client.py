@@ -596,16 +596,19 @@ def test_a_pace_over_the_limit_is_eased_under_it_in_a_runs_last_stretch():
     # A pace that crept 1% a window over the vendor's limit drains its bucket; a 429 in the last seconds is
     # retried after its Retry-After, when everything else is done: the run's end waits on it (make bench saw a
     # second with nothing sent). In the last stretch the pace goes to where a cut to the limit seen would put it.
-    for state in (PaceState.HOLDING, PaceState.CLIMBING):
-        clock = Clock()
-        pacer = RateController(clock=clock)
-        pacer.state, pacer.rate, pacer.limit_seen = state, 210.0, 200.0
-        pacer.note_remaining(300)
-        _window(pacer, clock)
-        assert pacer.rate == pytest.approx(190.0) and pacer.state is state
-        pacer.rate = 180.0  # already under it: left as it is, not probed
-        _window(pacer, clock)
-        assert pacer.rate == pytest.approx(180.0)
+    clock = Clock()
+    pacer = RateController(clock=clock)
+    pacer.state, pacer.rate, pacer.limit_seen = PaceState.HOLDING, 210.0, 200.0
+    pacer.note_remaining(300)
+    _window(pacer, clock)
+    assert pacer.rate == pytest.approx(190.0) and pacer.state is PaceState.HOLDING
+    pacer.rate = 180.0  # already under it: left as it is, not probed
+    _window(pacer, clock)
+    assert pacer.rate == pytest.approx(180.0)
+    # A climb's limit seen is its rough floor (low) and no 429 came since: its pace is held, not eased to it.
+    pacer.state, pacer.rate, pacer.limit_seen = PaceState.CLIMBING, 180.0, 150.0
+    _window(pacer, clock)
+    assert pacer.rate == pytest.approx(180.0) and pacer.state is PaceState.CLIMBING
 
 
 def test_a_rough_start_is_measured_from_its_first_answer():

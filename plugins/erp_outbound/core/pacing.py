@@ -35,7 +35,7 @@ The controller is a state machine (``PaceState``): each closed window gets a ver
 | UNPACED | stay | cut: VERIFYING | (not judged: no cut to compare with) |
 | PROBING | raise the pace, the step doubling | cut: VERIFYING | |
 | HOLDING | raise the pace 1% (in a run's last 2 s: ease under the limit seen) | cut: VERIFYING | |
-| CLIMBING | raise the pace, the step doubling up to 4% (last 2 s: as HOLDING) | back two steps: HOLDING | |
+| CLIMBING | raise the pace, the step doubling up to 4% (not in a run's last 2 s) | back two steps: HOLDING | |
 | VERIFYING | hold: HOLDING (after cuts begun by a rough one: CLIMBING) | cut again: VERIFYING | undo the cuts; after a rough cut: cut again, RECHECKING |
 | RECHECKING | hold: HOLDING (after cuts begun by a rough one: CLIMBING) | cut again: VERIFYING | undo the cuts |
 
@@ -244,7 +244,10 @@ class RateController:
             self.rate = None  # the pace no longer binds: something else limits us
             return PaceState.UNPACED
         if self.state in (PaceState.HOLDING, PaceState.CLIMBING) and self.last_stretch():
-            self._ease_for_the_end()
+            # No probe at the end. A held limit crept over is eased under it; a climb has seen no 429 since its
+            # floor (a rough, low estimate of the limit), so its pace is only held.
+            if self.state is PaceState.HOLDING:
+                self._ease_for_the_end()
             return self.state
         if self.state is PaceState.HOLDING:
             self.rate *= 1 + FIRST_PROBE  # a known limit: creep
